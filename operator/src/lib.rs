@@ -1,0 +1,1 @@
+//! Controllers and the backup/restore executor of kubectl-kubestash.

@@ -1,0 +1,1 @@
+//! KubeStash API types, validation and the repository engine.
