@@ -1,1 +1,6 @@
-//! KubeStash API types, validation and the repository engine.
+//! KubeStash API types, validation and blueprint resolution, shared by the operator and the
+//! `kubectl kubestash` plugin.
+
+pub mod api;
+pub mod duration;
+pub mod schedule;
