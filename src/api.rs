@@ -57,7 +57,7 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         storage::RetentionPolicy::crd(),
         storage::Snapshot::crd(),
     ];
-    definitions.sort_by(|left, right| crd_file_name(left).cmp(&crd_file_name(right)));
+    definitions.sort_by_key(crd_file_name);
     definitions
 }
 
@@ -72,4 +72,165 @@ pub fn crd_file_name(definition: &CustomResourceDefinition) -> String {
 /// A CRD as the YAML document committed in `crds/`.
 pub fn crd_yaml(definition: &CustomResourceDefinition) -> String {
     serde_yaml::to_string(definition).expect("a CustomResourceDefinition always serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// Walks a schema the way the API server's structural-schema check does and returns the
+    /// paths that break it.
+    fn structural_problems(schema: &Value, path: &str, problems: &mut Vec<String>) {
+        let Some(object) = schema.as_object() else {
+            return;
+        };
+        if object.contains_key("$ref") {
+            problems.push(format!("{path}: $ref"));
+        }
+        for key in ["anyOf", "oneOf", "allOf", "not"] {
+            if let Some(branches) = object.get(key).and_then(Value::as_array) {
+                for branch in branches {
+                    for forbidden in [
+                        "type",
+                        "description",
+                        "default",
+                        "nullable",
+                        "additionalProperties",
+                    ] {
+                        if branch.get(forbidden).is_some() {
+                            problems.push(format!(
+                                "{path}.{key}: `{forbidden}` inside a logical junctor"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        let preserves =
+            object.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
+        let int_or_string = object.get("x-kubernetes-int-or-string") == Some(&Value::Bool(true));
+        if object.get("type").is_none() && !preserves && !int_or_string {
+            problems.push(format!("{path}: no type"));
+        }
+        if object.contains_key("properties") && object.contains_key("additionalProperties") {
+            problems.push(format!("{path}: both properties and additionalProperties"));
+        }
+        if object.get("x-kubernetes-list-type").and_then(Value::as_str) == Some("map") {
+            let required: Vec<&str> = object
+                .get("items")
+                .and_then(|items| items.get("required"))
+                .and_then(Value::as_array)
+                .map(|required| required.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            for key in object
+                .get("x-kubernetes-list-map-keys")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if !required.contains(&key.as_str().unwrap_or_default()) {
+                    problems.push(format!("{path}: list-map key {key} is not required"));
+                }
+            }
+        }
+        if let Some(properties) = object.get("properties").and_then(Value::as_object) {
+            for (name, property) in properties {
+                structural_problems(property, &format!("{path}.{name}"), problems);
+            }
+        }
+        if let Some(items) = object.get("items") {
+            structural_problems(items, &format!("{path}[]"), problems);
+        }
+        if let Some(additional) = object
+            .get("additionalProperties")
+            .filter(|value| value.is_object())
+        {
+            structural_problems(additional, &format!("{path}{{}}"), problems);
+        }
+    }
+
+    #[test]
+    fn every_kind_has_one_structural_crd() {
+        let definitions = crds();
+        assert_eq!(definitions.len(), 15, "14 KubeStash kinds and AppBinding");
+        for definition in &definitions {
+            let name = definition.metadata.name.clone().unwrap_or_default();
+            assert_eq!(definition.spec.versions.len(), 1, "{name}");
+            let version = &definition.spec.versions[0];
+            assert_eq!(version.name, VERSION, "{name}");
+            let schema = serde_json::to_value(
+                version
+                    .schema
+                    .as_ref()
+                    .unwrap()
+                    .open_api_v3_schema
+                    .as_ref()
+                    .unwrap(),
+            )
+            .unwrap();
+            let mut problems = Vec::new();
+            structural_problems(&schema, &name, &mut problems);
+            assert!(
+                problems.is_empty(),
+                "{name} is not structural:\n{}",
+                problems.join("\n")
+            );
+        }
+    }
+
+    #[test]
+    fn names_scopes_and_short_names_match_kubestash() {
+        let definitions = crds();
+        let find = |plural: &str| {
+            definitions
+                .iter()
+                .find(|definition| definition.spec.names.plural == plural)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(find("addons").spec.scope, "Cluster");
+        assert_eq!(find("functions").spec.scope, "Cluster");
+        assert_eq!(
+            find("functions").spec.names.short_names,
+            Some(vec!["fn".to_string()])
+        );
+        assert_eq!(
+            find("repositories").spec.names.short_names,
+            Some(vec!["repo".to_string()])
+        );
+        assert_eq!(
+            find("backupconfigurations").spec.names.short_names,
+            Some(vec!["bc".to_string()])
+        );
+        assert_eq!(
+            find("restoresessions").spec.names.short_names,
+            Some(vec!["restore".to_string()])
+        );
+        assert_eq!(find("backupverifier").spec.names.kind, "BackupVerifier");
+        assert_eq!(
+            find("backupverificationsession").spec.names.kind,
+            "BackupVerificationSession"
+        );
+        assert_eq!(find("backupstorages").spec.scope, "Namespaced");
+        let categories = find("snapshots").spec.names.categories.unwrap();
+        assert_eq!(categories, ["kubestash", "appscode"]);
+        assert!(find("retentionpolicies").spec.versions[0]
+            .subresources
+            .is_none());
+        assert!(find("snapshots").spec.versions[0]
+            .subresources
+            .as_ref()
+            .unwrap()
+            .status
+            .is_some());
+    }
+
+    #[test]
+    fn crd_file_names_follow_group_and_plural() {
+        let names: Vec<String> = crds().iter().map(crd_file_name).collect();
+        assert!(names.contains(&"storage.kubestash.com_backupstorages.yaml".to_string()));
+        assert!(names.contains(&"core.kubestash.com_backupverifier.yaml".to_string()));
+        assert!(names.contains(&"appcatalog.appscode.com_appbindings.yaml".to_string()));
+    }
 }

@@ -2,5 +2,10 @@
 //! `kubectl kubestash` plugin.
 
 pub mod api;
+pub mod blueprint;
 pub mod duration;
+pub mod object;
+pub mod placeholder;
+pub mod retention;
 pub mod schedule;
+pub mod validation;

@@ -1,0 +1,74 @@
+//! The clap definition of `kubectl kubestash`: global kubectl-style flags and the subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::commands::{completion, crds, validate};
+use crate::output::OutputFormat;
+
+/// Backup and restore for Kubernetes, KubeStash-compatible, in one binary.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-kubestash",
+    bin_name = "kubectl-kubestash",
+    version,
+    about = "Backup and restore for Kubernetes: KubeStash's API, restic's repository format, one binary",
+    long_about = None,
+    after_help = "Use as `kubectl kubestash <command>` once the binary is on PATH."
+)]
+pub struct Cli {
+    /// Flags every command accepts.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// kubectl-style flags shared by every command.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        env = "KUBECONFIG",
+        hide_env = true
+    )]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Namespace of the objects (default: the context's namespace).
+    #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Output format of read commands.
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// More logging on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the version of the plugin and of the API it serves.
+    Version,
+    /// Print the CustomResourceDefinitions, or write them to a directory.
+    Crds(crds::CrdsArgs),
+    /// Print a shell completion script.
+    Completion(completion::CompletionArgs),
+    /// Check KubeStash manifests against the API and the admission rules, without a cluster.
+    Validate(validate::ValidateArgs),
+    /// Complete a partial command line (used by the `kubectl_complete-kubestash` shim).
+    #[command(name = "__complete", hide = true)]
+    Complete(completion::CompleteArgs),
+}
+
+/// The clap command tree, for completions and documentation.
+pub fn command() -> clap::Command {
+    Cli::command()
+}

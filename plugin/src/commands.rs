@@ -1,0 +1,20 @@
+//! One module per subcommand; each has its clap `Args` and a `run` function.
+
+pub mod completion;
+pub mod crds;
+pub mod validate;
+pub mod version;
+
+use crate::cli::{Cli, Command};
+use crate::exit::ExitStatus;
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    match cli.command {
+        Command::Version => version::run(&cli.global),
+        Command::Crds(args) => crds::run(&args),
+        Command::Completion(args) => completion::run(&args),
+        Command::Validate(args) => validate::run(&args, &cli.global),
+        Command::Complete(args) => completion::complete(&args),
+    }
+}
