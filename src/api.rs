@@ -7,7 +7,11 @@ pub mod common;
 pub mod core;
 pub mod storage;
 
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use std::collections::BTreeSet;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, JSONSchemaProps, JSONSchemaPropsOrArray, JSONSchemaPropsOrBool,
+};
 use kube::CustomResourceExt;
 
 /// The only served version of every KubeStash kind.
@@ -57,8 +61,100 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
         storage::RetentionPolicy::crd(),
         storage::Snapshot::crd(),
     ];
+    let kubernetes = kubernetes_descriptions();
+    for definition in &mut definitions {
+        for version in &mut definition.spec.versions {
+            if let Some(schema) = version
+                .schema
+                .as_mut()
+                .and_then(|schema| schema.open_api_v3_schema.as_mut())
+            {
+                strip_descriptions(schema, &kubernetes);
+            }
+        }
+    }
     definitions.sort_by_key(crd_file_name);
     definitions
+}
+
+/// Descriptions that come from the embedded Kubernetes types (Affinity, Volume, Probe, ...).
+///
+/// Dropping them from our CRDs keeps every CRD well under the 256 KiB that `kubectl apply`'s
+/// last-applied annotation allows (with them, BackupConfiguration alone is ~880 KB of JSON),
+/// while our own field descriptions, which `kubectl explain` shows, stay.
+fn kubernetes_descriptions() -> BTreeSet<String> {
+    use k8s_openapi::api::core::v1 as core;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1 as meta;
+    let mut generator = schemars::generate::SchemaSettings::openapi3().into_generator();
+    let _ = (
+        generator.subschema_for::<core::Volume>(),
+        generator.subschema_for::<core::VolumeMount>(),
+        generator.subschema_for::<core::VolumeDevice>(),
+        generator.subschema_for::<core::PersistentVolumeClaim>(),
+        generator.subschema_for::<core::PersistentVolumeClaimTemplate>(),
+        generator.subschema_for::<core::PodSecurityContext>(),
+        generator.subschema_for::<core::SecurityContext>(),
+        generator.subschema_for::<core::Affinity>(),
+        generator.subschema_for::<core::Toleration>(),
+        generator.subschema_for::<core::TopologySpreadConstraint>(),
+        generator.subschema_for::<core::PodReadinessGate>(),
+        generator.subschema_for::<core::ResourceRequirements>(),
+        generator.subschema_for::<core::Probe>(),
+        generator.subschema_for::<core::Lifecycle>(),
+        generator.subschema_for::<core::EnvVar>(),
+        generator.subschema_for::<core::EnvFromSource>(),
+        generator.subschema_for::<core::ContainerPort>(),
+        generator.subschema_for::<core::TypedLocalObjectReference>(),
+        generator.subschema_for::<meta::OwnerReference>(),
+        generator.subschema_for::<meta::LabelSelector>(),
+    );
+    let mut descriptions = BTreeSet::new();
+    for definition in generator.definitions().values() {
+        collect_descriptions(definition, &mut descriptions);
+    }
+    descriptions
+}
+
+fn collect_descriptions(value: &serde_json::Value, descriptions: &mut BTreeSet<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, child) in map {
+                match (key.as_str(), child) {
+                    ("description", serde_json::Value::String(text)) => {
+                        descriptions.insert(text.clone());
+                    }
+                    _ => collect_descriptions(child, descriptions),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items
+            .iter()
+            .for_each(|item| collect_descriptions(item, descriptions)),
+        _ => {}
+    }
+}
+
+fn strip_descriptions(schema: &mut JSONSchemaProps, kubernetes: &BTreeSet<String>) {
+    if schema
+        .description
+        .as_ref()
+        .is_some_and(|text| kubernetes.contains(text))
+    {
+        schema.description = None;
+    }
+    for property in schema
+        .properties
+        .iter_mut()
+        .flat_map(|properties| properties.values_mut())
+    {
+        strip_descriptions(property, kubernetes);
+    }
+    if let Some(JSONSchemaPropsOrArray::Schema(items)) = schema.items.as_mut() {
+        strip_descriptions(items, kubernetes);
+    }
+    if let Some(JSONSchemaPropsOrBool::Schema(additional)) = schema.additional_properties.as_mut() {
+        strip_descriptions(additional, kubernetes);
+    }
 }
 
 /// The file name of a CRD in `crds/`: `<group>_<plural>.yaml`.
@@ -224,6 +320,23 @@ mod tests {
             .unwrap()
             .status
             .is_some());
+    }
+
+    #[test]
+    fn every_crd_fits_the_last_applied_annotation() {
+        for definition in crds() {
+            let size = serde_json::to_vec(&definition).unwrap().len();
+            assert!(
+                size < 200 * 1024,
+                "{} is {size} bytes of JSON",
+                crd_file_name(&definition)
+            );
+            let text = crd_yaml(&definition);
+            assert!(
+                text.contains("description: Scheduling constraints.")
+                    || !text.contains("affinity:")
+            );
+        }
     }
 
     #[test]
