@@ -3,6 +3,7 @@
 
 mod discovery;
 mod logs;
+mod protobuf;
 mod resources;
 mod route;
 mod table;

@@ -151,6 +151,16 @@ impl ApiError {
         )
     }
 
+    /// 415 for a body encoding the sandbox cannot decode (protobuf, CBOR).
+    pub fn unsupported_body(media_type: &str) -> Self {
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml; got {media_type}"),
+            json!({}),
+        )
+    }
+
     /// 500 for an unexpected server-side failure.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(500, "InternalError", message.into(), json!({}))

@@ -81,6 +81,12 @@ impl RequestContext {
 
     fn decode_body(&self) -> Result<Value, ApiError> {
         let kind = &self.route.resource.kind;
+        if self.content_type.contains("protobuf") {
+            return super::protobuf::decode(&self.body);
+        }
+        if self.content_type.contains("cbor") {
+            return Err(ApiError::unsupported_body(&self.content_type));
+        }
         if self.content_type.contains("yaml") {
             return serde_yaml::from_slice(&self.body).map_err(|error| {
                 ApiError::bad_request(format!(

@@ -17,7 +17,13 @@ use super::support::{eventually, start, TEST_IMAGE};
 
 /// The spec of the test `Widget` kind.
 #[derive(CustomResource, Deserialize, Serialize, Clone, Debug, JsonSchema)]
-#[kube(group = "example.com", version = "v1", kind = "Widget", namespaced, status = "WidgetStatus")]
+#[kube(
+    group = "example.com",
+    version = "v1",
+    kind = "Widget",
+    namespaced,
+    status = "WidgetStatus"
+)]
 pub struct WidgetSpec {
     /// How big.
     pub size: i64,
@@ -36,7 +42,10 @@ pub struct WidgetStatus {
 #[error(transparent)]
 struct ReconcileError(#[from] kube::Error);
 
-async fn reconcile(widget: Arc<Widget>, client: Arc<kube::Client>) -> Result<Action, ReconcileError> {
+async fn reconcile(
+    widget: Arc<Widget>,
+    client: Arc<kube::Client>,
+) -> Result<Action, ReconcileError> {
     let namespace = widget.namespace().unwrap();
     let jobs: Api<Job> = Api::namespaced((*client).clone(), &namespace);
     let name = format!("{}-job", widget.name_any());
@@ -47,7 +56,13 @@ async fn reconcile(widget: Arc<Widget>, client: Arc<kube::Client>) -> Result<Act
         "spec": {"backoffLimit": 0, "template": {"spec": {"restartPolicy": "Never",
             "containers": [{"name": "main", "image": TEST_IMAGE, "args": ["-c", "echo reconciled"]}]}}}
     });
-    let job = jobs.patch(&name, &PatchParams::apply("widget-controller").force(), &Patch::Apply(&job)).await?;
+    let job = jobs
+        .patch(
+            &name,
+            &PatchParams::apply("widget-controller").force(),
+            &Patch::Apply(&job),
+        )
+        .await?;
     let complete = job
         .status
         .and_then(|status| status.conditions)
@@ -57,7 +72,11 @@ async fn reconcile(widget: Arc<Widget>, client: Arc<kube::Client>) -> Result<Act
     let widgets: Api<Widget> = Api::namespaced((*client).clone(), &namespace);
     let status = json!({"status": {"job": name, "complete": complete}});
     widgets
-        .patch_status(&widget.name_any(), &PatchParams::default(), &Patch::Merge(&status))
+        .patch_status(
+            &widget.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(&status),
+        )
         .await?;
     Ok(Action::requeue(Duration::from_secs(300)))
 }
@@ -66,22 +85,36 @@ async fn reconcile(widget: Arc<Widget>, client: Arc<kube::Client>) -> Result<Act
 async fn a_controller_reconciles_a_custom_resource_and_its_owned_job() {
     let (sandbox, client) = start().await;
     let definitions: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> = Api::all(client.clone());
-    definitions.create(&PostParams::default(), &Widget::crd()).await.unwrap();
+    definitions
+        .create(&PostParams::default(), &Widget::crd())
+        .await
+        .unwrap();
     let widgets: Api<Widget> = Api::namespaced(client.clone(), "default");
     let jobs: Api<Job> = Api::namespaced(client.clone(), "default");
     let controller = Controller::new(widgets.clone(), Default::default())
         .owns(jobs.clone(), Default::default())
-        .run(reconcile, |_, _, _| Action::requeue(Duration::from_secs(1)), Arc::new(client.clone()))
+        .run(
+            reconcile,
+            |_, _, _| Action::requeue(Duration::from_secs(1)),
+            Arc::new(client.clone()),
+        )
         .for_each(|_| async {});
     let controller = tokio::spawn(controller);
     widgets
-        .create(&PostParams::default(), &Widget::new("gadget", WidgetSpec { size: 3 }))
+        .create(
+            &PostParams::default(),
+            &Widget::new("gadget", WidgetSpec { size: 3 }),
+        )
         .await
         .unwrap();
-    let status = eventually("the widget to report its completed job", Duration::from_secs(20), || async {
-        let widget = widgets.get("gadget").await.ok()?;
-        widget.status.filter(|status| status.complete)
-    })
+    let status = eventually(
+        "the widget to report its completed job",
+        Duration::from_secs(20),
+        || async {
+            let widget = widgets.get("gadget").await.ok()?;
+            widget.status.filter(|status| status.complete)
+        },
+    )
     .await;
     assert_eq!(status.job.as_deref(), Some("gadget-job"));
     let job = jobs.get("gadget-job").await.unwrap();

@@ -3,8 +3,10 @@
 
 use std::time::Duration;
 
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
 use serde_json::json;
 
 use super::support::{eventually, start, status_code};
@@ -44,11 +46,19 @@ pub fn widget_definition() -> serde_json::Value {
 pub async fn install_widgets(client: &kube::Client) -> Api<DynamicObject> {
     let definitions: Api<CustomResourceDefinition> = Api::all(client.clone());
     let definition: CustomResourceDefinition = serde_json::from_value(widget_definition()).unwrap();
-    definitions.create(&PostParams::default(), &definition).await.unwrap();
+    definitions
+        .create(&PostParams::default(), &definition)
+        .await
+        .unwrap();
     let established = definitions.get("widgets.example.com").await.unwrap();
     let conditions = established.status.unwrap().conditions.unwrap();
-    assert!(conditions.iter().any(|condition| condition.type_ == "Established" && condition.status == "True"));
-    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("example.com", "v1", "Widget"), "widgets");
+    assert!(conditions
+        .iter()
+        .any(|condition| condition.type_ == "Established" && condition.status == "True"));
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("example.com", "v1", "Widget"),
+        "widgets",
+    );
     Api::namespaced_with(client.clone(), "default", &resource)
 }
 
@@ -65,19 +75,39 @@ async fn custom_resources_are_pruned_defaulted_and_validated() {
     let (sandbox, client) = start().await;
     let widgets = install_widgets(&client).await;
     let created = widgets
-        .create(&PostParams::default(), &widget("one", json!({"size": 2, "unknown": 1, "nested": {"kept": "x", "dropped": true}})))
+        .create(
+            &PostParams::default(),
+            &widget(
+                "one",
+                json!({"size": 2, "unknown": 1, "nested": {"kept": "x", "dropped": true}}),
+            ),
+        )
         .await
         .unwrap();
-    assert_eq!(created.data["spec"], json!({"size": 2, "colour": "blue", "nested": {"kept": "x"}}));
-    assert!(created.data.get("status").is_none(), "status is ignored on create");
+    assert_eq!(
+        created.data["spec"],
+        json!({"size": 2, "colour": "blue", "nested": {"kept": "x"}})
+    );
+    assert!(
+        created.data.get("status").is_none(),
+        "status is ignored on create"
+    );
     assert_eq!(created.metadata.generation, Some(1));
 
     let invalid = widgets
-        .create(&PostParams::default(), &widget("two", json!({"size": 0, "colour": "green"})))
+        .create(
+            &PostParams::default(),
+            &widget("two", json!({"size": 0, "colour": "green"})),
+        )
         .await
         .unwrap_err();
     assert_eq!(status_code(&invalid), Some(422));
-    assert!(invalid.to_string().contains("supported values: \"blue\", \"red\""), "{invalid}");
+    assert!(
+        invalid
+            .to_string()
+            .contains("supported values: \"blue\", \"red\""),
+        "{invalid}"
+    );
     sandbox.shutdown().await;
 }
 
@@ -85,20 +115,40 @@ async fn custom_resources_are_pruned_defaulted_and_validated() {
 async fn the_status_subresource_splits_spec_and_status_writes() {
     let (sandbox, client) = start().await;
     let widgets = install_widgets(&client).await;
-    widgets.create(&PostParams::default(), &widget("one", json!({"size": 1}))).await.unwrap();
+    widgets
+        .create(&PostParams::default(), &widget("one", json!({"size": 1})))
+        .await
+        .unwrap();
     let status = json!({"status": {"phase": "Ready"}});
-    let with_status = widgets.patch_status("one", &PatchParams::default(), &Patch::Merge(&status)).await.unwrap();
+    let with_status = widgets
+        .patch_status("one", &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .unwrap();
     assert_eq!(with_status.data["status"]["phase"], "Ready");
-    assert_eq!(with_status.metadata.generation, Some(1), "status writes leave the generation");
+    assert_eq!(
+        with_status.metadata.generation,
+        Some(1),
+        "status writes leave the generation"
+    );
 
     let main = json!({"spec": {"size": 5}, "status": {"phase": "Overwritten"}});
-    let updated = widgets.patch("one", &PatchParams::default(), &Patch::Merge(&main)).await.unwrap();
-    assert_eq!(updated.data["status"]["phase"], "Ready", "main writes ignore status");
+    let updated = widgets
+        .patch("one", &PatchParams::default(), &Patch::Merge(&main))
+        .await
+        .unwrap();
+    assert_eq!(
+        updated.data["status"]["phase"], "Ready",
+        "main writes ignore status"
+    );
     assert_eq!(updated.data["spec"]["size"], 5);
     assert_eq!(updated.metadata.generation, Some(2));
 
     let smp = widgets
-        .patch("one", &PatchParams::default(), &Patch::Strategic(&json!({"spec": {"size": 6}})))
+        .patch(
+            "one",
+            &PatchParams::default(),
+            &Patch::Strategic(&json!({"spec": {"size": 6}})),
+        )
         .await
         .unwrap_err();
     assert_eq!(status_code(&smp), Some(415));
@@ -109,11 +159,22 @@ async fn the_status_subresource_splits_spec_and_status_writes() {
 async fn deleting_a_definition_deletes_its_resources_and_stops_serving_it() {
     let (sandbox, client) = start().await;
     let widgets = install_widgets(&client).await;
-    widgets.create(&PostParams::default(), &widget("one", json!({"size": 1}))).await.unwrap();
+    widgets
+        .create(&PostParams::default(), &widget("one", json!({"size": 1})))
+        .await
+        .unwrap();
     let definitions: Api<CustomResourceDefinition> = Api::all(client.clone());
-    definitions.delete("widgets.example.com", &Default::default()).await.unwrap();
+    definitions
+        .delete("widgets.example.com", &Default::default())
+        .await
+        .unwrap();
     eventually("the definition to go", Duration::from_secs(5), || async {
-        definitions.get_opt("widgets.example.com").await.unwrap().is_none().then_some(())
+        definitions
+            .get_opt("widgets.example.com")
+            .await
+            .unwrap()
+            .is_none()
+            .then_some(())
     })
     .await;
     let unserved = widgets.list(&Default::default()).await.unwrap_err();

@@ -10,7 +10,12 @@ use kubestash_sandbox::{Sandbox, SandboxHandle};
 
 /// Kinds the sandbox serves without the project's CRDs.
 const BUILT_IN_KINDS: &[&str] = &[
-    "Namespace", "Secret", "ConfigMap", "PersistentVolumeClaim", "Deployment", "Service",
+    "Namespace",
+    "Secret",
+    "ConfigMap",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "Service",
 ];
 
 fn kubectl_available() -> bool {
@@ -46,12 +51,17 @@ fn manifests(directory: &Path, found: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(directory) else {
         return;
     };
-    let mut entries: Vec<PathBuf> = entries.filter_map(|entry| entry.ok().map(|entry| entry.path())).collect();
+    let mut entries: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
             manifests(&path, found);
-        } else if path.extension().is_some_and(|extension| extension == "yaml") {
+        } else if path
+            .extension()
+            .is_some_and(|extension| extension == "yaml")
+        {
             found.push(path);
         }
     }

@@ -27,7 +27,11 @@ fn condition(job: &Job, kind: &str) -> bool {
     job.status
         .as_ref()
         .and_then(|status| status.conditions.as_ref())
-        .is_some_and(|conditions| conditions.iter().any(|condition| condition.type_ == kind && condition.status == "True"))
+        .is_some_and(|conditions| {
+            conditions
+                .iter()
+                .any(|condition| condition.type_ == kind && condition.status == "True")
+        })
 }
 
 #[tokio::test]
@@ -35,14 +39,24 @@ async fn a_job_pod_runs_as_a_process_and_its_output_is_the_pod_log() {
     let (sandbox, client) = start().await;
     let jobs: Api<Job> = Api::namespaced(client.clone(), "default");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-    jobs.create(&PostParams::default(), &job("greet", "echo $GREETING from $POD_NAME; exit 0", 0)).await.unwrap();
+    jobs.create(
+        &PostParams::default(),
+        &job("greet", "echo $GREETING from $POD_NAME; exit 0", 0),
+    )
+    .await
+    .unwrap();
     let done = eventually("the job to complete", Duration::from_secs(20), || async {
         let job = jobs.get("greet").await.ok()?;
         condition(&job, "Complete").then_some(job)
     })
     .await;
     assert_eq!(done.status.unwrap().succeeded, Some(1));
-    let pod = pods.list(&ListParams::default().labels("job-name=greet")).await.unwrap().items.remove(0);
+    let pod = pods
+        .list(&ListParams::default().labels("job-name=greet"))
+        .await
+        .unwrap()
+        .items
+        .remove(0);
     let pod_name = pod.metadata.name.clone().unwrap();
     assert_eq!(pod.status.unwrap().phase.as_deref(), Some("Succeeded"));
     let log = pods.logs(&pod_name, &LogParams::default()).await.unwrap();
@@ -55,19 +69,32 @@ async fn a_failing_job_is_failed_after_its_backoff_limit() {
     let (sandbox, client) = start().await;
     let jobs: Api<Job> = Api::namespaced(client.clone(), "default");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
-    jobs.create(&PostParams::default(), &job("broken", "echo failing; exit 3", 1)).await.unwrap();
+    jobs.create(
+        &PostParams::default(),
+        &job("broken", "echo failing; exit 3", 1),
+    )
+    .await
+    .unwrap();
     let failed = eventually("the job to fail", Duration::from_secs(20), || async {
         let job = jobs.get("broken").await.ok()?;
         condition(&job, "Failed").then_some(job)
     })
     .await;
     assert_eq!(failed.status.unwrap().failed, Some(2));
-    let listed = pods.list(&ListParams::default().labels("job-name=broken")).await.unwrap();
+    let listed = pods
+        .list(&ListParams::default().labels("job-name=broken"))
+        .await
+        .unwrap();
     assert_eq!(listed.items.len(), 2);
     for pod in listed.items {
         let status = pod.status.unwrap();
         assert_eq!(status.phase.as_deref(), Some("Failed"));
-        let terminated = status.container_statuses.unwrap()[0].state.clone().unwrap().terminated.unwrap();
+        let terminated = status.container_statuses.unwrap()[0]
+            .state
+            .clone()
+            .unwrap()
+            .terminated
+            .unwrap();
         assert_eq!(terminated.exit_code, 3);
     }
     sandbox.shutdown().await;
@@ -88,19 +115,28 @@ async fn a_cronjob_fires_on_its_schedule_and_on_demand() {
     let (sandbox, client) = start().await;
     let cronjobs: Api<CronJob> = Api::namespaced(client.clone(), "default");
     let jobs: Api<Job> = Api::namespaced(client.clone(), "default");
-    cronjobs.create(&PostParams::default(), &cronjob("minutely", "* * * * *")).await.unwrap();
+    cronjobs
+        .create(&PostParams::default(), &cronjob("minutely", "* * * * *"))
+        .await
+        .unwrap();
     let manual = sandbox.fire_cronjob("default", "minutely").unwrap();
-    eventually("the manual job to complete", Duration::from_secs(20), || async {
-        condition(&jobs.get(&manual).await.ok()?, "Complete").then_some(())
-    })
+    eventually(
+        "the manual job to complete",
+        Duration::from_secs(20),
+        || async { condition(&jobs.get(&manual).await.ok()?, "Complete").then_some(()) },
+    )
     .await;
-    let scheduled = eventually("a scheduled job to complete", Duration::from_secs(75), || async {
-        let listed = jobs.list(&Default::default()).await.ok()?;
-        listed.items.into_iter().find(|job| {
-            let name = job.metadata.name.clone().unwrap_or_default();
-            !name.contains("manual") && condition(job, "Complete")
-        })
-    })
+    let scheduled = eventually(
+        "a scheduled job to complete",
+        Duration::from_secs(75),
+        || async {
+            let listed = jobs.list(&Default::default()).await.ok()?;
+            listed.items.into_iter().find(|job| {
+                let name = job.metadata.name.clone().unwrap_or_default();
+                !name.contains("manual") && condition(job, "Complete")
+            })
+        },
+    )
     .await;
     assert!(scheduled.metadata.name.unwrap().starts_with("minutely-"));
     let status = cronjobs.get("minutely").await.unwrap().status.unwrap();
@@ -121,7 +157,10 @@ async fn workloads_get_ready_pods_and_claims_bind_to_directories() {
                               "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}
     }))
     .unwrap();
-    deployments.create(&PostParams::default(), &deployment).await.unwrap();
+    deployments
+        .create(&PostParams::default(), &deployment)
+        .await
+        .unwrap();
     let set: StatefulSet = serde_json::from_value(json!({
         "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db"},
         "spec": {"replicas": 2, "serviceName": "db", "selector": {"matchLabels": {"app": "db"}},
@@ -133,15 +172,23 @@ async fn workloads_get_ready_pods_and_claims_bind_to_directories() {
     }))
     .unwrap();
     sets.create(&PostParams::default(), &set).await.unwrap();
-    eventually("the deployment to be ready", Duration::from_secs(15), || async {
-        let status = deployments.get("web").await.ok()?.status?;
-        (status.ready_replicas == Some(2)).then_some(())
-    })
+    eventually(
+        "the deployment to be ready",
+        Duration::from_secs(15),
+        || async {
+            let status = deployments.get("web").await.ok()?.status?;
+            (status.ready_replicas == Some(2)).then_some(())
+        },
+    )
     .await;
-    eventually("the statefulset to be ready", Duration::from_secs(15), || async {
-        let status = sets.get("db").await.ok()?.status?;
-        (status.ready_replicas == Some(2)).then_some(())
-    })
+    eventually(
+        "the statefulset to be ready",
+        Duration::from_secs(15),
+        || async {
+            let status = sets.get("db").await.ok()?.status?;
+            (status.ready_replicas == Some(2)).then_some(())
+        },
+    )
     .await;
     for ordinal in 0..2 {
         let name = format!("data-db-{ordinal}");
@@ -184,9 +231,14 @@ async fn project_pods_see_their_mounts_and_kubeconfig() {
     let mut lines = log.lines();
     let mounts: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
     assert_eq!(
-        mounts["/var/lib/store"].as_str().map(std::path::PathBuf::from),
+        mounts["/var/lib/store"]
+            .as_str()
+            .map(std::path::PathBuf::from),
         Some(sandbox.pvc_dir("default", "store"))
     );
-    assert_eq!(lines.next().map(std::path::PathBuf::from), Some(sandbox.data_dir().join("kubeconfig")));
+    assert_eq!(
+        lines.next().map(std::path::PathBuf::from),
+        Some(sandbox.data_dir().join("kubeconfig"))
+    );
     sandbox.shutdown().await;
 }

@@ -21,7 +21,8 @@ pub fn shell_options() -> SandboxOptions {
 
 /// A kube-rs client for a running sandbox.
 pub async fn client(sandbox: &SandboxHandle) -> kube::Client {
-    let kubeconfig = Kubeconfig::read_from(sandbox.kubeconfig_path()).expect("kubeconfig is readable");
+    let kubeconfig =
+        Kubeconfig::read_from(sandbox.kubeconfig_path()).expect("kubeconfig is readable");
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
         .await
         .expect("kubeconfig is valid");
@@ -30,7 +31,9 @@ pub async fn client(sandbox: &SandboxHandle) -> kube::Client {
 
 /// Starts a sandbox with the shell runner and returns it with a client.
 pub async fn start() -> (SandboxHandle, kube::Client) {
-    let sandbox = Sandbox::start(shell_options()).await.expect("sandbox starts");
+    let sandbox = Sandbox::start(shell_options())
+        .await
+        .expect("sandbox starts");
     let client = client(&sandbox).await;
     (sandbox, client)
 }
