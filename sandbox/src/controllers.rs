@@ -81,12 +81,15 @@ pub(crate) async fn wait_for_work(
     }
 }
 
+/// One controller's pass over a batch of changes.
+type Step = fn(&Cluster, &[Change]) -> Result<(), ApiError>;
+
 async fn run_manager(cluster: Arc<Cluster>, mut shutdown: watch::Receiver<bool>) {
     let mut revisions = cluster.subscribe();
     let mut last = 0;
     loop {
         let changes = changes_since(&cluster, &mut last).unwrap_or_default();
-        let steps: [(&str, fn(&Cluster, &[Change]) -> Result<(), ApiError>); 6] = [
+        let steps: [(&str, Step); 6] = [
             ("garbage-collector", garbage_collector::reconcile),
             ("lifecycle", lifecycle::reconcile),
             ("volumes", volumes::reconcile),

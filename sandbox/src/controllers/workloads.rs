@@ -74,12 +74,15 @@ fn pod_from_template(
     json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template["spec"]})
 }
 
+/// A reconcile function for one workload object.
+type WorkloadPass = fn(&Cluster, &Value) -> Result<(), ApiError>;
+
 /// Runs one pass over every workload when workloads or pods changed.
 pub(crate) fn reconcile(cluster: &Cluster, changes: &[Change]) -> Result<(), ApiError> {
     if !super::touches(changes, WORKLOAD_RESOURCES) {
         return Ok(());
     }
-    let passes: [(&str, fn(&Cluster, &Value) -> Result<(), ApiError>); 4] = [
+    let passes: [(&str, WorkloadPass); 4] = [
         ("deployments", reconcile_deployment),
         ("replicasets", reconcile_replica_set),
         ("statefulsets", reconcile_stateful_set),

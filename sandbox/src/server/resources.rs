@@ -130,9 +130,9 @@ async fn handle(context: RequestContext, method: &Method) -> Result<Response<Bod
     let name = context.route.name.clone();
     let subresource = context.route.subresource.clone();
     let not_allowed = || {
-        ApiError::method_not_allowed(format!(
-            "the server does not allow this method on the requested resource"
-        ))
+        ApiError::method_not_allowed(
+            "the server does not allow this method on the requested resource",
+        )
     };
     match (method.clone(), name, subresource.as_deref()) {
         (Method::GET, Some(_), Some("log")) => super::logs::serve(context).await,
