@@ -7,6 +7,7 @@ mod defaults;
 mod delete;
 mod error;
 mod list;
+mod patching;
 mod write;
 
 use std::path::PathBuf;
