@@ -28,6 +28,9 @@ _kubectl__kubestash() {
             kubectl__kubestash,help)
                 cmd="kubectl__kubestash__subcmd__help"
                 ;;
+            kubectl__kubestash,sandbox)
+                cmd="kubectl__kubestash__subcmd__sandbox"
+                ;;
             kubectl__kubestash,validate)
                 cmd="kubectl__kubestash__subcmd__validate"
                 ;;
@@ -46,6 +49,9 @@ _kubectl__kubestash() {
             kubectl__kubestash__subcmd__help,help)
                 cmd="kubectl__kubestash__subcmd__help__subcmd__help"
                 ;;
+            kubectl__kubestash__subcmd__help,sandbox)
+                cmd="kubectl__kubestash__subcmd__help__subcmd__sandbox"
+                ;;
             kubectl__kubestash__subcmd__help,validate)
                 cmd="kubectl__kubestash__subcmd__help__subcmd__validate"
                 ;;
@@ -59,7 +65,7 @@ _kubectl__kubestash() {
 
     case "${cmd}" in
         kubectl__kubestash)
-            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --verbose --help --version version crds completion validate __complete help"
+            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --verbose --help --version version crds completion validate sandbox __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -215,7 +221,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__help)
-            opts="version crds completion validate __complete help"
+            opts="version crds completion validate sandbox __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -284,6 +290,20 @@ _kubectl__kubestash() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__kubestash__subcmd__help__subcmd__sandbox)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__kubestash__subcmd__help__subcmd__validate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -305,6 +325,60 @@ _kubectl__kubestash() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__sandbox)
+            opts="-n -o -v -h --data-dir --port --kubeconfig-out --image --kubeconfig --context --namespace --output --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig-out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

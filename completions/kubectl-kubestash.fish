@@ -37,6 +37,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a 
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "crds" -d 'Print the CustomResourceDefinitions, or write them to a directory'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "validate" -d 'Check KubeStash manifests against the API and the admission rules, without a cluster'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "sandbox" -d 'Run the built-in sandbox cluster (an in-memory API server) in the foreground'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "__complete" -d 'Complete a partial command line (used by the `kubectl_complete-kubestash` shim)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
@@ -74,6 +75,18 @@ yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -s R -l recursive -d 'Walk directories recursively'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -l data-dir -d 'Directory for volumes and pod files (default: a temporary directory removed on exit)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -l port -d 'Port of the API server on 127.0.0.1 (default: a free one)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -l kubeconfig-out -d 'Write the kubeconfig for the sandbox to this path' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -l image -d 'Image whose pods run as local processes of this binary' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
+json\t'JSON'
+yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand __complete" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand __complete" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand __complete" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
@@ -82,9 +95,10 @@ json\t'JSON'
 yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand __complete" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand __complete" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate __complete help" -f -a "version" -d 'Print the version of the plugin and of the API it serves'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate __complete help" -f -a "crds" -d 'Print the CustomResourceDefinitions, or write them to a directory'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate __complete help" -f -a "completion" -d 'Print a shell completion script'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate __complete help" -f -a "validate" -d 'Check KubeStash manifests against the API and the admission rules, without a cluster'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate __complete help" -f -a "__complete" -d 'Complete a partial command line (used by the `kubectl_complete-kubestash` shim)'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate __complete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate sandbox __complete help" -f -a "version" -d 'Print the version of the plugin and of the API it serves'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate sandbox __complete help" -f -a "crds" -d 'Print the CustomResourceDefinitions, or write them to a directory'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate sandbox __complete help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate sandbox __complete help" -f -a "validate" -d 'Check KubeStash manifests against the API and the admission rules, without a cluster'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate sandbox __complete help" -f -a "sandbox" -d 'Run the built-in sandbox cluster (an in-memory API server) in the foreground'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate sandbox __complete help" -f -a "__complete" -d 'Complete a partial command line (used by the `kubectl_complete-kubestash` shim)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate sandbox __complete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -208,6 +208,21 @@ impl CronSchedule {
         }
     }
 
+    /// The latest run in `(since, now]`, if any (what a CronJob controller fires for a tick).
+    pub fn latest_between(
+        &self,
+        since: &DateTime<Utc>,
+        now: &DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        let mut latest = None;
+        let mut cursor = *since;
+        while let Some(next) = self.next_after(cursor).filter(|next| next <= now) {
+            latest = Some(next);
+            cursor = next;
+        }
+        latest
+    }
+
     /// The next `count` runs after `after`.
     pub fn upcoming(&self, after: DateTime<Utc>, count: usize) -> Vec<DateTime<Utc>> {
         let mut runs = Vec::with_capacity(count);
@@ -467,6 +482,18 @@ mod tests {
         assert!(CronSchedule::parse("5-1 * * * *").is_err());
         assert!(CronSchedule::parse("1,,2 * * * *").is_err());
         assert!(CronSchedule::parse("0 0 * * funday").is_err());
+    }
+
+    #[test]
+    fn latest_between_finds_the_last_missed_run() {
+        let schedule = CronSchedule::parse("*/15 * * * *").unwrap();
+        let latest =
+            schedule.latest_between(&at("2026-11-22T10:01:00Z"), &at("2026-11-22T10:40:00Z"));
+        assert_eq!(latest.unwrap().to_rfc3339(), "2026-11-22T10:30:00+00:00");
+        assert_eq!(
+            schedule.latest_between(&at("2026-11-22T10:01:00Z"), &at("2026-11-22T10:10:00Z")),
+            None
+        );
     }
 
     #[test]

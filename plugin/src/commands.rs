@@ -2,6 +2,7 @@
 
 pub mod completion;
 pub mod crds;
+pub mod sandbox;
 pub mod validate;
 pub mod version;
 
@@ -15,6 +16,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Crds(args) => crds::run(&args),
         Command::Completion(args) => completion::run(&args),
         Command::Validate(args) => validate::run(&args, &cli.global),
+        Command::Sandbox(args) => sandbox::run(&args),
         Command::Complete(args) => completion::complete(&args),
     }
 }

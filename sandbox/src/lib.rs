@@ -40,7 +40,6 @@ mod names;
 mod patch;
 mod registry;
 mod sandbox;
-mod schedule;
 mod schema;
 mod selector;
 mod server;

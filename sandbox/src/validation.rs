@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::registry::ResourceType;
-use crate::schedule::Schedule;
+use kubestash::schedule::CronSchedule as Schedule;
 
 /// One invalid field, rendered `field: detail` like apimachinery's `field.Error`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -313,8 +313,29 @@ fn validate_job_template(spec: &Value, field: &str, errors: &mut Vec<FieldError>
 }
 
 /// Per-kind validations of built-in resources, after defaulting.
+/// The API server's limit on the total size of an object's annotations (keys plus values).
+const ANNOTATIONS_SIZE_LIMIT: u64 = 256 * 1024;
+
+fn validate_annotations(annotations: &Value, errors: &mut Vec<FieldError>) {
+    let Some(annotations) = annotations.as_object() else {
+        return;
+    };
+    let total: usize = annotations
+        .iter()
+        .map(|(key, value)| key.len() + value.as_str().map(str::len).unwrap_or_default())
+        .sum();
+    if total as u64 > ANNOTATIONS_SIZE_LIMIT {
+        // kubectl's client-side apply hits this with very large objects (last-applied).
+        errors.push(FieldError::too_long(
+            "metadata.annotations",
+            ANNOTATIONS_SIZE_LIMIT,
+        ));
+    }
+}
+
 pub(crate) fn validate_builtin(resource: &ResourceType, object: &Value) -> Vec<FieldError> {
     let mut errors = Vec::new();
+    validate_annotations(&object["metadata"]["annotations"], &mut errors);
     validate_labels(
         &object["metadata"]["labels"],
         "metadata.labels",
@@ -429,6 +450,16 @@ mod tests {
             errors[0].to_string(),
             "spec.template.spec.restartPolicy: Unsupported value: \"Always\": supported values: \"OnFailure\", \"Never\""
         );
+    }
+
+    #[test]
+    fn annotations_over_256_kib_are_rejected() {
+        let resource = resource("configmaps");
+        let small = json!({"metadata": {"annotations": {"a": "b"}}});
+        assert!(validate_builtin(&resource, &small).is_empty());
+        let large = json!({"metadata": {"annotations": {"a": "x".repeat(300 * 1024)}}});
+        let errors = validate_builtin(&resource, &large);
+        assert_eq!(errors[0].field, "metadata.annotations");
     }
 
     #[test]

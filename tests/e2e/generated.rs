@@ -35,7 +35,16 @@ fn assert_same(committed: &Path, generated: BTreeMap<String, String>, how: &str)
             std::fs::remove_file(committed.join(name)).unwrap();
         }
         for (name, contents) in &generated {
-            std::fs::write(committed.join(name), contents).unwrap();
+            let path = committed.join(name);
+            std::fs::write(&path, contents).unwrap();
+            if contents.starts_with("#!") {
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                        .unwrap();
+                }
+            }
         }
         return;
     }

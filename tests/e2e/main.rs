@@ -3,6 +3,7 @@
 
 mod generated;
 mod plugin;
+mod sandbox;
 mod validate;
 
 use std::path::{Path, PathBuf};

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 use super::{condition_true, controller_reference, deleting, owned, Cluster};
 use crate::api::{name_of, namespace_of, uid_of, ApiError, Subresource, WriteOptions};
 use crate::names;
-use crate::schedule::Schedule;
 use crate::store::Change;
+use kubestash::schedule::CronSchedule as Schedule;
 
 fn finished(job: &Value) -> bool {
     condition_true(job, "Complete") || condition_true(job, "Failed")

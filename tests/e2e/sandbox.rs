@@ -1,0 +1,192 @@
+//! `kubectl kubestash sandbox` as users run it: start it, point the real kubectl at it, apply
+//! the generated CRDs and every example manifest, read them back, stop it with SIGTERM.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{binary, copy_examples, repository_root};
+
+/// A sandbox started through the CLI; stopped with SIGTERM on drop.
+pub struct RunningSandbox {
+    child: Option<Child>,
+    pub kubeconfig: PathBuf,
+    _directory: tempfile::TempDir,
+}
+
+impl RunningSandbox {
+    pub fn start() -> Self {
+        let directory = tempfile::tempdir().unwrap();
+        let kubeconfig = directory.path().join("kubeconfig");
+        let child = Command::new(binary())
+            .args([
+                "sandbox",
+                "--kubeconfig-out",
+                kubeconfig.to_str().unwrap(),
+                "--data-dir",
+            ])
+            .arg(directory.path().join("data"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let sandbox = Self {
+            child: Some(child),
+            kubeconfig,
+            _directory: directory,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !(sandbox.kubeconfig.exists()
+            && sandbox.kubectl(&["get", "namespaces"]).status.success())
+        {
+            assert!(Instant::now() < deadline, "the sandbox did not come up");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        sandbox
+    }
+
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    pub fn kubectl_ok(&self, args: &[&str]) -> String {
+        let output = self.kubectl(args);
+        assert!(
+            output.status.success(),
+            "kubectl {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            String::from_utf8_lossy(&output.stdout)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    /// Sends SIGTERM and waits; returns the exit status and stderr.
+    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let child = self.child.take().unwrap();
+        terminate(&child);
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status,
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+}
+
+fn terminate(child: &Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+}
+
+impl Drop for RunningSandbox {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            terminate(&child);
+            let _ = child.wait();
+        }
+    }
+}
+
+fn manifests(directory: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for folder in [
+        "shared",
+        "workload",
+        "manifests",
+        "pvc",
+        "auto-backup",
+        "s3",
+    ] {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(directory.join(folder))
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        entries.sort();
+        // The namespace first: everything else lives in it.
+        entries.sort_by_key(|path| !path.ends_with("namespace.yaml"));
+        files.extend(entries.into_iter().filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "yaml")
+        }));
+    }
+    files
+}
+
+#[test]
+fn kubectl_applies_the_crds_and_every_example_to_the_sandbox() {
+    let sandbox = RunningSandbox::start();
+    let crds = repository_root().join("crds");
+    sandbox.kubectl_ok(&["apply", "-f", crds.to_str().unwrap()]);
+    let resources = sandbox.kubectl_ok(&[
+        "api-resources",
+        "--api-group=core.kubestash.com",
+        "-o",
+        "name",
+    ]);
+    for resource in [
+        "backupconfigurations.core.kubestash.com",
+        "backupverifier.core.kubestash.com",
+        "restoresessions.core.kubestash.com",
+    ] {
+        assert!(
+            resources.lines().any(|line| line == resource),
+            "{resource} not served:\n{resources}"
+        );
+    }
+
+    let examples = tempfile::tempdir().unwrap();
+    copy_examples(examples.path());
+    for file in manifests(examples.path()) {
+        sandbox.kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
+    }
+    let configurations = sandbox.kubectl_ok(&["get", "bc", "-n", "shop", "-o", "name"]);
+    for name in ["orders-backup", "shop-manifests", "ledger-pvc-backup"] {
+        assert!(configurations.contains(name), "{configurations}");
+    }
+    // Defaults from the schema are applied, as by a real API server.
+    let storage: serde_json::Value = serde_json::from_str(&sandbox.kubectl_ok(&[
+        "get",
+        "backupstorage",
+        "s3-bucket",
+        "-n",
+        "shop",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(storage["spec"]["deletionPolicy"], "WipeOut");
+    let policy: serde_json::Value = serde_json::from_str(&sandbox.kubectl_ok(&[
+        "get",
+        "retentionpolicy",
+        "keep-a-week",
+        "-n",
+        "shop",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(policy["spec"]["failedSnapshots"]["last"], 1);
+    let restore: serde_json::Value = serde_json::from_str(&sandbox.kubectl_ok(&[
+        "get",
+        "restore",
+        "orders-restore",
+        "-n",
+        "shop",
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(restore["spec"]["dataSource"]["snapshot"], "latest");
+
+    // Re-applying is a no-op, not an error (client-side apply stays under the annotation limit).
+    sandbox.kubectl_ok(&["apply", "-f", crds.to_str().unwrap()]);
+    let (status, stderr) = sandbox.stop();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("export KUBECONFIG="), "{stderr}");
+}
