@@ -1,9 +1,10 @@
-//! KubeStash API types, validation and blueprint resolution, shared by the operator and the
-//! `kubectl kubestash` plugin.
+//! KubeStash API types, validation, blueprint resolution and the repository engine, shared by
+//! the operator and the `kubectl kubestash` plugin.
 
 pub mod api;
 pub mod blueprint;
 pub mod duration;
+pub mod engine;
 pub mod object;
 pub mod placeholder;
 pub mod retention;

@@ -1,0 +1,239 @@
+//! The KubeStash backend layout: `metadata.yaml` (BackendMeta) at the root, and per
+//! repository directory `repository.yaml`, `snapshots/<name>.yaml` copies of the Snapshot
+//! objects, and one restic repository per component under `repository/v1/<session>/<component>`.
+
+use chrono::{SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::api::storage::{Repository, RepositoryInfo, Snapshot};
+use crate::engine::location::clean_prefix;
+use crate::engine::{EngineError, Store};
+
+/// File name of the backend metadata at the root.
+pub const METADATA_FILE: &str = "metadata.yaml";
+/// File name of a repository's description in its directory.
+pub const REPOSITORY_FILE: &str = "repository.yaml";
+/// Directory of the Snapshot copies in a repository directory.
+pub const SNAPSHOTS_DIRECTORY: &str = "snapshots";
+/// Data layout version of component repositories.
+pub const LAYOUT_VERSION: &str = "v1";
+
+/// `metadata.yaml`: marks an initialized backend (`config.kubestash.com/v1alpha1` BackendMeta).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackendMeta {
+    /// `config.kubestash.com/v1alpha1`.
+    pub api_version: String,
+    /// `BackendMeta`.
+    pub kind: String,
+    /// When the backend was initialized.
+    pub creation_timestamp: String,
+    /// Version of the operator that initialized it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator_version: Option<String>,
+    /// Repositories stored in the backend.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repositories: Vec<RepositoryInfo>,
+}
+
+impl BackendMeta {
+    /// A fresh BackendMeta.
+    pub fn new(operator_version: &str) -> Self {
+        Self {
+            api_version: "config.kubestash.com/v1alpha1".into(),
+            kind: "BackendMeta".into(),
+            creation_timestamp: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            operator_version: Some(operator_version.to_string()),
+            repositories: Vec::new(),
+        }
+    }
+}
+
+fn yaml_error(path: &str, error: impl std::fmt::Display) -> EngineError {
+    EngineError::Io {
+        path: path.to_string(),
+        cause: error.to_string(),
+    }
+}
+
+/// Reads `metadata.yaml`; `None` when the backend is not initialized.
+pub fn read_backend_meta(store: &Store) -> Result<Option<BackendMeta>, EngineError> {
+    match store.read(METADATA_FILE)? {
+        None => Ok(None),
+        Some(data) => serde_yaml::from_slice(&data)
+            .map(Some)
+            .map_err(|error| yaml_error(METADATA_FILE, error)),
+    }
+}
+
+/// Initializes a backend: writes `metadata.yaml` unless it is there. Returns the metadata.
+pub fn initialize_backend(
+    store: &Store,
+    operator_version: &str,
+) -> Result<BackendMeta, EngineError> {
+    if let Some(existing) = read_backend_meta(store)? {
+        return Ok(existing);
+    }
+    let meta = BackendMeta::new(operator_version);
+    write_backend_meta(store, &meta)?;
+    Ok(meta)
+}
+
+/// Writes `metadata.yaml`.
+pub fn write_backend_meta(store: &Store, meta: &BackendMeta) -> Result<(), EngineError> {
+    let text = serde_yaml::to_string(meta).map_err(|error| yaml_error(METADATA_FILE, error))?;
+    store.write(METADATA_FILE, text.as_bytes())
+}
+
+/// The path of a component repository relative to its repository directory:
+/// `repository/v1/<session>/<component>`.
+pub fn component_path(session: &str, component: &str) -> String {
+    format!("repository/{LAYOUT_VERSION}/{session}/{component}")
+}
+
+/// Writes `<repository.spec.path>/repository.yaml` (status and server fields dropped).
+pub fn write_repository(store: &Store, repository: &Repository) -> Result<(), EngineError> {
+    let mut copy = repository.clone();
+    copy.status = None;
+    copy.metadata.managed_fields = None;
+    copy.metadata.resource_version = None;
+    copy.metadata.uid = None;
+    let path = format!("{}/{REPOSITORY_FILE}", clean_prefix(&repository.spec.path));
+    let text = serde_yaml::to_string(&copy).map_err(|error| yaml_error(&path, error))?;
+    store.write(&path, text.as_bytes())
+}
+
+/// Reads `<directory>/repository.yaml`.
+pub fn read_repository(store: &Store, directory: &str) -> Result<Option<Repository>, EngineError> {
+    let path = format!("{}/{REPOSITORY_FILE}", clean_prefix(directory));
+    match store.read(&path)? {
+        None => Ok(None),
+        Some(data) => serde_yaml::from_slice(&data)
+            .map(Some)
+            .map_err(|error| yaml_error(&path, error)),
+    }
+}
+
+/// Writes the copy of a Snapshot object into `<directory>/snapshots/<name>.yaml`.
+pub fn write_snapshot(
+    store: &Store,
+    directory: &str,
+    snapshot: &Snapshot,
+) -> Result<(), EngineError> {
+    let mut copy = snapshot.clone();
+    copy.metadata.managed_fields = None;
+    copy.metadata.resource_version = None;
+    copy.metadata.uid = None;
+    let name = snapshot.metadata.name.clone().unwrap_or_default();
+    let path = format!(
+        "{}/{SNAPSHOTS_DIRECTORY}/{name}.yaml",
+        clean_prefix(directory)
+    );
+    let text = serde_yaml::to_string(&copy).map_err(|error| yaml_error(&path, error))?;
+    store.write(&path, text.as_bytes())
+}
+
+/// Removes the copy of a Snapshot object.
+pub fn delete_snapshot(store: &Store, directory: &str, name: &str) -> Result<(), EngineError> {
+    store.delete(&format!(
+        "{}/{SNAPSHOTS_DIRECTORY}/{name}.yaml",
+        clean_prefix(directory)
+    ))
+}
+
+/// Reads every Snapshot copy of a repository directory (for re-syncing a new cluster).
+pub fn read_snapshots(store: &Store, directory: &str) -> Result<Vec<Snapshot>, EngineError> {
+    let folder = format!("{}/{SNAPSHOTS_DIRECTORY}", clean_prefix(directory));
+    let mut snapshots = Vec::new();
+    for name in store.list(&folder)? {
+        if !name.ends_with(".yaml") {
+            continue;
+        }
+        let path = format!("{folder}/{name}");
+        if let Some(data) = store.read(&path)? {
+            snapshots
+                .push(serde_yaml::from_slice(&data).map_err(|error| yaml_error(&path, error))?);
+        }
+    }
+    Ok(snapshots)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::common::ObjectReference;
+    use crate::api::storage::RepositorySpec;
+    use crate::engine::Location;
+
+    #[test]
+    fn backend_metadata_is_written_once() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Location::Local {
+            root: directory.path().to_path_buf(),
+        }
+        .store()
+        .unwrap();
+        assert!(read_backend_meta(&store).unwrap().is_none());
+        let first = initialize_backend(&store, "0.1.0").unwrap();
+        let second = initialize_backend(&store, "0.2.0").unwrap();
+        assert_eq!(first, second);
+        let text = std::fs::read_to_string(directory.path().join(METADATA_FILE)).unwrap();
+        assert!(
+            text.contains("kind: BackendMeta")
+                && text.contains("apiVersion: config.kubestash.com/v1alpha1"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn repository_and_snapshot_copies_round_trip() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Location::Local {
+            root: directory.path().to_path_buf(),
+        }
+        .store()
+        .unwrap();
+        let mut repository = Repository::new(
+            "orders-repo",
+            RepositorySpec {
+                storage_ref: ObjectReference {
+                    namespace: Some("shop".into()),
+                    name: "local-disk".into(),
+                },
+                path: "/shop/orders/".into(),
+                ..RepositorySpec::default()
+            },
+        );
+        repository.metadata.namespace = Some("shop".into());
+        write_repository(&store, &repository).unwrap();
+        assert!(directory
+            .path()
+            .join("shop/orders/repository.yaml")
+            .is_file());
+        assert_eq!(
+            read_repository(&store, "shop/orders")
+                .unwrap()
+                .unwrap()
+                .spec
+                .path,
+            "/shop/orders/"
+        );
+        let snapshot = Snapshot::new(
+            "orders-repo-orders-backup-nightly-1700000000",
+            Default::default(),
+        );
+        write_snapshot(&store, "/shop/orders", &snapshot).unwrap();
+        assert_eq!(read_snapshots(&store, "shop/orders").unwrap().len(), 1);
+        delete_snapshot(
+            &store,
+            "shop/orders",
+            "orders-repo-orders-backup-nightly-1700000000",
+        )
+        .unwrap();
+        assert!(read_snapshots(&store, "shop/orders").unwrap().is_empty());
+        assert_eq!(
+            component_path("nightly", "dump"),
+            "repository/v1/nightly/dump"
+        );
+    }
+}

