@@ -190,3 +190,106 @@ fn kubectl_applies_the_crds_and_every_example_to_the_sandbox() {
     assert!(status.success(), "{stderr}");
     assert!(stderr.contains("export KUBECONFIG="), "{stderr}");
 }
+
+fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn a_cronjob_runs_this_binary_and_a_failing_job_fails_after_its_backoff_limit() {
+    let sandbox = RunningSandbox::start();
+    sandbox.kubectl_ok(&["create", "namespace", "jobs"]);
+    let manifest = format!(
+        r#"apiVersion: batch/v1
+kind: CronJob
+metadata: {{name: every-minute, namespace: jobs}}
+spec:
+  schedule: "* * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+          - name: version
+            image: {image}
+            args: ["version"]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {{name: failing, namespace: jobs}}
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: bad
+        image: {image}
+        args: ["no-such-command"]
+"#,
+        image = kubestash_sandbox::PROJECT_IMAGE
+    );
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), manifest).unwrap();
+    sandbox.kubectl_ok(&["apply", "-f", file.path().to_str().unwrap()]);
+
+    wait_for("the failing Job", Duration::from_secs(60), || {
+        let output = sandbox.kubectl(&[
+            "get",
+            "job",
+            "failing",
+            "-n",
+            "jobs",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Failed\")].status}",
+        ]);
+        String::from_utf8_lossy(&output.stdout) == "True"
+    });
+    let failed: serde_json::Value = serde_json::from_str(
+        &sandbox.kubectl_ok(&["get", "job", "failing", "-n", "jobs", "-o", "json"]),
+    )
+    .unwrap();
+    assert_eq!(
+        failed["status"]["failed"], 2,
+        "one try plus backoffLimit 1 retry"
+    );
+
+    // The schedule fires within a minute; the Job's pod is this binary running `version`.
+    wait_for(
+        "a Job of the CronJob to complete",
+        Duration::from_secs(90),
+        || {
+            let output = sandbox.kubectl(&[
+                "get",
+                "jobs",
+                "-n",
+                "jobs",
+                "-o",
+                "jsonpath={.items[*].status.succeeded}",
+            ]);
+            String::from_utf8_lossy(&output.stdout).contains('1')
+        },
+    );
+    let jobs = sandbox.kubectl_ok(&[
+        "get",
+        "jobs",
+        "-n",
+        "jobs",
+        "-o",
+        "jsonpath={.items[*].metadata.name}",
+    ]);
+    let job = jobs
+        .split_whitespace()
+        .find(|name| name.starts_with("every-minute-"))
+        .expect("a Job named after the CronJob");
+    let logs = sandbox.kubectl_ok(&["logs", &format!("job/{job}"), "-n", "jobs"]);
+    assert!(
+        logs.contains(&format!("kubectl-kubestash {}", env!("CARGO_PKG_VERSION"))),
+        "{logs}"
+    );
+}
