@@ -5,19 +5,25 @@
 //! Every function here blocks. Call them from `tokio::task::spawn_blocking` or a plain
 //! thread, never from an async task (rustic's S3 backend runs its own runtime).
 
+pub mod keys;
 pub mod layout;
 pub mod location;
 pub mod lock;
 pub mod progress;
 pub mod repository;
+pub mod restore;
 pub mod retention;
+mod source;
+pub mod store;
 
-pub use location::{Location, Store};
+pub use keys::KeyInfo;
+pub use location::Location;
 pub use progress::{ProgressEvent, ProgressSink};
 pub use repository::{
-    BackupRequest, BackupSummary, CheckReport, ComponentRepository, KeyInfo, RestoreRequest,
-    RestoreSummary, SnapshotSummary,
+    BackupRequest, BackupSummary, CheckReport, ComponentRepository, SnapshotSummary,
 };
+pub use restore::{RestoreRequest, RestoreSummary};
+pub use store::Store;
 
 /// Why a repository operation failed. Every variant names the repository or path involved;
 /// none carries a password or credential.

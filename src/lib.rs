@@ -5,6 +5,7 @@ pub mod api;
 pub mod blueprint;
 pub mod duration;
 pub mod engine;
+pub mod manifest;
 pub mod object;
 pub mod placeholder;
 pub mod retention;

@@ -1,23 +1,23 @@
 //! One restic repository (one component of a KubeStash repository): init, backup of paths or
 //! a stream, snapshot listing, restore, dump, forget, prune, check and keys.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rustic_core::repofile::{KeyFile, KeyId, Metadata, Node, NodeType, SnapshotFile};
+use rustic_core::repofile::SnapshotFile;
 use rustic_core::{
-    BackupOptions, CheckOptions, ConfigOptions, Credentials, Excludes, KeyOptions,
-    LocalDestination, LsOptions, OpenStatus, ParentOptions, PathList, PruneOptions, ReadSource,
-    ReadSourceEntry, ReadSubsetOption, Repository, RepositoryOptions, RestoreOptions, RusticResult,
+    BackupOptions, CheckOptions, ConfigOptions, Credentials, Excludes, KeyOptions, OpenStatus,
+    ParentOptions, PathList, PruneOptions, ReadSubsetOption, Repository, RepositoryOptions,
     SnapshotOptions,
 };
 
 use crate::engine::lock::{self, RepositoryLock};
 use crate::engine::progress::SinkBars;
-use crate::engine::{concise, EngineError, Location, ProgressSink};
+use crate::engine::source::{MemorySource, StreamSource};
+use crate::engine::{EngineError, Location, ProgressSink};
 
 /// How long an operation waits for a conflicting lock before giving up.
 const LOCK_WAIT: Duration = Duration::from_secs(60);
@@ -83,54 +83,11 @@ pub struct SnapshotSummary {
     pub bytes_processed: Option<u64>,
 }
 
-/// What to restore.
-#[derive(Clone, Debug, Default)]
-pub struct RestoreRequest {
-    /// restic snapshot id, a unique prefix of one, or `latest`.
-    pub snapshot: String,
-    /// A path inside the snapshot to restore instead of the whole tree.
-    pub path: Option<String>,
-    /// Directory to restore into.
-    pub destination: PathBuf,
-    /// Only restore paths matching these globs.
-    pub includes: Vec<String>,
-    /// Leave out paths matching these globs.
-    pub excludes: Vec<String>,
-}
-
-/// The result of one restore.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RestoreSummary {
-    /// The snapshot restored.
-    pub snapshot_id: String,
-    /// Files restored or already identical.
-    pub files: u64,
-    /// Bytes written.
-    pub bytes_restored: u64,
-    /// How long it took.
-    pub duration: Duration,
-}
-
 /// The result of a check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckReport {
     /// Problems found, most severe first; empty when the repository is sound.
     pub problems: Vec<String>,
-}
-
-/// A key of a repository.
-#[derive(Clone, Debug, PartialEq)]
-pub struct KeyInfo {
-    /// Key id (hex).
-    pub id: String,
-    /// Whether this process opened the repository with it.
-    pub current: bool,
-    /// Host recorded in the key.
-    pub host: Option<String>,
-    /// User recorded in the key.
-    pub user: Option<String>,
-    /// When it was created.
-    pub created: Option<String>,
 }
 
 /// One restic repository and the password that opens it.
@@ -151,7 +108,7 @@ impl std::fmt::Debug for ComponentRepository {
     }
 }
 
-fn to_utc(time: &jiff::Zoned) -> DateTime<Utc> {
+pub(crate) fn to_utc(time: &jiff::Zoned) -> DateTime<Utc> {
     let timestamp = time.timestamp();
     DateTime::from_timestamp(
         timestamp.as_second(),
@@ -183,6 +140,14 @@ impl ComponentRepository {
     pub fn with_cache_dir(mut self, directory: PathBuf) -> Self {
         self.cache_dir = Some(directory);
         self
+    }
+
+    /// The same repository opened with another password.
+    pub(crate) fn with_password(&self, password: &str) -> Self {
+        Self {
+            password: password.to_string(),
+            ..self.clone()
+        }
     }
 
     /// Where the repository is.
@@ -220,7 +185,7 @@ impl ComponentRepository {
             .map_err(|error| EngineError::backend(&self.location, &error))
     }
 
-    fn open(&self) -> Result<Repository<OpenStatus>, EngineError> {
+    pub(crate) fn open(&self) -> Result<Repository<OpenStatus>, EngineError> {
         let repository = self.unopened()?;
         let exists = repository
             .config_id()
@@ -236,17 +201,12 @@ impl ComponentRepository {
             .map_err(|error| EngineError::operation("open the repository", &self.location, &error))
     }
 
-    fn lock(
+    pub(crate) fn lock(
         &self,
         repository: &Repository<OpenStatus>,
         exclusive: bool,
     ) -> Result<RepositoryLock, EngineError> {
         lock::acquire(&self.location, &repository.key(), exclusive, LOCK_WAIT)
-    }
-
-    /// The master key (for lock files and key management tools).
-    pub fn master_key(&self) -> Result<rustic_core::repofile::MasterKey, EngineError> {
-        Ok(self.open()?.key())
     }
 
     /// Creates the repository, or checks that the existing one opens with the password.
@@ -377,6 +337,45 @@ impl ComponentRepository {
         Ok(summary_of(&snapshot))
     }
 
+    /// Backs up in-memory files (e.g. a manifest dump) as one snapshot, without a scratch
+    /// directory. Paths are absolute inside the snapshot (`/deployments.apps/...`).
+    pub fn backup_files(
+        &self,
+        files: Vec<(PathBuf, Vec<u8>)>,
+        host: Option<&str>,
+        tags: &[String],
+    ) -> Result<BackupSummary, EngineError> {
+        let repository = self.open()?;
+        let _lock = self.lock(&repository, false)?;
+        let repository = repository
+            .to_indexed_ids()
+            .map_err(|error| EngineError::operation("read the index", &self.location, &error))?;
+        let mut files: Vec<(PathBuf, Vec<u8>)> = files
+            .into_iter()
+            .map(|(path, data)| {
+                (
+                    Path::new("/").join(path.strip_prefix("/").unwrap_or(&path)),
+                    data,
+                )
+            })
+            .collect();
+        // The archiver builds directories from consecutive paths, so they must come sorted.
+        files.sort_by(|left, right| left.0.cmp(&right.0));
+        let source = MemorySource {
+            files: Mutex::new(files),
+        };
+        let template = self.snapshot_template(host, tags)?;
+        let snapshot = repository
+            .archive(
+                &BackupOptions::default(),
+                &source,
+                template,
+                &[PathBuf::from("/")],
+            )
+            .map_err(|error| EngineError::operation("back up the files", &self.location, &error))?;
+        Ok(summary_of(&snapshot))
+    }
+
     /// Backs up the stdout of `command` as `file_name`; fails if the command fails.
     pub fn backup_command_output(
         &self,
@@ -438,101 +437,6 @@ impl ComponentRepository {
         Ok(snapshots)
     }
 
-    /// Restores a snapshot (or a path in it) into a directory.
-    pub fn restore(&self, request: &RestoreRequest) -> Result<RestoreSummary, EngineError> {
-        let started = std::time::Instant::now();
-        let repository = self.open()?;
-        let _lock = self.lock(&repository, false)?;
-        let repository = repository
-            .to_indexed()
-            .map_err(|error| EngineError::operation("read the index", &self.location, &error))?;
-        let snapshot = self.find_snapshot(&repository, &request.snapshot)?;
-        let node = repository
-            .node_from_snapshot_and_path(&snapshot, request.path.as_deref().unwrap_or(""))
-            .map_err(|error| {
-                EngineError::operation("find the path in the snapshot", &self.location, &error)
-            })?;
-        let mut globs: Vec<String> = request.includes.clone();
-        globs.extend(request.excludes.iter().map(|glob| format!("!{glob}")));
-        let ls_options = LsOptions::default().excludes(Excludes::default().globs(globs));
-        std::fs::create_dir_all(&request.destination).map_err(|error| EngineError::Io {
-            path: request.destination.display().to_string(),
-            cause: error.to_string(),
-        })?;
-        let destination_text = request.destination.display().to_string();
-        let destination =
-            LocalDestination::new(&destination_text, true, !node.is_dir()).map_err(|error| {
-                EngineError::Io {
-                    path: destination_text.clone(),
-                    cause: concise(&error),
-                }
-            })?;
-        let options = RestoreOptions::default();
-        let listing = repository
-            .ls(&node, &ls_options)
-            .map_err(|error| EngineError::operation("list the snapshot", &self.location, &error))?;
-        let plan = repository
-            .prepare_restore(&options, listing.clone(), &destination, false)
-            .map_err(|error| EngineError::operation("plan the restore", &self.location, &error))?;
-        let files =
-            plan.stats.files.restore + plan.stats.files.unchanged + plan.stats.files.verified;
-        let bytes = plan.restore_size;
-        repository
-            .restore(plan, &options, listing, &destination)
-            .map_err(|error| EngineError::operation("restore", &self.location, &error))?;
-        Ok(RestoreSummary {
-            snapshot_id: snapshot.id.to_hex().to_string(),
-            files,
-            bytes_restored: bytes,
-            duration: started.elapsed(),
-        })
-    }
-
-    fn find_snapshot<S: rustic_core::Open>(
-        &self,
-        repository: &Repository<S>,
-        wanted: &str,
-    ) -> Result<SnapshotFile, EngineError> {
-        repository
-            .get_snapshot_from_str(wanted, |_| true)
-            .map_err(|error| {
-                let text = concise(&error);
-                if text.contains("No snapshot")
-                    || text.contains("not found")
-                    || text.contains("No suitable")
-                {
-                    EngineError::SnapshotNotFound {
-                        repository: self.location.describe(),
-                        snapshot: wanted.to_string(),
-                    }
-                } else {
-                    EngineError::operation("find the snapshot", &self.location, &error)
-                }
-            })
-    }
-
-    /// Writes one file of a snapshot to `writer` (e.g. a child's stdin such as `psql`).
-    pub fn dump(
-        &self,
-        snapshot: &str,
-        path: &str,
-        writer: &mut impl Write,
-    ) -> Result<(), EngineError> {
-        let repository = self.open()?;
-        let repository = repository
-            .to_indexed()
-            .map_err(|error| EngineError::operation("read the index", &self.location, &error))?;
-        let found = self.find_snapshot(&repository, snapshot)?;
-        let node = repository
-            .node_from_snapshot_and_path(&found, path)
-            .map_err(|error| {
-                EngineError::operation("find the file in the snapshot", &self.location, &error)
-            })?;
-        repository
-            .dump(&node, writer)
-            .map_err(|error| EngineError::operation("dump the file", &self.location, &error))
-    }
-
     /// Removes snapshots by id (without pruning their data).
     pub fn forget(&self, ids: &[String]) -> Result<usize, EngineError> {
         if ids.is_empty() {
@@ -589,93 +493,6 @@ impl ComponentRepository {
         Ok(CheckReport { problems })
     }
 
-    /// The keys of the repository.
-    pub fn keys(&self) -> Result<Vec<KeyInfo>, EngineError> {
-        let repository = self.open()?;
-        let current = *repository.key_id();
-        let ids: Vec<KeyId> = repository
-            .list::<KeyId>()
-            .map_err(|error| EngineError::operation("list keys", &self.location, &error))?
-            .collect();
-        let mut keys = Vec::new();
-        for id in ids {
-            let file: KeyFile = repository
-                .get_file(&id)
-                .map_err(|error| EngineError::operation("read a key", &self.location, &error))?;
-            keys.push(KeyInfo {
-                id: id.to_hex().to_string(),
-                current: current == Some(id),
-                host: file.hostname.clone(),
-                user: file.username.clone(),
-                created: file.created.as_ref().map(|time| to_utc(time).to_rfc3339()),
-            });
-        }
-        keys.sort_by(|left, right| left.created.cmp(&right.created));
-        Ok(keys)
-    }
-
-    /// Adds a key for `password`; returns its id.
-    pub fn add_key(
-        &self,
-        password: &str,
-        host: Option<&str>,
-        user: Option<&str>,
-    ) -> Result<String, EngineError> {
-        let repository = self.open()?;
-        let _lock = self.lock(&repository, false)?;
-        let mut options = KeyOptions::default().with_created(true);
-        if let Some(host) = host {
-            options = options.hostname(host.to_string());
-        }
-        if let Some(user) = user {
-            options = options.username(user.to_string());
-        }
-        let id = repository
-            .add_key(password, &options)
-            .map_err(|error| EngineError::operation("add a key", &self.location, &error))?;
-        Ok(id.to_hex().to_string())
-    }
-
-    /// Removes a key by id (or unique id prefix); the key in use cannot be removed.
-    pub fn remove_key(&self, id: &str) -> Result<(), EngineError> {
-        let repository = self.open()?;
-        let _lock = self.lock(&repository, true)?;
-        let ids: Vec<KeyId> = repository
-            .find_ids::<KeyId, _>(&[id])
-            .map_err(|error| EngineError::operation("find the key", &self.location, &error))?
-            .collect();
-        let key = ids.first().ok_or_else(|| EngineError::Operation {
-            operation: "remove a key",
-            repository: self.location.describe(),
-            cause: format!("no key `{id}`"),
-        })?;
-        repository
-            .delete_key(key)
-            .map_err(|error| EngineError::operation("remove a key", &self.location, &error))
-    }
-
-    /// Replaces the password: adds a key for `new_password`, then removes the current key.
-    /// Returns the repository opened with the new password.
-    pub fn change_password(&self, new_password: &str) -> Result<Self, EngineError> {
-        let old_key = {
-            let repository = self.open()?;
-            *repository.key_id()
-        };
-        self.add_key(new_password, None, None)?;
-        let updated = Self {
-            password: new_password.to_string(),
-            ..self.clone()
-        };
-        if let Some(old_key) = old_key {
-            let repository = updated.open()?;
-            let _lock = updated.lock(&repository, true)?;
-            repository.delete_key(&old_key).map_err(|error| {
-                EngineError::operation("remove the old key", &self.location, &error)
-            })?;
-        }
-        Ok(updated)
-    }
-
     /// Bytes stored in the repository.
     pub fn size(&self) -> Result<u64, EngineError> {
         self.location.store()?.size("")
@@ -693,36 +510,6 @@ fn summary_of(snapshot: &SnapshotFile) -> BackupSummary {
         bytes_uploaded: summary.data_added_packed,
         started: to_utc(&summary.backup_start),
         ended: to_utc(&summary.backup_end),
-    }
-}
-
-/// A single-file source reading from any reader, consumed once.
-struct StreamSource {
-    path: PathBuf,
-    reader: Mutex<Option<Box<dyn Read + Send>>>,
-}
-
-impl ReadSource for StreamSource {
-    type Open = Box<dyn Read + Send>;
-    type Iter = std::iter::Once<RusticResult<ReadSourceEntry<Self::Open>>>;
-
-    fn size(&self) -> RusticResult<Option<u64>> {
-        Ok(None)
-    }
-
-    fn entries(&self) -> Self::Iter {
-        let reader = self.reader.lock().ok().and_then(|mut reader| reader.take());
-        let name = self
-            .path
-            .file_name()
-            .map(|name| name.to_os_string())
-            .unwrap_or_else(|| self.path.clone().into_os_string());
-        let node = Node::new_node(&name, NodeType::File, Metadata::default());
-        std::iter::once(Ok(ReadSourceEntry {
-            path: self.path.clone(),
-            node,
-            open: reader,
-        }))
     }
 }
 

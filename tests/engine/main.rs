@@ -4,6 +4,7 @@
 
 mod crash;
 mod failures;
+mod manifests;
 mod restic_interop;
 mod s3;
 

@@ -1,0 +1,514 @@
+//! Manifest backup and restore with kubedump semantics: which objects to take (namespaces,
+//! resources, AND/OR label selectors, cluster scope), how they are cleaned, where they live in
+//! a snapshot (`<resource>[.group]/namespaces/<ns>/<name>.yaml`, `<resource>[.group]/cluster/<name>.yaml`)
+//! and in which order a restore creates them.
+
+pub mod cluster;
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::api::common::Parameters;
+
+/// Resources never backed up or restored: node state, events, and KubeStash's own records.
+pub const NON_RESTORABLE: [&str; 11] = [
+    "nodes",
+    "events",
+    "events.events.k8s.io",
+    "csinodes.storage.k8s.io",
+    "volumeattachments.storage.k8s.io",
+    "backupsessions.core.kubestash.com",
+    "restoresessions.core.kubestash.com",
+    "backupverificationsession.core.kubestash.com",
+    "snapshots.storage.kubestash.com",
+    "repositories.storage.kubestash.com",
+    "leases.coordination.k8s.io",
+];
+
+/// Which objects a manifest backup or restore takes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ManifestFilter {
+    /// Namespaces to take; empty or `*` means all.
+    pub include_namespaces: Vec<String>,
+    /// Namespaces to leave out.
+    pub exclude_namespaces: Vec<String>,
+    /// Resources to take (`plural` or `plural.group`); empty or `*` means all.
+    pub include_resources: Vec<String>,
+    /// Resources to leave out.
+    pub exclude_resources: Vec<String>,
+    /// Every one of these selectors must match.
+    pub and_label_selectors: Vec<LabelRequirement>,
+    /// At least one of these must match (when any are given).
+    pub or_label_selectors: Vec<LabelRequirement>,
+    /// Take cluster-scoped objects too.
+    pub include_cluster_resources: bool,
+}
+
+/// One `k:v`, `k=v` or bare `k` selector term.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LabelRequirement {
+    /// Label key.
+    pub key: String,
+    /// Required value; `None` means the key only has to exist.
+    pub value: Option<String>,
+}
+
+impl LabelRequirement {
+    fn parse(term: &str) -> Option<Self> {
+        let term = term.trim();
+        if term.is_empty() {
+            return None;
+        }
+        let split = term.split_once(':').or_else(|| term.split_once('='));
+        Some(match split {
+            Some((key, value)) => Self {
+                key: key.trim().to_string(),
+                value: Some(value.trim().to_string()),
+            },
+            None => Self {
+                key: term.to_string(),
+                value: None,
+            },
+        })
+    }
+
+    fn matches(&self, labels: &BTreeMap<String, String>) -> bool {
+        match (&self.value, labels.get(&self.key)) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(wanted), Some(actual)) => wanted == actual,
+        }
+    }
+}
+
+fn list(text: Option<&str>) -> Vec<String> {
+    text.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn is_all(items: &[String]) -> bool {
+    items.is_empty() || items.iter().any(|item| item == "*")
+}
+
+impl ManifestFilter {
+    /// Reads the kubedump task parameters (`IncludeNamespaces`, `ANDedLabelSelectors`, ...).
+    /// The 2024 parameter `labelSelector` is read as `ANDedLabelSelectors`.
+    pub fn from_parameters(parameters: &Parameters) -> Self {
+        let text = |key: &str| parameters.get(key).and_then(Value::as_str);
+        let mut and_text = list(text("ANDedLabelSelectors"));
+        and_text.extend(list(text("labelSelector")));
+        Self {
+            include_namespaces: list(text("IncludeNamespaces")),
+            exclude_namespaces: list(text("ExcludeNamespaces")),
+            include_resources: list(text("IncludeResources")),
+            exclude_resources: list(text("ExcludeResources")),
+            and_label_selectors: and_text
+                .iter()
+                .filter_map(|term| LabelRequirement::parse(term))
+                .collect(),
+            or_label_selectors: list(text("ORedLabelSelectors"))
+                .iter()
+                .filter_map(|term| LabelRequirement::parse(term))
+                .collect(),
+            include_cluster_resources: text("IncludeClusterResources")
+                .is_some_and(|value| value.eq_ignore_ascii_case("true")),
+        }
+    }
+
+    /// Whether a resource (`plural`, `group`) is taken.
+    pub fn takes_resource(&self, plural: &str, group: &str) -> bool {
+        let qualified = qualified_resource(plural, group);
+        let named = |items: &[String]| {
+            items
+                .iter()
+                .any(|item| *item == qualified || (item == plural && !item.contains('.')))
+        };
+        if NON_RESTORABLE.contains(&qualified.as_str()) {
+            return false;
+        }
+        (is_all(&self.include_resources) || named(&self.include_resources))
+            && !named(&self.exclude_resources)
+    }
+
+    /// Whether objects of a namespace are taken.
+    pub fn takes_namespace(&self, namespace: &str) -> bool {
+        (is_all(&self.include_namespaces)
+            || self.include_namespaces.iter().any(|item| item == namespace))
+            && !self.exclude_namespaces.iter().any(|item| item == namespace)
+    }
+
+    /// Whether an object's labels pass the selectors.
+    pub fn takes_labels(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.and_label_selectors
+            .iter()
+            .all(|requirement| requirement.matches(labels))
+            && (self.or_label_selectors.is_empty()
+                || self
+                    .or_label_selectors
+                    .iter()
+                    .any(|requirement| requirement.matches(labels)))
+    }
+
+    /// Whether an object (given as JSON) of the resource is taken.
+    pub fn takes_object(
+        &self,
+        plural: &str,
+        group: &str,
+        namespaced: bool,
+        object: &Value,
+    ) -> bool {
+        if !self.takes_resource(plural, group) {
+            return false;
+        }
+        if namespaced {
+            let namespace = object
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .unwrap_or("default");
+            if !self.takes_namespace(namespace) {
+                return false;
+            }
+        } else if !self.include_cluster_resources {
+            return false;
+        }
+        self.takes_labels(&crate::object::labels_of(object))
+    }
+}
+
+/// `plural` for the core group, `plural.group` otherwise.
+pub fn qualified_resource(plural: &str, group: &str) -> String {
+    if group.is_empty() {
+        plural.to_string()
+    } else {
+        format!("{plural}.{group}")
+    }
+}
+
+/// Where an object lives in a manifest snapshot.
+pub fn manifest_path(plural: &str, group: &str, namespace: Option<&str>, name: &str) -> String {
+    let resource = qualified_resource(plural, group);
+    match namespace {
+        Some(namespace) => format!("/{resource}/namespaces/{namespace}/{name}.yaml"),
+        None => format!("/{resource}/cluster/{name}.yaml"),
+    }
+}
+
+/// The resource, namespace and name encoded in a manifest path.
+pub fn parse_manifest_path(path: &str) -> Option<(String, Option<String>, String)> {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let file = |name: &str| name.strip_suffix(".yaml").map(str::to_string);
+    match parts.as_slice() {
+        [resource, "namespaces", namespace, name] => Some((
+            resource.to_string(),
+            Some(namespace.to_string()),
+            file(name)?,
+        )),
+        [resource, "cluster", name] => Some((resource.to_string(), None, file(name)?)),
+        _ => None,
+    }
+}
+
+/// Whether an object is recreated by its controller (a ReplicaSet's pods, a Deployment's
+/// ReplicaSets), so backing it up would only duplicate it on restore.
+pub fn is_controlled(object: &Value) -> bool {
+    object
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .is_some_and(|owners| {
+            owners
+                .iter()
+                .any(|owner| owner.get("controller") == Some(&Value::Bool(true)))
+        })
+}
+
+/// Drops what the API server owns and what a restore would fight: server metadata, status,
+/// allocated addresses and bindings.
+pub fn clean(object: &mut Value) {
+    let kind = object
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        for field in [
+            "managedFields",
+            "resourceVersion",
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "selfLink",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+            "ownerReferences",
+        ] {
+            metadata.remove(field);
+        }
+        if let Some(annotations) = metadata
+            .get_mut("annotations")
+            .and_then(Value::as_object_mut)
+        {
+            annotations.retain(|key, _| {
+                key != "kubectl.kubernetes.io/last-applied-configuration"
+                    && !key.starts_with("pv.kubernetes.io/")
+            });
+            if annotations.is_empty() {
+                metadata.remove("annotations");
+            }
+        }
+    }
+    if let Some(map) = object.as_object_mut() {
+        map.remove("status");
+    }
+    let spec = object.get_mut("spec").and_then(Value::as_object_mut);
+    match (kind.as_str(), spec) {
+        ("Service", Some(spec)) => {
+            for field in ["clusterIP", "clusterIPs", "healthCheckNodePort"] {
+                spec.remove(field);
+            }
+        }
+        ("PersistentVolumeClaim", Some(spec)) => {
+            spec.remove("volumeName");
+        }
+        ("PersistentVolume", Some(spec)) => {
+            spec.remove("claimRef");
+        }
+        ("Pod", Some(spec)) => {
+            spec.remove("nodeName");
+        }
+        ("Job", Some(spec)) => {
+            // Generated from the Job's uid; a new Job gets its own.
+            spec.remove("selector");
+            if let Some(labels) = spec
+                .get_mut("template")
+                .and_then(|template| template.pointer_mut("/metadata/labels"))
+                .and_then(Value::as_object_mut)
+            {
+                labels.retain(|key, _| {
+                    !key.contains("controller-uid")
+                        && key != "job-name"
+                        && key != "batch.kubernetes.io/job-name"
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Restore order: what others depend on first (namespaces, CRDs), then configuration,
+/// storage, workloads, services, the rest.
+pub fn restore_rank(resource: &str) -> u8 {
+    let plural = resource.split('.').next().unwrap_or(resource);
+    match plural {
+        "namespaces" => 0,
+        "customresourcedefinitions" => 1,
+        "serviceaccounts" | "secrets" | "configmaps" | "limitranges" | "resourcequotas" => 2,
+        "clusterroles" | "roles" | "clusterrolebindings" | "rolebindings" => 3,
+        "storageclasses" | "persistentvolumes" | "persistentvolumeclaims" => 4,
+        "deployments" | "statefulsets" | "daemonsets" | "replicasets" | "jobs" | "cronjobs"
+        | "pods" => 5,
+        "services" | "ingresses" | "networkpolicies" => 6,
+        _ => 7,
+    }
+}
+
+/// One object read back from a manifest snapshot.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ManifestObject {
+    /// `plural` or `plural.group`.
+    pub resource: String,
+    /// Namespace, for namespaced objects.
+    pub namespace: Option<String>,
+    /// Name.
+    pub name: String,
+    /// The object.
+    pub object: Value,
+}
+
+/// Reads manifest files (path, YAML) back into objects, filtered, optionally moved into
+/// another namespace, in restore order. Files that are not manifests are skipped.
+pub fn plan_restore(
+    files: &[(String, Vec<u8>)],
+    filter: &ManifestFilter,
+    target_namespace: Option<&str>,
+) -> Result<Vec<ManifestObject>, String> {
+    let mut objects = Vec::new();
+    for (path, data) in files {
+        let Some((resource, namespace, name)) = parse_manifest_path(path) else {
+            continue;
+        };
+        let mut object: Value = serde_yaml::from_slice(data)
+            .map_err(|error| format!("`{path}` is not a manifest: {error}"))?;
+        let (plural, group) = resource.split_once('.').unwrap_or((resource.as_str(), ""));
+        if !filter.takes_object(plural, group, namespace.is_some(), &object) {
+            continue;
+        }
+        let namespace = match (namespace, target_namespace) {
+            (Some(_), Some(target)) => {
+                if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+                    metadata.insert("namespace".into(), Value::String(target.to_string()));
+                }
+                Some(target.to_string())
+            }
+            (namespace, _) => namespace,
+        };
+        objects.push(ManifestObject {
+            resource,
+            namespace,
+            name,
+            object,
+        });
+    }
+    objects.sort_by(|left, right| {
+        (
+            restore_rank(&left.resource),
+            &left.resource,
+            &left.namespace,
+            &left.name,
+        )
+            .cmp(&(
+                restore_rank(&right.resource),
+                &right.resource,
+                &right.namespace,
+                &right.name,
+            ))
+    });
+    Ok(objects)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parameters(pairs: &[(&str, &str)]) -> Parameters {
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), Value::String(value.to_string())))
+            .collect()
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_example_filter_takes_exactly_the_selected_objects() {
+        let filter = ManifestFilter::from_parameters(&parameters(&[
+            ("IncludeNamespaces", "shop"),
+            (
+                "IncludeResources",
+                "deployments.apps,configmaps,secrets,persistentvolumeclaims,services",
+            ),
+            ("ANDedLabelSelectors", "tier:backend"),
+            ("IncludeClusterResources", "false"),
+        ]));
+        let configmap = json!({"metadata": {"namespace": "shop", "labels": {"tier": "backend"}}});
+        let frontend = json!({"metadata": {"namespace": "shop", "labels": {"tier": "frontend"}}});
+        let elsewhere = json!({"metadata": {"namespace": "demo", "labels": {"tier": "backend"}}});
+        assert!(filter.takes_object("configmaps", "", true, &configmap));
+        assert!(!filter.takes_object("configmaps", "", true, &frontend));
+        assert!(!filter.takes_object("configmaps", "", true, &elsewhere));
+        assert!(!filter.takes_object("pods", "", true, &configmap));
+        assert!(filter.takes_object("deployments", "apps", true, &configmap));
+        assert!(!filter.takes_object("namespaces", "", false, &configmap));
+    }
+
+    #[test]
+    fn selectors_accept_colons_equals_and_bare_keys() {
+        let filter = ManifestFilter::from_parameters(&parameters(&[
+            ("ANDedLabelSelectors", "app=web, tier"),
+            ("ORedLabelSelectors", "env:prod,env:staging"),
+        ]));
+        assert!(filter.takes_labels(&labels(&[("app", "web"), ("tier", "x"), ("env", "prod")])));
+        assert!(!filter.takes_labels(&labels(&[("app", "web"), ("env", "prod")])));
+        assert!(!filter.takes_labels(&labels(&[("app", "web"), ("tier", "x"), ("env", "dev")])));
+    }
+
+    #[test]
+    fn defaults_take_everything_but_non_restorable_resources() {
+        let filter = ManifestFilter::default();
+        assert!(filter.takes_resource("deployments", "apps"));
+        assert!(!filter.takes_resource("events", ""));
+        assert!(!filter.takes_resource("snapshots", "storage.kubestash.com"));
+        let excluded = ManifestFilter::from_parameters(&parameters(&[
+            ("ExcludeResources", "secrets"),
+            ("ExcludeNamespaces", "kube-system"),
+        ]));
+        assert!(!excluded.takes_resource("secrets", ""));
+        assert!(!excluded.takes_namespace("kube-system"));
+        assert!(
+            !ManifestFilter::default().takes_object("namespaces", "", false, &json!({})),
+            "cluster scope is opt-in"
+        );
+    }
+
+    #[test]
+    fn paths_encode_resource_scope_and_name() {
+        assert_eq!(
+            manifest_path("deployments", "apps", Some("shop"), "orders"),
+            "/deployments.apps/namespaces/shop/orders.yaml"
+        );
+        assert_eq!(
+            manifest_path("namespaces", "", None, "shop"),
+            "/namespaces/cluster/shop.yaml"
+        );
+        assert_eq!(
+            parse_manifest_path("/configmaps/namespaces/shop/a.yaml"),
+            Some(("configmaps".into(), Some("shop".into()), "a".into()))
+        );
+        assert_eq!(
+            parse_manifest_path("/clusterroles.rbac.authorization.k8s.io/cluster/view.yaml")
+                .unwrap()
+                .1,
+            None
+        );
+        assert_eq!(parse_manifest_path("/notes.txt"), None);
+    }
+
+    #[test]
+    fn cleaning_drops_server_fields() {
+        let mut service = json!({
+            "kind": "Service",
+            "metadata": {"name": "orders", "uid": "u", "resourceVersion": "5", "managedFields": [], "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"}},
+            "spec": {"clusterIP": "10.0.0.1", "ports": [{"port": 80}]},
+            "status": {"loadBalancer": {}}
+        });
+        clean(&mut service);
+        assert_eq!(
+            service,
+            json!({"kind": "Service", "metadata": {"name": "orders"}, "spec": {"ports": [{"port": 80}]}})
+        );
+    }
+
+    #[test]
+    fn restore_plans_order_filter_and_retarget() {
+        let files = vec![
+            (
+                "/services/namespaces/shop/orders.yaml".to_string(),
+                b"kind: Service\nmetadata: {name: orders, namespace: shop}\n".to_vec(),
+            ),
+            (
+                "/configmaps/namespaces/shop/a.yaml".to_string(),
+                b"kind: ConfigMap\nmetadata: {name: a, namespace: shop}\n".to_vec(),
+            ),
+            (
+                "/secrets/namespaces/shop/s.yaml".to_string(),
+                b"kind: Secret\nmetadata: {name: s, namespace: shop}\n".to_vec(),
+            ),
+        ];
+        let filter =
+            ManifestFilter::from_parameters(&parameters(&[("ExcludeResources", "secrets")]));
+        let plan = plan_restore(&files, &filter, Some("shop-copy")).unwrap();
+        let names: Vec<&str> = plan.iter().map(|object| object.name.as_str()).collect();
+        assert_eq!(names, ["a", "orders"]);
+        assert_eq!(plan[0].object["metadata"]["namespace"], "shop-copy");
+    }
+}
