@@ -454,6 +454,29 @@ impl ComponentRepository {
         Ok(found.len())
     }
 
+    /// Applies the successful-snapshot rules of a RetentionPolicy: forgets what the policy
+    /// does not keep (among snapshots carrying every tag in `tags`), then prunes when anything
+    /// was forgotten. Returns the ids forgotten, newest first.
+    pub fn apply_retention(
+        &self,
+        policy: &crate::api::storage::RetentionPolicySpec,
+        tags: &[String],
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Vec<String>, EngineError> {
+        let snapshots = self.snapshots(tags)?;
+        let selection = crate::engine::retention::select_successful(&snapshots, policy, now);
+        let forgotten: Vec<String> = selection
+            .forget
+            .into_iter()
+            .map(|snapshot| snapshot.id)
+            .collect();
+        if !forgotten.is_empty() {
+            self.forget(&forgotten)?;
+            self.prune()?;
+        }
+        Ok(forgotten)
+    }
+
     /// Removes data no snapshot uses any more. Packs are deleted at once: the exclusive
     /// lock guarantees nothing else writes meanwhile.
     pub fn prune(&self) -> Result<(), EngineError> {

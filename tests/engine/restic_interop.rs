@@ -339,7 +339,10 @@ fn backups_and_restores_report_progress() {
         .expect("a finished backup phase");
     assert_eq!(backup.bytes_done, summary.bytes_processed);
     // rustic's scan counts a few bytes (symlink targets) the archiver does not read.
-    assert!(backup.percent().is_some_and(|percent| percent > 99.9), "{backup:?}");
+    assert!(
+        backup.percent().is_some_and(|percent| percent > 99.9),
+        "{backup:?}"
+    );
     events.lock().unwrap().clear();
     repository
         .restore(&RestoreRequest {
@@ -354,4 +357,59 @@ fn backups_and_restores_report_progress() {
         .unwrap()
         .iter()
         .any(|event| event.phase.contains("restoring") && event.finished && event.bytes_done > 0));
+}
+
+#[test]
+fn a_retention_policy_forgets_and_prunes_what_it_does_not_keep() {
+    use kubestash::api::storage::{RetentionPolicySpec, SuccessfulSnapshotsKeepPolicy};
+    let workspace = Workspace::new();
+    let source = workspace.path("source");
+    make_tree(&source);
+    let repository = repository(&workspace);
+    repository.init().unwrap();
+    for round in 0..6 {
+        std::fs::write(source.join("round"), format!("{round}")).unwrap();
+        repository
+            .backup(&BackupRequest {
+                paths: vec![source.clone()],
+                tags: vec!["session:nightly".into()],
+                ..BackupRequest::default()
+            })
+            .unwrap();
+    }
+    repository
+        .backup(&BackupRequest {
+            paths: vec![source.clone()],
+            tags: vec!["session:weekly".into()],
+            ..BackupRequest::default()
+        })
+        .unwrap();
+    let policy = RetentionPolicySpec {
+        successful_snapshots: Some(SuccessfulSnapshotsKeepPolicy {
+            last: Some(3),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let newest = repository
+        .snapshots(&["session:nightly".into()])
+        .unwrap()
+        .last()
+        .unwrap()
+        .id
+        .clone();
+    let forgotten = repository
+        .apply_retention(&policy, &["session:nightly".into()], chrono::Utc::now())
+        .unwrap();
+    assert_eq!(forgotten.len(), 3);
+    assert!(!forgotten.contains(&newest));
+    let location = workspace.path("repository").display().to_string();
+    let listed: serde_json::Value =
+        serde_json::from_str(&restic(&location, &["snapshots", "--json"], &[])).unwrap();
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        4,
+        "3 kept nightly snapshots and the untouched weekly one"
+    );
+    assert!(restic(&location, &["check"], &[]).contains("no errors were found"));
 }
