@@ -6,6 +6,7 @@ pub mod blueprint;
 pub mod duration;
 pub mod engine;
 pub mod manifest;
+pub mod naming;
 pub mod object;
 pub mod placeholder;
 pub mod retention;
