@@ -9,9 +9,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rustic_core::repofile::SnapshotFile;
 use rustic_core::{
-    BackupOptions, CheckOptions, ConfigOptions, Credentials, Excludes, KeyOptions, OpenStatus,
-    ParentOptions, PathList, PruneOptions, ReadSubsetOption, Repository, RepositoryOptions,
-    SnapshotOptions,
+    BackupOptions, CheckOptions, ConfigOptions, Credentials, Excludes, IndexedIdsStatus,
+    KeyOptions, OpenStatus, ParentOptions, PathList, PruneOptions, ReadSubsetOption, Repository,
+    RepositoryOptions, SnapshotOptions,
 };
 
 use crate::engine::lock::{self, RepositoryLock};
@@ -209,6 +209,18 @@ impl ComponentRepository {
         lock::acquire(&self.location, &repository.key(), exclusive, LOCK_WAIT)
     }
 
+    /// Opens the repository for writing a backup: indexed by blob id, under a shared lock.
+    fn open_for_backup(
+        &self,
+    ) -> Result<(Repository<IndexedIdsStatus>, RepositoryLock), EngineError> {
+        let repository = self.open()?;
+        let lock = self.lock(&repository, false)?;
+        let repository = repository
+            .to_indexed_ids()
+            .map_err(|error| EngineError::operation("read the index", &self.location, &error))?;
+        Ok((repository, lock))
+    }
+
     /// Creates the repository, or checks that the existing one opens with the password.
     /// Returns whether it was created.
     pub fn init(&self) -> Result<bool, EngineError> {
@@ -271,11 +283,7 @@ impl ComponentRepository {
                     cause: error.to_string(),
                 })?;
         }
-        let repository = self.open()?;
-        let _lock = self.lock(&repository, false)?;
-        let repository = repository
-            .to_indexed_ids()
-            .map_err(|error| EngineError::operation("read the index", &self.location, &error))?;
+        let (repository, _lock) = self.open_for_backup()?;
         let text: Vec<String> = request
             .paths
             .iter()
@@ -317,11 +325,7 @@ impl ComponentRepository {
         host: Option<&str>,
         tags: &[String],
     ) -> Result<BackupSummary, EngineError> {
-        let repository = self.open()?;
-        let _lock = self.lock(&repository, false)?;
-        let repository = repository
-            .to_indexed_ids()
-            .map_err(|error| EngineError::operation("read the index", &self.location, &error))?;
+        let (repository, _lock) = self.open_for_backup()?;
         let path = PathBuf::from(file_name.trim_start_matches('/'));
         let source = StreamSource {
             path: path.clone(),
@@ -345,11 +349,7 @@ impl ComponentRepository {
         host: Option<&str>,
         tags: &[String],
     ) -> Result<BackupSummary, EngineError> {
-        let repository = self.open()?;
-        let _lock = self.lock(&repository, false)?;
-        let repository = repository
-            .to_indexed_ids()
-            .map_err(|error| EngineError::operation("read the index", &self.location, &error))?;
+        let (repository, _lock) = self.open_for_backup()?;
         let mut files: Vec<(PathBuf, Vec<u8>)> = files
             .into_iter()
             .map(|(path, data)| {

@@ -5,9 +5,12 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rustic_core::repofile::SnapshotFile;
-use rustic_core::{Excludes, LocalDestination, LsOptions, Repository, RestoreOptions};
+use rustic_core::repofile::{Node, SnapshotFile};
+use rustic_core::{
+    Excludes, IndexedFullStatus, LocalDestination, LsOptions, Repository, RestoreOptions,
+};
 
+use crate::engine::lock::RepositoryLock;
 use crate::engine::{concise, ComponentRepository, EngineError};
 
 /// What to restore.
@@ -42,17 +45,8 @@ impl ComponentRepository {
     /// Restores a snapshot (or a path in it) into a directory.
     pub fn restore(&self, request: &RestoreRequest) -> Result<RestoreSummary, EngineError> {
         let started = std::time::Instant::now();
-        let repository = self.open()?;
-        let _lock = self.lock(&repository, false)?;
-        let repository = repository
-            .to_indexed()
-            .map_err(|error| EngineError::operation("read the index", self.location(), &error))?;
-        let snapshot = self.find_snapshot(&repository, &request.snapshot)?;
-        let node = repository
-            .node_from_snapshot_and_path(&snapshot, request.path.as_deref().unwrap_or(""))
-            .map_err(|error| {
-                EngineError::operation("find the path in the snapshot", self.location(), &error)
-            })?;
+        let (repository, snapshot, node, _lock) =
+            self.open_at(&request.snapshot, request.path.as_deref().unwrap_or(""))?;
         let mut globs: Vec<String> = request.includes.clone();
         globs.extend(request.excludes.iter().map(|glob| format!("!{glob}")));
         let ls_options = LsOptions::default().excludes(Excludes::default().globs(globs));
@@ -89,6 +83,35 @@ impl ComponentRepository {
         })
     }
 
+    /// Opens the repository fully indexed under a shared lock (so no prune removes packs
+    /// while they are read) and finds `path` in `snapshot`.
+    fn open_at(
+        &self,
+        snapshot: &str,
+        path: &str,
+    ) -> Result<
+        (
+            Repository<IndexedFullStatus>,
+            SnapshotFile,
+            Node,
+            RepositoryLock,
+        ),
+        EngineError,
+    > {
+        let repository = self.open()?;
+        let lock = self.lock(&repository, false)?;
+        let repository = repository
+            .to_indexed()
+            .map_err(|error| EngineError::operation("read the index", self.location(), &error))?;
+        let found = self.find_snapshot(&repository, snapshot)?;
+        let node = repository
+            .node_from_snapshot_and_path(&found, path)
+            .map_err(|error| {
+                EngineError::operation("find the path in the snapshot", self.location(), &error)
+            })?;
+        Ok((repository, found, node, lock))
+    }
+
     pub(crate) fn find_snapshot<S: rustic_core::Open>(
         &self,
         repository: &Repository<S>,
@@ -119,16 +142,7 @@ impl ComponentRepository {
         path: &str,
         writer: &mut impl Write,
     ) -> Result<(), EngineError> {
-        let repository = self.open()?;
-        let repository = repository
-            .to_indexed()
-            .map_err(|error| EngineError::operation("read the index", self.location(), &error))?;
-        let found = self.find_snapshot(&repository, snapshot)?;
-        let node = repository
-            .node_from_snapshot_and_path(&found, path)
-            .map_err(|error| {
-                EngineError::operation("find the file in the snapshot", self.location(), &error)
-            })?;
+        let (repository, _, node, _lock) = self.open_at(snapshot, path)?;
         repository
             .dump(&node, writer)
             .map_err(|error| EngineError::operation("dump the file", self.location(), &error))
@@ -141,16 +155,7 @@ impl ComponentRepository {
         snapshot: &str,
         prefix: &str,
     ) -> Result<Vec<(String, Vec<u8>)>, EngineError> {
-        let repository = self.open()?;
-        let repository = repository
-            .to_indexed()
-            .map_err(|error| EngineError::operation("read the index", self.location(), &error))?;
-        let found = self.find_snapshot(&repository, snapshot)?;
-        let node = repository
-            .node_from_snapshot_and_path(&found, prefix)
-            .map_err(|error| {
-                EngineError::operation("find the path in the snapshot", self.location(), &error)
-            })?;
+        let (repository, _, node, _lock) = self.open_at(snapshot, prefix)?;
         let mut files = Vec::new();
         let listing = repository
             .ls(&node, &LsOptions::default())

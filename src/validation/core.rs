@@ -10,35 +10,19 @@ use crate::api::core::{
 
 use super::session::{
     check_addon, check_backends, check_hooks, check_repositories, check_scheduler,
-    check_session_config, RepositoryRegistry,
+    check_session_config, check_sessions, RepositoryRegistry,
 };
 use super::{check_duration, duplicates, usage_policy, Findings};
 
 pub(super) fn backup_configuration(configuration: &BackupConfiguration, findings: &mut Findings) {
     let spec = &configuration.spec;
-    let backends = spec.backends.as_deref().unwrap_or_default();
-    check_backends(backends, findings);
-    let sessions = spec.sessions.as_deref().unwrap_or_default();
-    if sessions.is_empty() {
-        findings.error("spec.sessions", "at least one session is required");
-    }
-    for name in duplicates(sessions.iter().map(|session| session.config.name.as_str())) {
-        findings.error("spec.sessions", format!("duplicate session name `{name}`"));
-    }
-    let mut repositories = RepositoryRegistry::default();
-    for (index, session) in sessions.iter().enumerate() {
-        let field = format!("spec.sessions[{index}]");
-        check_session_config(&session.config, &field, false, findings);
-        check_addon(session.addon.as_ref(), &format!("{field}.addon"), findings);
-        check_repositories(
-            session.repositories.as_deref(),
-            backends,
-            &field,
-            false,
-            &mut repositories,
-            findings,
-        );
-    }
+    check_sessions(
+        spec.backends.as_deref().unwrap_or_default(),
+        spec.sessions.as_deref().unwrap_or_default(),
+        "spec",
+        false,
+        findings,
+    );
 }
 
 pub(super) fn backup_blueprint(blueprint: &BackupBlueprint, findings: &mut Findings) {
@@ -51,41 +35,19 @@ pub(super) fn backup_blueprint(blueprint: &BackupBlueprint, findings: &mut Findi
         );
         return;
     };
-    let backends = template.backends.as_deref().unwrap_or_default();
-    check_backends(backends, findings);
-    let sessions = template.sessions.as_deref().unwrap_or_default();
-    if sessions.is_empty() {
-        findings.error(
-            "spec.backupConfigurationTemplate.sessions",
-            "at least one session is required",
-        );
-    }
-    for name in duplicates(sessions.iter().map(|session| session.config.name.as_str())) {
-        findings.error(
-            "spec.backupConfigurationTemplate.sessions",
-            format!("duplicate session name `{name}`"),
-        );
-    }
-    let mut repositories = RepositoryRegistry::default();
-    for (index, session) in sessions.iter().enumerate() {
-        let field = format!("spec.backupConfigurationTemplate.sessions[{index}]");
-        check_session_config(&session.config, &field, true, findings);
-        check_addon(session.addon.as_ref(), &format!("{field}.addon"), findings);
-        check_repositories(
-            session.repositories.as_deref(),
-            backends,
-            &field,
-            true,
-            &mut repositories,
-            findings,
-        );
-    }
+    check_sessions(
+        template.backends.as_deref().unwrap_or_default(),
+        template.sessions.as_deref().unwrap_or_default(),
+        "spec.backupConfigurationTemplate",
+        true,
+        findings,
+    );
 }
 
 pub(super) fn backup_batch(batch: &BackupBatch, findings: &mut Findings) {
     let spec = &batch.spec;
     let backends = spec.backends.as_deref().unwrap_or_default();
-    check_backends(backends, findings);
+    check_backends(backends, "spec", findings);
     let targets = spec.targets.as_deref().unwrap_or_default();
     if targets.is_empty() {
         findings.error("spec.targets", "at least one target is required");

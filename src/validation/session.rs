@@ -4,23 +4,61 @@
 use std::collections::BTreeSet;
 
 use crate::api::core::{
-    AddonInfo, BackendReference, BackupHooks, HookInfo, RepositoryInfo, SchedulerSpec,
+    AddonInfo, BackendReference, BackupHooks, HookInfo, RepositoryInfo, SchedulerSpec, Session,
     SessionConfig,
 };
 use crate::schedule::CronSchedule;
 
 use super::{check_duration, duplicates, Findings};
 
+/// Backends and sessions of a BackupConfiguration (or a blueprint's template, where
+/// `templated` lets `${variable}` placeholders through); `prefix` is the path of their parent.
+pub(super) fn check_sessions(
+    backends: &[BackendReference],
+    sessions: &[Session],
+    prefix: &str,
+    templated: bool,
+    findings: &mut Findings,
+) {
+    check_backends(backends, prefix, findings);
+    if sessions.is_empty() {
+        findings.error(
+            format!("{prefix}.sessions"),
+            "at least one session is required",
+        );
+    }
+    for name in duplicates(sessions.iter().map(|session| session.config.name.as_str())) {
+        findings.error(
+            format!("{prefix}.sessions"),
+            format!("duplicate session name `{name}`"),
+        );
+    }
+    let mut repositories = RepositoryRegistry::default();
+    for (index, session) in sessions.iter().enumerate() {
+        let field = format!("{prefix}.sessions[{index}]");
+        check_session_config(&session.config, &field, templated, findings);
+        check_addon(session.addon.as_ref(), &format!("{field}.addon"), findings);
+        check_repositories(
+            session.repositories.as_deref(),
+            backends,
+            &field,
+            templated,
+            &mut repositories,
+            findings,
+        );
+    }
+}
+
 /// Whether a string holds a `${variable}` placeholder (blueprint templates).
 pub(super) fn is_templated(text: &str) -> bool {
     text.contains("${")
 }
 
-pub(super) fn check_backends(backends: &[BackendReference], findings: &mut Findings) {
+pub(super) fn check_backends(backends: &[BackendReference], prefix: &str, findings: &mut Findings) {
     for (index, backend) in backends.iter().enumerate() {
         if backend.name.is_empty() {
             findings.error(
-                format!("spec.backends[{index}].name"),
+                format!("{prefix}.backends[{index}].name"),
                 "backend name is required",
             );
         }
@@ -30,7 +68,7 @@ pub(super) fn check_backends(backends: &[BackendReference], findings: &mut Findi
             .is_some_and(|reference| reference.name.is_empty())
         {
             findings.error(
-                format!("spec.backends[{index}].storageRef.name"),
+                format!("{prefix}.backends[{index}].storageRef.name"),
                 "BackupStorage name is required",
             );
         }
@@ -40,13 +78,16 @@ pub(super) fn check_backends(backends: &[BackendReference], findings: &mut Findi
             .is_some_and(|reference| reference.name.is_empty())
         {
             findings.error(
-                format!("spec.backends[{index}].retentionPolicy.name"),
+                format!("{prefix}.backends[{index}].retentionPolicy.name"),
                 "RetentionPolicy name is required",
             );
         }
     }
     for name in duplicates(backends.iter().map(|backend| backend.name.as_str())) {
-        findings.error("spec.backends", format!("duplicate backend name `{name}`"));
+        findings.error(
+            format!("{prefix}.backends"),
+            format!("duplicate backend name `{name}`"),
+        );
     }
 }
 
