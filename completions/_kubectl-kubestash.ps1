@@ -37,6 +37,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('crds', 'crds', [CompletionResultType]::ParameterValue, 'Print the CustomResourceDefinitions, or write them to a directory')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check KubeStash manifests against the API and the admission rules, without a cluster')
+            [CompletionResult]::new('blueprint', 'blueprint', [CompletionResultType]::ParameterValue, 'Preview what auto-backup creates from a BackupBlueprint')
             [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Run the built-in sandbox cluster (an in-memory API server) in the foreground')
             [CompletionResult]::new('__complete', '__complete', [CompletionResultType]::ParameterValue, 'Complete a partial command line (used by the `kubectl_complete-kubestash` shim)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -99,6 +100,50 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'kubectl-kubestash;blueprint' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('preview', 'preview', [CompletionResultType]::ParameterValue, 'Print the BackupConfiguration a blueprint creates for a target; exit 2 naming every unresolved `${variable}`')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-kubestash;blueprint;preview' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Read the blueprint from this file instead of the cluster')
+            [CompletionResult]::new('--filename', '--filename', [CompletionResultType]::ParameterName, 'Read the blueprint from this file instead of the cluster')
+            [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'The target in the cluster, as KIND/NAME (e.g. deployment/orders) in -n''s namespace')
+            [CompletionResult]::new('--target-file', '--target-file', [CompletionResultType]::ParameterName, 'Read the target from this file instead of the cluster')
+            [CompletionResult]::new('--blueprint-namespace', '--blueprint-namespace', [CompletionResultType]::ParameterName, 'Namespace of the blueprint (default: the target''s annotation, else -n''s namespace)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kubectl-kubestash;blueprint;help' {
+            [CompletionResult]::new('preview', 'preview', [CompletionResultType]::ParameterValue, 'Print the BackupConfiguration a blueprint creates for a target; exit 2 naming every unresolved `${variable}`')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-kubestash;blueprint;help;preview' {
+            break
+        }
+        'kubectl-kubestash;blueprint;help;help' {
+            break
+        }
         'kubectl-kubestash;sandbox' {
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Directory for volumes and pod files (default: a temporary directory removed on exit)')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port of the API server on 127.0.0.1 (default: a free one)')
@@ -134,6 +179,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('crds', 'crds', [CompletionResultType]::ParameterValue, 'Print the CustomResourceDefinitions, or write them to a directory')
             [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Check KubeStash manifests against the API and the admission rules, without a cluster')
+            [CompletionResult]::new('blueprint', 'blueprint', [CompletionResultType]::ParameterValue, 'Preview what auto-backup creates from a BackupBlueprint')
             [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Run the built-in sandbox cluster (an in-memory API server) in the foreground')
             [CompletionResult]::new('__complete', '__complete', [CompletionResultType]::ParameterValue, 'Complete a partial command line (used by the `kubectl_complete-kubestash` shim)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -149,6 +195,13 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             break
         }
         'kubectl-kubestash;help;validate' {
+            break
+        }
+        'kubectl-kubestash;help;blueprint' {
+            [CompletionResult]::new('preview', 'preview', [CompletionResultType]::ParameterValue, 'Print the BackupConfiguration a blueprint creates for a target; exit 2 naming every unresolved `${variable}`')
+            break
+        }
+        'kubectl-kubestash;help;blueprint;preview' {
             break
         }
         'kubectl-kubestash;help;sandbox' {

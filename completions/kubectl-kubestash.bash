@@ -19,6 +19,9 @@ _kubectl__kubestash() {
             kubectl__kubestash,__complete)
                 cmd="kubectl__kubestash__subcmd____complete"
                 ;;
+            kubectl__kubestash,blueprint)
+                cmd="kubectl__kubestash__subcmd__blueprint"
+                ;;
             kubectl__kubestash,completion)
                 cmd="kubectl__kubestash__subcmd__completion"
                 ;;
@@ -37,8 +40,23 @@ _kubectl__kubestash() {
             kubectl__kubestash,version)
                 cmd="kubectl__kubestash__subcmd__version"
                 ;;
+            kubectl__kubestash__subcmd__blueprint,help)
+                cmd="kubectl__kubestash__subcmd__blueprint__subcmd__help"
+                ;;
+            kubectl__kubestash__subcmd__blueprint,preview)
+                cmd="kubectl__kubestash__subcmd__blueprint__subcmd__preview"
+                ;;
+            kubectl__kubestash__subcmd__blueprint__subcmd__help,help)
+                cmd="kubectl__kubestash__subcmd__blueprint__subcmd__help__subcmd__help"
+                ;;
+            kubectl__kubestash__subcmd__blueprint__subcmd__help,preview)
+                cmd="kubectl__kubestash__subcmd__blueprint__subcmd__help__subcmd__preview"
+                ;;
             kubectl__kubestash__subcmd__help,__complete)
                 cmd="kubectl__kubestash__subcmd__help__subcmd____complete"
+                ;;
+            kubectl__kubestash__subcmd__help,blueprint)
+                cmd="kubectl__kubestash__subcmd__help__subcmd__blueprint"
                 ;;
             kubectl__kubestash__subcmd__help,completion)
                 cmd="kubectl__kubestash__subcmd__help__subcmd__completion"
@@ -58,6 +76,9 @@ _kubectl__kubestash() {
             kubectl__kubestash__subcmd__help,version)
                 cmd="kubectl__kubestash__subcmd__help__subcmd__version"
                 ;;
+            kubectl__kubestash__subcmd__help__subcmd__blueprint,preview)
+                cmd="kubectl__kubestash__subcmd__help__subcmd__blueprint__subcmd__preview"
+                ;;
             *)
                 ;;
         esac
@@ -65,7 +86,7 @@ _kubectl__kubestash() {
 
     case "${cmd}" in
         kubectl__kubestash)
-            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --verbose --help --version version crds completion validate sandbox __complete help"
+            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --verbose --help --version version crds completion validate blueprint sandbox __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -109,6 +130,144 @@ _kubectl__kubestash() {
                 return 0
             fi
             case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__blueprint)
+            opts="-n -o -v -h --kubeconfig --context --namespace --output --verbose --help preview help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__blueprint__subcmd__help)
+            opts="preview help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__blueprint__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__blueprint__subcmd__help__subcmd__preview)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__blueprint__subcmd__preview)
+            opts="-f -n -o -v -h --filename --target --target-file --blueprint-namespace --kubeconfig --context --namespace --output --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --blueprint-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -221,7 +380,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__help)
-            opts="version crds completion validate sandbox __complete help"
+            opts="version crds completion validate blueprint sandbox __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -237,6 +396,34 @@ _kubectl__kubestash() {
         kubectl__subcmd__kubestash__subcmd__help__subcmd____complete)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__help__subcmd__blueprint)
+            opts="preview"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__help__subcmd__blueprint__subcmd__preview)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -37,6 +37,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a 
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "crds" -d 'Print the CustomResourceDefinitions, or write them to a directory'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "validate" -d 'Check KubeStash manifests against the API and the admission rules, without a cluster'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "blueprint" -d 'Preview what auto-backup creates from a BackupBlueprint'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "sandbox" -d 'Run the built-in sandbox cluster (an in-memory API server) in the foreground'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "__complete" -d 'Complete a partial command line (used by the `kubectl_complete-kubestash` shim)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -75,6 +76,30 @@ yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -s R -l recursive -d 'Walk directories recursively'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and not __fish_seen_subcommand_from preview help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and not __fish_seen_subcommand_from preview help" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and not __fish_seen_subcommand_from preview help" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and not __fish_seen_subcommand_from preview help" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
+json\t'JSON'
+yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and not __fish_seen_subcommand_from preview help" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and not __fish_seen_subcommand_from preview help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and not __fish_seen_subcommand_from preview help" -f -a "preview" -d 'Print the BackupConfiguration a blueprint creates for a target; exit 2 naming every unresolved `${variable}`'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and not __fish_seen_subcommand_from preview help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -s f -l filename -d 'Read the blueprint from this file instead of the cluster' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -l target -d 'The target in the cluster, as KIND/NAME (e.g. deployment/orders) in -n\'s namespace' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -l target-file -d 'Read the target from this file instead of the cluster' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -l blueprint-namespace -d 'Namespace of the blueprint (default: the target\'s annotation, else -n\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
+json\t'JSON'
+yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from help" -f -a "preview" -d 'Print the BackupConfiguration a blueprint creates for a target; exit 2 naming every unresolved `${variable}`'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -l data-dir -d 'Directory for volumes and pod files (default: a temporary directory removed on exit)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -l port -d 'Port of the API server on 127.0.0.1 (default: a free one)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -l kubeconfig-out -d 'Write the kubeconfig for the sandbox to this path' -r -F
@@ -95,10 +120,12 @@ json\t'JSON'
 yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand __complete" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand __complete" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate sandbox __complete help" -f -a "version" -d 'Print the version of the plugin and of the API it serves'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate sandbox __complete help" -f -a "crds" -d 'Print the CustomResourceDefinitions, or write them to a directory'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate sandbox __complete help" -f -a "completion" -d 'Print a shell completion script'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate sandbox __complete help" -f -a "validate" -d 'Check KubeStash manifests against the API and the admission rules, without a cluster'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate sandbox __complete help" -f -a "sandbox" -d 'Run the built-in sandbox cluster (an in-memory API server) in the foreground'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate sandbox __complete help" -f -a "__complete" -d 'Complete a partial command line (used by the `kubectl_complete-kubestash` shim)'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate sandbox __complete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate blueprint sandbox __complete help" -f -a "version" -d 'Print the version of the plugin and of the API it serves'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate blueprint sandbox __complete help" -f -a "crds" -d 'Print the CustomResourceDefinitions, or write them to a directory'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate blueprint sandbox __complete help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate blueprint sandbox __complete help" -f -a "validate" -d 'Check KubeStash manifests against the API and the admission rules, without a cluster'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate blueprint sandbox __complete help" -f -a "blueprint" -d 'Preview what auto-backup creates from a BackupBlueprint'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate blueprint sandbox __complete help" -f -a "sandbox" -d 'Run the built-in sandbox cluster (an in-memory API server) in the foreground'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate blueprint sandbox __complete help" -f -a "__complete" -d 'Complete a partial command line (used by the `kubectl_complete-kubestash` shim)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate blueprint sandbox __complete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and __fish_seen_subcommand_from blueprint" -f -a "preview" -d 'Print the BackupConfiguration a blueprint creates for a target; exit 2 naming every unresolved `${variable}`'

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::commands::{completion, crds, sandbox, validate};
+use crate::commands::{blueprint, completion, crds, sandbox, validate};
 use crate::output::OutputFormat;
 
 /// Backup and restore for Kubernetes, KubeStash-compatible, in one binary.
@@ -63,6 +63,9 @@ pub enum Command {
     Completion(completion::CompletionArgs),
     /// Check KubeStash manifests against the API and the admission rules, without a cluster.
     Validate(validate::ValidateArgs),
+    /// Preview what auto-backup creates from a BackupBlueprint.
+    #[command(subcommand)]
+    Blueprint(blueprint::BlueprintCommand),
     /// Run the built-in sandbox cluster (an in-memory API server) in the foreground.
     Sandbox(sandbox::SandboxArgs),
     /// Complete a partial command line (used by the `kubectl_complete-kubestash` shim).

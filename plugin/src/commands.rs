@@ -1,5 +1,6 @@
 //! One module per subcommand; each has its clap `Args` and a `run` function.
 
+pub mod blueprint;
 pub mod completion;
 pub mod crds;
 pub mod sandbox;
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Crds(args) => crds::run(&args),
         Command::Completion(args) => completion::run(&args),
         Command::Validate(args) => validate::run(&args, &cli.global),
+        Command::Blueprint(command) => blueprint::run(&command, &cli.global),
         Command::Sandbox(args) => sandbox::run(&args),
         Command::Complete(args) => completion::complete(&args),
     }

@@ -2,6 +2,7 @@
 //! formatting and exit codes.
 
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod exit;
 pub mod output;

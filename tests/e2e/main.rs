@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `kubectl-kubestash` binary (and `kubectl`) run as child
 //! processes, one temp directory per test.
 
+mod blueprint;
 mod generated;
 mod plugin;
 mod sandbox;
