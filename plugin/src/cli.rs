@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::commands::{blueprint, completion, crds, sandbox, validate};
+use crate::commands::{blueprint, completion, crds, pause, sandbox, snapshots, validate};
 use crate::output::OutputFormat;
 
 /// Backup and restore for Kubernetes, KubeStash-compatible, in one binary.
@@ -63,6 +63,13 @@ pub enum Command {
     Completion(completion::CompletionArgs),
     /// Check KubeStash manifests against the API and the admission rules, without a cluster.
     Validate(validate::ValidateArgs),
+    /// Pause a BackupConfiguration's schedules (sets spec.paused).
+    Pause(pause::PauseArgs),
+    /// Resume a paused BackupConfiguration.
+    Resume(pause::PauseArgs),
+    /// List and describe snapshots.
+    #[command(subcommand)]
+    Snapshots(snapshots::SnapshotsCommand),
     /// Preview what auto-backup creates from a BackupBlueprint.
     #[command(subcommand)]
     Blueprint(blueprint::BlueprintCommand),

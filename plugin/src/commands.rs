@@ -3,7 +3,9 @@
 pub mod blueprint;
 pub mod completion;
 pub mod crds;
+pub mod pause;
 pub mod sandbox;
+pub mod snapshots;
 pub mod validate;
 pub mod version;
 
@@ -18,6 +20,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Completion(args) => completion::run(&args),
         Command::Validate(args) => validate::run(&args, &cli.global),
         Command::Blueprint(command) => blueprint::run(&command, &cli.global),
+        Command::Pause(args) => pause::run(&args, &cli.global, true),
+        Command::Resume(args) => pause::run(&args, &cli.global, false),
+        Command::Snapshots(command) => snapshots::run(&command, &cli.global),
         Command::Sandbox(args) => sandbox::run(&args),
         Command::Complete(args) => completion::complete(&args),
     }

@@ -11,7 +11,16 @@ fn a_blueprint_resolves_offline_from_files() {
     copy_examples(directory.path());
     let blueprint = directory.path().join("auto-backup/backupblueprint.yaml");
     let target = directory.path().join("auto-backup/deployment.yaml");
-    let result = run(&["blueprint", "preview", "-f", blueprint.to_str().unwrap(), "--target-file", target.to_str().unwrap(), "-o", "json"]);
+    let result = run(&[
+        "blueprint",
+        "preview",
+        "-f",
+        blueprint.to_str().unwrap(),
+        "--target-file",
+        target.to_str().unwrap(),
+        "-o",
+        "json",
+    ]);
     assert_eq!(result.code, 0, "{}", result.stderr);
     let configuration: serde_json::Value = serde_json::from_str(&result.stdout).unwrap();
     assert_eq!(configuration["kind"], "BackupConfiguration");
@@ -19,7 +28,10 @@ fn a_blueprint_resolves_offline_from_files() {
     let session = &configuration["spec"]["sessions"][0];
     assert_eq!(session["scheduler"]["schedule"], "15 3 * * *");
     assert_eq!(session["repositories"][0]["name"], "invoices-repo");
-    assert_eq!(session["addon"]["tasks"][0]["params"]["paths"], "/srv/invoices");
+    assert_eq!(
+        session["addon"]["tasks"][0]["params"]["paths"],
+        "/srv/invoices"
+    );
     // What preview prints is itself a valid BackupConfiguration.
     let printed = directory.path().join("preview.json");
     std::fs::write(&printed, &result.stdout).unwrap();
@@ -31,14 +43,33 @@ fn unresolved_variables_are_named_and_exit_two() {
     let directory = tempfile::tempdir().unwrap();
     copy_examples(directory.path());
     let target = directory.path().join("auto-backup/deployment.yaml");
-    let text = std::fs::read_to_string(&target).unwrap().replace("    variables.kubestash.com/paths: /srv/invoices\n", "");
+    let text = std::fs::read_to_string(&target)
+        .unwrap()
+        .replace("    variables.kubestash.com/paths: /srv/invoices\n", "");
     std::fs::write(&target, text).unwrap();
     let blueprint = directory.path().join("auto-backup/backupblueprint.yaml");
-    let result = run(&["blueprint", "preview", "-f", blueprint.to_str().unwrap(), "--target-file", target.to_str().unwrap()]);
+    let result = run(&[
+        "blueprint",
+        "preview",
+        "-f",
+        blueprint.to_str().unwrap(),
+        "--target-file",
+        target.to_str().unwrap(),
+    ]);
     assert_eq!(result.code, 2);
-    assert!(result.stdout.is_empty(), "nothing half-resolved on stdout: {}", result.stdout);
+    assert!(
+        result.stdout.is_empty(),
+        "nothing half-resolved on stdout: {}",
+        result.stdout
+    );
     assert!(result.stderr.contains("${paths}"), "{}", result.stderr);
-    assert!(result.stderr.contains("hint: annotate the target with variables.kubestash.com/paths"), "{}", result.stderr);
+    assert!(
+        result
+            .stderr
+            .contains("hint: annotate the target with variables.kubestash.com/paths"),
+        "{}",
+        result.stderr
+    );
 }
 
 #[test]
@@ -46,21 +77,52 @@ fn a_blueprint_resolves_against_the_cluster() {
     let sandbox = RunningSandbox::start();
     let directory = tempfile::tempdir().unwrap();
     copy_examples(directory.path());
-    sandbox.kubectl_ok(&["apply", "-f", crate::repository_root().join("crds").to_str().unwrap()]);
-    for file in ["shared/namespace.yaml", "auto-backup/backupblueprint.yaml", "auto-backup/deployment.yaml"] {
+    sandbox.kubectl_ok(&[
+        "apply",
+        "-f",
+        crate::repository_root().join("crds").to_str().unwrap(),
+    ]);
+    for file in [
+        "shared/namespace.yaml",
+        "auto-backup/backupblueprint.yaml",
+        "auto-backup/deployment.yaml",
+    ] {
         sandbox.kubectl_ok(&["apply", "-f", directory.path().join(file).to_str().unwrap()]);
     }
     let output = Command::new(binary())
-        .args(["blueprint", "preview", "--target", "deployment/invoices", "-n", "shop", "--kubeconfig"])
+        .args([
+            "blueprint",
+            "preview",
+            "--target",
+            "deployment/invoices",
+            "-n",
+            "shop",
+            "--kubeconfig",
+        ])
         .arg(&sandbox.kubeconfig)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.contains("name: deployment-invoices") && text.contains("directory: shop/invoices"), "{text}");
+    assert!(
+        text.contains("name: deployment-invoices") && text.contains("directory: shop/invoices"),
+        "{text}"
+    );
 
     let missing = Command::new(binary())
-        .args(["blueprint", "preview", "--target", "deployment/nowhere", "-n", "shop", "--kubeconfig"])
+        .args([
+            "blueprint",
+            "preview",
+            "--target",
+            "deployment/nowhere",
+            "-n",
+            "shop",
+            "--kubeconfig",
+        ])
         .arg(&sandbox.kubeconfig)
         .output()
         .unwrap();

@@ -5,6 +5,7 @@ mod blueprint;
 mod generated;
 mod plugin;
 mod sandbox;
+mod snapshots;
 mod validate;
 
 use std::path::{Path, PathBuf};
