@@ -150,6 +150,11 @@ impl ComponentRepository {
         }
     }
 
+    /// The progress sink, if any.
+    pub(crate) fn progress_sink(&self) -> Option<Arc<dyn ProgressSink>> {
+        self.progress.clone()
+    }
+
     /// Where the repository is.
     pub fn location(&self) -> &Location {
         &self.location

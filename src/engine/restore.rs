@@ -3,7 +3,9 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rustic_core::repofile::{Node, SnapshotFile};
 use rustic_core::{
@@ -11,7 +13,7 @@ use rustic_core::{
 };
 
 use crate::engine::lock::RepositoryLock;
-use crate::engine::{concise, ComponentRepository, EngineError};
+use crate::engine::{concise, ComponentRepository, EngineError, ProgressEvent, ProgressSink};
 
 /// What to restore.
 #[derive(Clone, Debug, Default)]
@@ -54,6 +56,21 @@ impl ComponentRepository {
             path: request.destination.display().to_string(),
             cause: error.to_string(),
         })?;
+        let entries: Vec<(PathBuf, Node)> = repository
+            .ls(&node, &ls_options)
+            .and_then(|listing| listing.collect())
+            .map_err(|error| {
+                EngineError::operation("list the snapshot", self.location(), &error)
+            })?;
+        let file_count = entries.iter().filter(|(_, entry)| entry.is_file()).count() as u64;
+        let bytes = if node.is_dir() {
+            self.write_contents(&repository, &entries, &request.destination)?
+        } else {
+            0
+        };
+        // rustic's restore now finds the contents in place (same size and mtime) and only sets
+        // directories, links, permissions, ownership and times; anything it still has to write
+        // (a single-file path) it writes itself.
         let destination_text = request.destination.display().to_string();
         let destination =
             LocalDestination::new(&destination_text, true, !node.is_dir()).map_err(|error| {
@@ -69,18 +86,105 @@ impl ComponentRepository {
         let plan = repository
             .prepare_restore(&options, listing.clone(), &destination, false)
             .map_err(|error| EngineError::operation("plan the restore", self.location(), &error))?;
-        let files =
-            plan.stats.files.restore + plan.stats.files.unchanged + plan.stats.files.verified;
-        let bytes = plan.restore_size;
+        let bytes = bytes + plan.restore_size;
         repository
             .restore(plan, &options, listing, &destination)
             .map_err(|error| EngineError::operation("restore", self.location(), &error))?;
+        let files = file_count;
         Ok(RestoreSummary {
             snapshot_id: snapshot.id.to_hex().to_string(),
             files,
             bytes_restored: bytes,
             duration: started.elapsed(),
         })
+    }
+
+    /// Writes the contents of every file of `entries` below `destination` through rustic's
+    /// `dump`, on a few threads. rustic's own restore plans every file's blobs up front and
+    /// held ~1 GB for a 1 GiB restore; dumping file by file keeps a few blobs in flight
+    /// (146 MB peak, faster than restic; see README). Each file gets the snapshot's mtime so
+    /// the metadata pass that follows sees it unchanged.
+    fn write_contents(
+        &self,
+        repository: &Repository<IndexedFullStatus>,
+        entries: &[(PathBuf, Node)],
+        destination: &Path,
+    ) -> Result<u64, EngineError> {
+        for (relative, entry) in entries {
+            if entry.is_dir() {
+                let directory = destination.join(relative);
+                std::fs::create_dir_all(&directory).map_err(|error| EngineError::Io {
+                    path: directory.display().to_string(),
+                    cause: error.to_string(),
+                })?;
+            }
+        }
+        let files: Vec<&(PathBuf, Node)> = entries
+            .iter()
+            .filter(|(_, entry)| entry.is_file())
+            .collect();
+        let total: u64 = files.iter().map(|(_, entry)| entry.meta.size).sum();
+        let progress = RestoreProgress::new(self.progress_sink(), total);
+        let next = AtomicUsize::new(0);
+        let threads = std::thread::available_parallelism()
+            .map(|count| count.get())
+            .unwrap_or(2)
+            .clamp(2, 4);
+        let results: Vec<Result<u64, EngineError>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut written = 0;
+                        while let Some((relative, entry)) =
+                            files.get(next.fetch_add(1, Ordering::Relaxed))
+                        {
+                            let target = destination.join(relative);
+                            written += self.write_file(repository, entry, &target)?;
+                            progress.add(entry.meta.size);
+                        }
+                        Ok(written)
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|worker| {
+                    worker.join().unwrap_or_else(|_| {
+                        Err(EngineError::Io {
+                            path: destination.display().to_string(),
+                            cause: "a restore worker panicked".into(),
+                        })
+                    })
+                })
+                .collect()
+        });
+        let mut written = 0;
+        for result in results {
+            written += result?;
+        }
+        progress.finish();
+        Ok(written)
+    }
+
+    fn write_file(
+        &self,
+        repository: &Repository<IndexedFullStatus>,
+        entry: &Node,
+        target: &Path,
+    ) -> Result<u64, EngineError> {
+        let io = |error: std::io::Error| EngineError::Io {
+            path: target.display().to_string(),
+            cause: error.to_string(),
+        };
+        let mut file = std::fs::File::create(target).map_err(io)?;
+        repository
+            .dump(entry, &mut file)
+            .map_err(|error| EngineError::operation("restore a file", self.location(), &error))?;
+        if let Some(mtime) = entry.meta.mtime {
+            file.set_modified(std::time::SystemTime::from(mtime))
+                .map_err(io)?;
+        }
+        Ok(entry.meta.size)
     }
 
     /// Opens the repository fully indexed under a shared lock (so no prune removes packs
@@ -184,5 +288,57 @@ impl ComponentRepository {
             ));
         }
         Ok(files)
+    }
+}
+
+/// Progress of the content phase of a restore, reported like rustic's own phases.
+struct RestoreProgress {
+    sink: Option<Arc<dyn ProgressSink>>,
+    total: u64,
+    done: AtomicU64,
+    started: Instant,
+    last_report: Mutex<Instant>,
+}
+
+impl RestoreProgress {
+    fn new(sink: Option<Arc<dyn ProgressSink>>, total: u64) -> Self {
+        Self {
+            sink,
+            total,
+            done: AtomicU64::new(0),
+            started: Instant::now(),
+            last_report: Mutex::new(Instant::now()),
+        }
+    }
+
+    fn event(&self, finished: bool) -> ProgressEvent {
+        ProgressEvent {
+            phase: "restoring file contents...".into(),
+            bytes_done: self.done.load(Ordering::Relaxed),
+            bytes_total: self.total,
+            elapsed: self.started.elapsed(),
+            finished,
+        }
+    }
+
+    fn add(&self, bytes: u64) {
+        self.done.fetch_add(bytes, Ordering::Relaxed);
+        let Some(sink) = &self.sink else { return };
+        let due = match self.last_report.lock() {
+            Ok(mut last) if last.elapsed() >= Duration::from_millis(500) => {
+                *last = Instant::now();
+                true
+            }
+            _ => false,
+        };
+        if due {
+            sink.update(&self.event(false));
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(sink) = &self.sink {
+            sink.update(&self.event(true));
+        }
     }
 }
