@@ -119,9 +119,17 @@ impl ComponentRepository {
                 })?;
             }
         }
+        // Only the first path of a hard-linked inode gets contents; rustic's metadata pass
+        // links the others to it (writing them too makes its link step fail).
+        let mut inodes = std::collections::HashSet::new();
         let files: Vec<&(PathBuf, Node)> = entries
             .iter()
             .filter(|(_, entry)| entry.is_file())
+            .filter(|(_, entry)| {
+                let meta = &entry.meta;
+                let linked = meta.links > 1 && meta.device_id != 0 && meta.inode != 0;
+                !linked || inodes.insert((meta.device_id, meta.inode))
+            })
             .collect();
         let total: u64 = files.iter().map(|(_, entry)| entry.meta.size).sum();
         let progress = RestoreProgress::new(self.progress_sink(), total);

@@ -43,6 +43,11 @@ pub fn make_tree(root: &Path) {
     std::fs::write(root.join("tmp/scratch"), "left out by excludes").unwrap();
     #[cfg(unix)]
     std::os::unix::fs::symlink("hello.txt", root.join("link-to-hello")).unwrap();
+    std::fs::hard_link(
+        root.join("nested/deeper/log.txt"),
+        root.join("nested/hard-link-to-log.txt"),
+    )
+    .unwrap();
 }
 
 /// Every entry below `root`: relative path → content (files), `-> target` (links) or `dir`.

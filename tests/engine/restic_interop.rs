@@ -97,6 +97,13 @@ fn we_restore_byte_for_byte_and_honour_includes() {
         .unwrap();
     assert_eq!(tree_contents(&destination), tree_contents(&source));
     assert!(summary.files >= 5);
+    use std::os::unix::fs::MetadataExt;
+    let inode = |path: &str| std::fs::metadata(destination.join(path)).unwrap().ino();
+    assert_eq!(
+        inode("nested/deeper/log.txt"),
+        inode("nested/hard-link-to-log.txt"),
+        "hard links stay links"
+    );
 
     let partial = workspace.path("partial");
     repository
