@@ -4,7 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-use crate::commands::{blueprint, completion, crds, pause, sandbox, snapshots, validate};
+use crate::commands::{
+    backup, blueprint, completion, crds, executor, operator, pause, restore, sandbox, snapshots,
+    validate,
+};
 use crate::output::OutputFormat;
 
 /// Backup and restore for Kubernetes, KubeStash-compatible, in one binary.
@@ -63,6 +66,14 @@ pub enum Command {
     Completion(completion::CompletionArgs),
     /// Check KubeStash manifests against the API and the admission rules, without a cluster.
     Validate(validate::ValidateArgs),
+    /// Back up now: create BackupSession(s) and optionally wait for the outcome.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
+    /// Restore a snapshot into a workload or PVC, or manifests into the cluster.
+    Restore(restore::RestoreArgs),
+    /// Run the operator (every controller) in the foreground.
+    #[command(subcommand)]
+    Operator(operator::OperatorCommand),
     /// Pause a BackupConfiguration's schedules (sets spec.paused).
     Pause(pause::PauseArgs),
     /// Resume a paused BackupConfiguration.
@@ -75,6 +86,9 @@ pub enum Command {
     Blueprint(blueprint::BlueprintCommand),
     /// Run the built-in sandbox cluster (an in-memory API server) in the foreground.
     Sandbox(sandbox::SandboxArgs),
+    /// Steps that run inside backup and restore Jobs.
+    #[command(subcommand, hide = true)]
+    Executor(executor::ExecutorCommand),
     /// Complete a partial command line (used by the `kubectl_complete-kubestash` shim).
     #[command(name = "__complete", hide = true)]
     Complete(completion::CompleteArgs),

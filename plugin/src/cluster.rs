@@ -1,5 +1,6 @@
 //! Connecting to the cluster the way kubectl does: `--kubeconfig` (else `$KUBECONFIG`, else
-//! `~/.kube/config`), `--context`, and the namespace from `-n` or the context.
+//! `~/.kube/config`, else in-cluster credentials), `--context`, and the namespace from `-n`
+//! or the context.
 
 use anyhow::Context;
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -25,11 +26,19 @@ pub async fn connect(global: &GlobalArgs) -> anyhow::Result<Cluster> {
         Some(path) => {
             let kubeconfig = Kubeconfig::read_from(path)
                 .with_context(|| format!("unable to read kubeconfig `{}`", path.display()))?;
-            kube::Config::from_custom_kubeconfig(kubeconfig, &options).await
+            kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .context("unable to load the kubeconfig")?
         }
-        None => kube::Config::from_kubeconfig(&options).await,
-    }
-    .context("unable to load the kubeconfig")?;
+        // No context asked for: ~/.kube/config, else in-cluster credentials (the executor
+        // inside Jobs and the operator's Deployment).
+        None if global.context.is_none() => kube::Config::infer()
+            .await
+            .context("unable to load a kubeconfig or in-cluster credentials")?,
+        None => kube::Config::from_kubeconfig(&options)
+            .await
+            .context("unable to load the kubeconfig")?,
+    };
     let namespace = global
         .namespace
         .clone()

@@ -1,9 +1,14 @@
 //! One module per subcommand; each has its clap `Args` and a `run` function.
 
+pub mod backup;
 pub mod blueprint;
 pub mod completion;
 pub mod crds;
+pub mod embedded;
+pub mod executor;
+pub mod operator;
 pub mod pause;
+pub mod restore;
 pub mod sandbox;
 pub mod snapshots;
 pub mod validate;
@@ -20,6 +25,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Completion(args) => completion::run(&args),
         Command::Validate(args) => validate::run(&args, &cli.global),
         Command::Blueprint(command) => blueprint::run(&command, &cli.global),
+        Command::Backup(command) => backup::run(&command, &cli.global),
+        Command::Restore(args) => restore::run(&args, &cli.global),
+        Command::Operator(command) => operator::run(&command, &cli.global),
+        Command::Executor(command) => executor::run(&command, &cli.global),
         Command::Pause(args) => pause::run(&args, &cli.global, true),
         Command::Resume(args) => pause::run(&args, &cli.global, false),
         Command::Snapshots(command) => snapshots::run(&command, &cli.global),

@@ -1,0 +1,278 @@
+//! From KubeStash objects to the repository engine: a BackupStorage and its Secret become a
+//! [`Location`], an encryption Secret becomes the `RESTIC_PASSWORD`, and a backend is
+//! initialized (`metadata.yaml`, `repository.yaml`) by [`sync_storage`], which the operator
+//! runs in-process for cloud backends and the executor runs in a Job for volumes.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::{Api, Client, ResourceExt};
+use kubestash::api::common::ObjectReference;
+use kubestash::api::storage::{BackupStorage, Repository};
+use kubestash::engine::layout;
+use kubestash::engine::{ComponentRepository, Location};
+use serde_json::json;
+
+use crate::mounts::Mounts;
+use crate::util::{self, condition, set_condition};
+use crate::{Error, Result};
+
+/// The key of the encryption Secret that holds the repository password.
+pub const PASSWORD_KEY: &str = "RESTIC_PASSWORD";
+
+/// The Secret a storage's provider names, if any.
+pub fn storage_secret_name(storage: &BackupStorage) -> Option<String> {
+    let backend = &storage.spec.storage;
+    match backend.provider.as_deref() {
+        Some("s3") => backend.s3.as_ref().and_then(|s| s.secret_name.clone()),
+        Some("gcs") => backend.gcs.as_ref().and_then(|s| s.secret_name.clone()),
+        Some("azure") => backend.azure.as_ref().and_then(|s| s.secret_name.clone()),
+        _ => None,
+    }
+    .filter(|name| !name.is_empty())
+}
+
+/// Whether the storage is a volume (reached through a Job that mounts it).
+pub fn is_local(storage: &BackupStorage) -> bool {
+    storage.spec.storage.provider.as_deref() == Some("local")
+}
+
+/// Reads a Secret's data; a clear error names it when it is missing.
+pub async fn secret_data(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    purpose: &str,
+) -> Result<BTreeMap<String, Vec<u8>>> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let secret = util::get_opt(&api, name)
+        .await?
+        .ok_or_else(|| Error::msg(format!("{purpose} Secret `{namespace}/{name}` not found")))?;
+    Ok(secret
+        .data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(key, value)| (key, value.0))
+        .collect())
+}
+
+/// The password of an encryption Secret.
+pub async fn encryption_password(
+    client: &Client,
+    default_namespace: &str,
+    secret: Option<&ObjectReference>,
+) -> Result<String> {
+    let secret = secret.ok_or_else(|| Error::msg("no encryption Secret is set"))?;
+    let namespace = secret.namespace_or(default_namespace);
+    let data = secret_data(client, namespace, &secret.name, "encryption").await?;
+    let password = data.get(PASSWORD_KEY).ok_or_else(|| {
+        Error::msg(format!(
+            "encryption Secret `{namespace}/{}` has no `{PASSWORD_KEY}` key",
+            secret.name
+        ))
+    })?;
+    Ok(String::from_utf8_lossy(password)
+        .trim_end_matches(['\n', '\r'])
+        .to_string())
+}
+
+/// The backend root of a storage as this process reaches it. Local storages resolve their
+/// mount path through the sandbox mounts (it is the mount path itself in a Job).
+pub async fn storage_location(client: &Client, storage: &BackupStorage) -> Result<Location> {
+    let namespace = storage.namespace().unwrap_or_default();
+    let secret = match storage_secret_name(storage) {
+        Some(name) => Some(secret_data(client, &namespace, &name, "storage").await?),
+        None => None,
+    };
+    let local_root: Option<PathBuf> = storage
+        .spec
+        .storage
+        .local
+        .as_ref()
+        .map(|local| Mounts::from_env().resolve(std::path::Path::new(&local.mount_path)));
+    Ok(Location::from_storage(
+        &storage.name_any(),
+        &storage.spec,
+        secret.as_ref(),
+        local_root.as_deref(),
+    )?)
+}
+
+/// The storage a Repository uses.
+pub async fn repository_storage(client: &Client, repository: &Repository) -> Result<BackupStorage> {
+    let namespace = repository.namespace().unwrap_or_default();
+    let reference = &repository.spec.storage_ref;
+    let storage_namespace = reference.namespace_or(&namespace).to_string();
+    let api: Api<BackupStorage> = Api::namespaced(client.clone(), &storage_namespace);
+    util::get_opt(&api, &reference.name).await?.ok_or_else(|| {
+        Error::msg(format!(
+            "BackupStorage `{storage_namespace}/{}` of Repository `{namespace}/{}` not found",
+            reference.name,
+            repository.name_any()
+        ))
+    })
+}
+
+/// One component repository: `<storage>/<repository path>/<component path>`.
+pub async fn component_repository(
+    client: &Client,
+    repository: &Repository,
+    component_path: &str,
+    password_override: Option<&ObjectReference>,
+) -> Result<ComponentRepository> {
+    let storage = repository_storage(client, repository).await?;
+    let location = storage_location(client, &storage).await?;
+    let namespace = repository.namespace().unwrap_or_default();
+    let password = encryption_password(
+        client,
+        &namespace,
+        password_override.or(repository.spec.encryption_secret.as_ref()),
+    )
+    .await?;
+    Ok(ComponentRepository::new(
+        location.join(&repository.spec.path).join(component_path),
+        password,
+    ))
+}
+
+/// Runs blocking engine work off the async runtime.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| Error::msg(format!("engine task failed: {error}")))?
+}
+
+/// Whether a Repository uses this storage.
+pub fn uses_storage(repository: &Repository, storage: &BackupStorage) -> bool {
+    let namespace = repository.namespace().unwrap_or_default();
+    repository.spec.storage_ref.name == storage.name_any()
+        && repository.spec.storage_ref.namespace_or(&namespace)
+            == storage.namespace().unwrap_or_default()
+}
+
+/// Initializes a storage's backend: `metadata.yaml`, then `repository.yaml` of every
+/// Repository that uses it; updates the statuses of the storage and the repositories.
+pub async fn sync_storage(client: &Client, storage: &BackupStorage) -> Result<()> {
+    let storage_api: Api<BackupStorage> =
+        Api::namespaced(client.clone(), &storage.namespace().unwrap_or_default());
+    let result = sync_storage_inner(client, storage).await;
+    let mut conditions = storage
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.clone())
+        .unwrap_or_default();
+    match &result {
+        Ok((repositories, size)) => {
+            set_condition(
+                &mut conditions,
+                condition(
+                    "BackendInitialized",
+                    true,
+                    "BackendInitializationSucceeded",
+                    "",
+                ),
+            );
+            util::patch_status(
+                &storage_api,
+                &storage.name_any(),
+                json!({
+                    "phase": "Ready",
+                    "conditions": conditions,
+                    "repositories": repositories,
+                    "totalSize": util::human_bytes(*size),
+                }),
+            )
+            .await?;
+        }
+        Err(error) => {
+            set_condition(
+                &mut conditions,
+                condition(
+                    "BackendInitialized",
+                    false,
+                    "BackendInitializationFailed",
+                    error.to_string(),
+                ),
+            );
+            util::patch_status(
+                &storage_api,
+                &storage.name_any(),
+                json!({"phase": "NotReady", "conditions": conditions}),
+            )
+            .await?;
+        }
+    }
+    result.map(|_| ())
+}
+
+async fn sync_storage_inner(
+    client: &Client,
+    storage: &BackupStorage,
+) -> Result<(Vec<serde_json::Value>, u64)> {
+    let location = storage_location(client, storage).await?;
+    let store = location.store()?;
+    let all: Api<Repository> = Api::all(client.clone());
+    let repositories: Vec<Repository> = all
+        .list(&Default::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|repository| uses_storage(repository, storage))
+        .collect();
+    let for_files = repositories.clone();
+    let (sizes, total) = blocking(move || {
+        layout::initialize_backend(&store, env!("CARGO_PKG_VERSION"))?;
+        let mut sizes = Vec::new();
+        for repository in &for_files {
+            layout::write_repository(&store, repository)?;
+            sizes.push(store.size(&repository.spec.path).unwrap_or(0));
+        }
+        let total = store.size("").unwrap_or(0);
+        Ok((sizes, total))
+    })
+    .await?;
+    let mut entries = Vec::new();
+    for (repository, size) in repositories.iter().zip(sizes) {
+        let namespace = repository.namespace().unwrap_or_default();
+        let api: Api<Repository> = Api::namespaced(client.clone(), &namespace);
+        if !util::is_true(
+            repository
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref()),
+            "RepositoryInitialized",
+        ) {
+            let mut conditions = repository
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.clone())
+                .unwrap_or_default();
+            set_condition(
+                &mut conditions,
+                condition(
+                    "RepositoryInitialized",
+                    true,
+                    "RepositoryInitializationSucceeded",
+                    "",
+                ),
+            );
+            util::patch_status(
+                &api,
+                &repository.name_any(),
+                json!({"phase": "Ready", "conditions": conditions}),
+            )
+            .await?;
+        }
+        entries.push(json!({
+            "name": repository.name_any(),
+            "namespace": namespace,
+            "path": repository.spec.path,
+            "size": util::human_bytes(size),
+            "synced": true,
+        }));
+    }
+    Ok((entries, total))
+}

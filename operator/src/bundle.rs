@@ -1,0 +1,246 @@
+//! The install bundle, generated from code: namespace, ServiceAccount, least-privilege RBAC
+//! for the operator and the executor, the operator Deployment, the CRDs and the default
+//! catalog.
+
+use serde_json::{json, Value};
+
+/// Verbs for objects the operator only reads.
+const READ: [&str; 3] = ["get", "list", "watch"];
+/// Verbs for objects it manages.
+const MANAGE: [&str; 7] = [
+    "get", "list", "watch", "create", "update", "patch", "delete",
+];
+
+fn rule(groups: &[&str], resources: &[&str], verbs: &[&str]) -> Value {
+    json!({"apiGroups": groups, "resources": resources, "verbs": verbs})
+}
+
+const KUBESTASH_RESOURCES: [&str; 12] = [
+    "backupstorages",
+    "repositories",
+    "retentionpolicies",
+    "snapshots",
+    "backupconfigurations",
+    "backupsessions",
+    "restoresessions",
+    "hooktemplates",
+    "backupblueprints",
+    "backupbatches",
+    "backupverifiers",
+    "backupverificationsessions",
+];
+
+fn kubestash_status() -> Vec<String> {
+    KUBESTASH_RESOURCES
+        .iter()
+        .map(|r| format!("{r}/status"))
+        .collect()
+}
+
+/// The ClusterRole of the operator.
+pub fn operator_rules() -> Vec<Value> {
+    let status = kubestash_status();
+    let status: Vec<&str> = status.iter().map(String::as_str).collect();
+    vec![
+        rule(
+            &["storage.kubestash.com", "core.kubestash.com"],
+            &KUBESTASH_RESOURCES,
+            &MANAGE,
+        ),
+        rule(
+            &["storage.kubestash.com", "core.kubestash.com"],
+            &status,
+            &["get", "update", "patch"],
+        ),
+        rule(&["addons.kubestash.com"], &["addons", "functions"], &MANAGE),
+        rule(
+            &["apiextensions.k8s.io"],
+            &["customresourcedefinitions"],
+            &["get", "list", "watch", "create", "update", "patch"],
+        ),
+        rule(&["batch"], &["jobs", "cronjobs"], &MANAGE),
+        rule(&["coordination.k8s.io"], &["leases"], &MANAGE),
+        rule(
+            &[""],
+            &["secrets", "persistentvolumeclaims", "pods", "namespaces"],
+            &READ,
+        ),
+        rule(&[""], &["pods/log"], &["get"]),
+        rule(
+            &[""],
+            &["serviceaccounts"],
+            &["get", "list", "watch", "create", "update", "patch"],
+        ),
+        rule(&[""], &["events"], &["create", "patch"]),
+        rule(&["events.k8s.io"], &["events"], &["create", "patch"]),
+        rule(
+            &["apps"],
+            &["deployments", "statefulsets", "daemonsets", "replicasets"],
+            &READ,
+        ),
+        rule(&["appcatalog.appscode.com"], &["appbindings"], &READ),
+        rule(
+            &["rbac.authorization.k8s.io"],
+            &["clusterrolebindings"],
+            &["get", "list", "watch", "create", "update", "patch"],
+        ),
+        // Binding the executor role requires holding its permissions.
+        json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "verbs": ["bind"],
+               "resourceNames": [crate::controllers::EXECUTOR_ROLE]}),
+    ]
+}
+
+/// The ClusterRole of the Jobs' executor. Manifest backups read every resource, so it can
+/// `get`/`list` everything; writes are limited to KubeStash status and what a manifest
+/// restore creates.
+pub fn executor_rules() -> Vec<Value> {
+    let status = kubestash_status();
+    let status: Vec<&str> = status.iter().map(String::as_str).collect();
+    vec![
+        rule(&["*"], &["*"], &["get", "list"]),
+        rule(
+            &["storage.kubestash.com", "core.kubestash.com"],
+            &status,
+            &["get", "update", "patch"],
+        ),
+        rule(&["storage.kubestash.com"], &["snapshots"], &["delete"]),
+        rule(&["core.kubestash.com"], &["backupsessions"], &["create"]),
+        rule(
+            &[
+                "",
+                "apps",
+                "batch",
+                "networking.k8s.io",
+                "rbac.authorization.k8s.io",
+                "storage.k8s.io",
+                "policy",
+                "autoscaling",
+            ],
+            &[
+                "configmaps",
+                "secrets",
+                "services",
+                "serviceaccounts",
+                "persistentvolumeclaims",
+                "persistentvolumes",
+                "namespaces",
+                "deployments",
+                "statefulsets",
+                "daemonsets",
+                "replicasets",
+                "jobs",
+                "cronjobs",
+                "ingresses",
+                "networkpolicies",
+                "roles",
+                "rolebindings",
+                "storageclasses",
+                "poddisruptionbudgets",
+                "horizontalpodautoscalers",
+            ],
+            &["create", "update", "patch"],
+        ),
+    ]
+}
+
+/// Every object of the bundle, in apply order.
+pub fn objects(namespace: &str, image: &str) -> Vec<Value> {
+    let labels = json!({"app.kubernetes.io/name": "kubestash-operator", crate::MANAGED_BY.0: crate::MANAGED_BY.1});
+    let mut out = Vec::new();
+    for crd in kubestash::api::crds() {
+        out.push(serde_json::to_value(crd).expect("a CRD serializes"));
+    }
+    out.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": labels}}));
+    out.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "kubestash-operator", "namespace": namespace, "labels": labels}}));
+    out.push(
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "kubestash-operator", "labels": labels}, "rules": operator_rules()}),
+    );
+    out.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": crate::controllers::EXECUTOR_ROLE, "labels": labels}, "rules": executor_rules()}));
+    out.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "kubestash-operator", "labels": labels},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kubestash-operator"},
+        "subjects": [{"kind": "ServiceAccount", "name": "kubestash-operator", "namespace": namespace}]}));
+    out.push(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "kubestash-operator", "namespace": namespace, "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "kubestash-operator"}},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "serviceAccountName": "kubestash-operator",
+                    "containers": [{
+                        "name": "operator",
+                        "image": image,
+                        "args": ["operator", "run", format!("--namespace={namespace}"), format!("--image={image}"), "--metrics-addr=0.0.0.0:8080", "--no-bootstrap"],
+                        "ports": [{"name": "metrics", "containerPort": 8080}],
+                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}},
+                        "readinessProbe": {"httpGet": {"path": "/readyz", "port": 8080}},
+                        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+                        "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "runAsNonRoot": true, "runAsUser": 65534},
+                    }],
+                },
+            },
+        }}));
+    for function in crate::catalog::functions(image) {
+        out.push(serde_json::to_value(function).expect("a Function serializes"));
+    }
+    for addon in crate::catalog::addons() {
+        out.push(serde_json::to_value(addon).expect("an Addon serializes"));
+    }
+    out
+}
+
+/// The bundle as one multi-document YAML.
+pub fn render(namespace: &str, image: &str) -> String {
+    objects(namespace, image)
+        .iter()
+        .map(|object| serde_yaml::to_string(object).expect("YAML serializes"))
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_operator_role_has_no_wildcards() {
+        for rule in operator_rules() {
+            for key in ["apiGroups", "resources", "verbs"] {
+                assert!(
+                    !rule[key].as_array().unwrap().iter().any(|v| v == "*"),
+                    "{rule}"
+                );
+            }
+        }
+        for rule in executor_rules() {
+            assert!(
+                !rule["verbs"].as_array().unwrap().iter().any(|v| v == "*"),
+                "{rule}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_bundle_holds_crds_rbac_deployment_and_catalog() {
+        let kinds: Vec<String> = objects("kubestash", "img:1")
+            .iter()
+            .map(|o| o["kind"].as_str().unwrap().to_string())
+            .collect();
+        for kind in [
+            "CustomResourceDefinition",
+            "Namespace",
+            "ServiceAccount",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "Deployment",
+            "Function",
+            "Addon",
+        ] {
+            assert!(kinds.iter().any(|k| k == kind), "{kind}");
+        }
+    }
+}

@@ -1,0 +1,530 @@
+//! BackupConfiguration: validated with the rules `kubectl kubestash validate` uses; its
+//! backends, retention policies, target and Addon resolved; one Repository per
+//! `sessions[].repositories[]` and one CronJob per session (whose Job runs the executor's
+//! `trigger`); status with phase, backends, repositories, dependencies and next schedules.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::{watcher, Controller};
+use kube::{Api, Client, ResourceExt};
+use kubestash::api::addons::Addon;
+use kubestash::api::common::{ObjectReference, TypedObjectReference};
+use kubestash::api::core::BackupConfiguration;
+use kubestash::api::storage::{BackupStorage, Repository, RetentionPolicy};
+use kubestash::naming;
+use kubestash::object::Object;
+use kubestash::schedule::CronSchedule;
+use kubestash::validation::{self, NamespaceAccess, Severity};
+use serde_json::{json, Value};
+
+use super::{managed_labels, Context, FIELD_MANAGER};
+use crate::util::{self, condition, set_condition};
+use crate::{Result, LABEL_INVOKER_KIND, LABEL_INVOKER_NAME, LABEL_SESSION};
+
+/// Runs the controller until `stop`.
+pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
+    let client = ctx.client.clone();
+    let controller = Controller::new(
+        Api::<BackupConfiguration>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(
+        Api::<Repository>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(
+        Api::<CronJob>::all(client.clone()),
+        watcher::Config::default().labels(LABEL_INVOKER_NAME),
+    )
+    .graceful_shutdown_on(super::stopper(stop))
+    .run(
+        |object, ctx| async move {
+            super::timed(&ctx.clone(), "BackupConfiguration", reconcile(object, ctx)).await
+        },
+        super::on_error,
+        ctx.clone(),
+    );
+    super::drain(controller.boxed(), ctx).await;
+}
+
+/// The CronJob of a session.
+pub fn cronjob_name(configuration: &str, session: &str) -> String {
+    naming::valid_name("trigger", configuration, session)
+}
+
+/// Whether the target object exists.
+pub async fn target_exists(
+    client: &Client,
+    target: &TypedObjectReference,
+    namespace: &str,
+) -> Result<bool> {
+    let namespace = target.namespace_or(namespace);
+    let group = target.api_group.clone().unwrap_or_default();
+    let kind = target.kind.clone().unwrap_or_default();
+    let resource = if group.is_empty() {
+        let plural = match kind.as_str() {
+            "PersistentVolumeClaim" => "persistentvolumeclaims".to_string(),
+            other => format!("{}s", other.to_lowercase()),
+        };
+        ApiResource {
+            group: String::new(),
+            version: "v1".into(),
+            api_version: "v1".into(),
+            kind: kind.clone(),
+            plural,
+        }
+    } else {
+        let discovered = kube::discovery::oneshot::group(client, &group).await;
+        match discovered.ok().and_then(|g| g.recommended_kind(&kind)) {
+            Some((resource, _)) => resource,
+            None => return Ok(false),
+        }
+    };
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
+    Ok(api.get_opt(&target.name).await?.is_some())
+}
+
+async fn namespace_labels(
+    client: &Client,
+    namespace: &str,
+) -> Option<std::collections::BTreeMap<String, String>> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    api.get_opt(namespace)
+        .await
+        .ok()
+        .flatten()
+        .map(|n| n.labels().clone())
+}
+
+async fn reconcile(configuration: Arc<BackupConfiguration>, ctx: Arc<Context>) -> Result<Action> {
+    if configuration.metadata.deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
+    }
+    let client = &ctx.client;
+    let namespace = configuration.namespace().unwrap_or_default();
+    let name = configuration.name_any();
+    let api: Api<BackupConfiguration> = Api::namespaced(client.clone(), &namespace);
+    let old = configuration.status.clone().unwrap_or_default();
+    let mut conditions = old.conditions.clone().unwrap_or_default();
+
+    // 1. The admission rules.
+    let errors: Vec<String> =
+        validation::validate_object(&Object::BackupConfiguration(configuration.as_ref().clone()))
+            .into_iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| format!("{}: {}", f.field, f.reason))
+            .collect();
+    if !errors.is_empty() {
+        set_condition(
+            &mut conditions,
+            condition(
+                "ValidationPassed",
+                false,
+                "ValidationFailed",
+                errors.join("; "),
+            ),
+        );
+        util::patch_status(
+            &api,
+            &name,
+            json!({"phase": "Invalid", "conditions": conditions}),
+        )
+        .await?;
+        return Ok(Action::await_change());
+    }
+    let labels = namespace_labels(client, &namespace).await;
+    let mut problems: Vec<String> = Vec::new();
+    let mut denied: Vec<String> = Vec::new();
+
+    // 2. Backends: storages and retention policies.
+    let mut backends = Vec::new();
+    let mut storages_ready = true;
+    for backend in configuration.spec.backends.iter().flatten() {
+        let mut entry = json!({"name": backend.name});
+        let mut ready = false;
+        if let Some(reference) = &backend.storage_ref {
+            let storage_ns = reference.namespace_or(&namespace).to_string();
+            let storages: Api<BackupStorage> = Api::namespaced(client.clone(), &storage_ns);
+            let reference_json = json!({"namespace": storage_ns, "name": reference.name});
+            match util::get_opt(&storages, &reference.name).await? {
+                None => {
+                    let reason =
+                        format!("BackupStorage `{storage_ns}/{}` not found", reference.name);
+                    problems.push(reason.clone());
+                    entry["storage"] = json!({"ref": reference_json, "reason": reason});
+                }
+                Some(storage) => {
+                    let access = validation::namespace_allowed(
+                        storage.spec.usage_policy.as_ref(),
+                        &storage_ns,
+                        &namespace,
+                        labels.as_ref(),
+                    );
+                    let phase = storage
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.phase)
+                        .map(|p| format!("{p:?}"));
+                    let mut reason = None;
+                    if let NamespaceAccess::Denied(why) = access {
+                        let text = format!("BackupStorage `{storage_ns}/{}` may not be used from namespace `{namespace}`: {why}", reference.name);
+                        denied.push(format!(
+                            "spec.backends[{}].storageRef: {text}",
+                            backend.name
+                        ));
+                        reason = Some(text);
+                    } else if phase.as_deref() == Some("Ready") {
+                        ready = true;
+                    } else {
+                        let why = util::find(
+                            storage.status.as_ref().and_then(|s| s.conditions.as_ref()),
+                            "BackendSecretFound",
+                        )
+                        .filter(|c| c.status == "False")
+                        .or_else(|| {
+                            util::find(
+                                storage.status.as_ref().and_then(|s| s.conditions.as_ref()),
+                                "BackendInitialized",
+                            )
+                            .filter(|c| c.status == "False")
+                        })
+                        .and_then(|c| c.message.clone())
+                        .unwrap_or_else(|| "not initialized yet".into());
+                        let text = format!(
+                            "BackupStorage `{storage_ns}/{}` is not Ready: {why}",
+                            reference.name
+                        );
+                        problems.push(text.clone());
+                        reason = Some(text);
+                    }
+                    entry["storage"] =
+                        json!({"ref": reference_json, "phase": phase, "reason": reason});
+                }
+            }
+        }
+        if let Some(reference) = &backend.retention_policy {
+            let policy_ns = reference.namespace_or(&namespace).to_string();
+            let policies: Api<RetentionPolicy> = Api::namespaced(client.clone(), &policy_ns);
+            let reference_json = json!({"namespace": policy_ns, "name": reference.name});
+            match util::get_opt(&policies, &reference.name).await? {
+                None => {
+                    let reason =
+                        format!("RetentionPolicy `{policy_ns}/{}` not found", reference.name);
+                    problems.push(reason.clone());
+                    ready = false;
+                    entry["retentionPolicy"] =
+                        json!({"ref": reference_json, "found": false, "reason": reason});
+                }
+                Some(policy) => {
+                    let access = validation::namespace_allowed(
+                        policy.spec.usage_policy.as_ref(),
+                        &policy_ns,
+                        &namespace,
+                        labels.as_ref(),
+                    );
+                    let reason = if let NamespaceAccess::Denied(why) = access {
+                        let text = format!("RetentionPolicy `{policy_ns}/{}` may not be used from namespace `{namespace}`: {why}", reference.name);
+                        denied.push(format!(
+                            "spec.backends[{}].retentionPolicy: {text}",
+                            backend.name
+                        ));
+                        Some(text)
+                    } else {
+                        None
+                    };
+                    entry["retentionPolicy"] =
+                        json!({"ref": reference_json, "found": true, "reason": reason});
+                }
+            }
+        }
+        entry["ready"] = json!(ready);
+        storages_ready &= ready;
+        backends.push(entry);
+    }
+    if !denied.is_empty() {
+        set_condition(
+            &mut conditions,
+            condition(
+                "ValidationPassed",
+                false,
+                "UsagePolicyDenied",
+                denied.join("; "),
+            ),
+        );
+        util::patch_status(
+            &api,
+            &name,
+            json!({"phase": "Invalid", "backends": backends, "conditions": conditions}),
+        )
+        .await?;
+        return Ok(Action::requeue(Duration::from_secs(60)));
+    }
+    set_condition(
+        &mut conditions,
+        condition("ValidationPassed", true, "ValidationSucceeded", ""),
+    );
+
+    // 3. Target and Addon.
+    let target_found = match &configuration.spec.target {
+        Some(target) => {
+            let found = target_exists(client, target, &namespace).await?;
+            if !found {
+                problems.push(format!(
+                    "target {} `{}/{}` not found",
+                    target.kind.as_deref().unwrap_or_default(),
+                    target.namespace_or(&namespace),
+                    target.name
+                ));
+            }
+            Some(found)
+        }
+        None => None,
+    };
+    let addons: Api<Addon> = Api::all(client.clone());
+    let mut dependencies = Vec::new();
+    for session in configuration.spec.sessions.iter().flatten() {
+        let Some(addon_info) = &session.addon else {
+            continue;
+        };
+        let addon = util::get_opt(&addons, &addon_info.name).await?;
+        if addon.is_none() {
+            problems.push(format!("Addon `{}` not found", addon_info.name));
+        }
+        if let Some(addon) = &addon {
+            for task in addon_info.tasks.iter().flatten() {
+                if addon.spec.backup_task(&task.name).is_none() {
+                    problems.push(format!(
+                        "Addon `{}` has no backup task `{}`",
+                        addon_info.name, task.name
+                    ));
+                }
+            }
+        }
+        let entry = json!({"apiGroup": "addons.kubestash.com", "kind": "Addon", "name": addon_info.name, "found": addon.is_some()});
+        if !dependencies.contains(&entry) {
+            dependencies.push(entry);
+        }
+    }
+
+    // 4. Repositories.
+    let mut repositories_status = Vec::new();
+    let owner = util::owner_reference(configuration.as_ref(), true);
+    let apply = PatchParams::apply(FIELD_MANAGER).force();
+    for session in configuration.spec.sessions.iter().flatten() {
+        for info in session.repositories.iter().flatten() {
+            let backend = configuration.spec.backends.iter().flatten().find(|b| {
+                Some(&b.name) == info.backend.as_ref()
+                    || (info.backend.as_deref().unwrap_or_default().is_empty())
+            });
+            let Some(storage_ref) = backend.and_then(|b| b.storage_ref.clone()) else {
+                continue;
+            };
+            let repositories: Api<Repository> = Api::namespaced(client.clone(), &namespace);
+            if let Some(existing) = util::get_opt(&repositories, &info.name).await? {
+                let same_owner = existing
+                    .owner_references()
+                    .iter()
+                    .any(|o| o.uid == owner.uid);
+                let same_storage = existing.spec.storage_ref.name == storage_ref.name
+                    && existing.spec.storage_ref.namespace_or(&namespace)
+                        == storage_ref.namespace_or(&namespace);
+                if !same_owner
+                    && (!same_storage || existing.spec.app_ref != configuration.spec.target)
+                {
+                    let text = format!("sessions[{}].repositories[{}]: Repository `{namespace}/{}` already exists for another target or storage", session.config.name, info.name, info.name);
+                    set_condition(
+                        &mut conditions,
+                        condition("ValidationPassed", false, "RepositoryConflict", text),
+                    );
+                    util::patch_status(
+                        &api,
+                        &name,
+                        json!({"phase": "Invalid", "conditions": conditions}),
+                    )
+                    .await?;
+                    return Ok(Action::requeue(Duration::from_secs(60)));
+                }
+            }
+            let encryption = info.encryption_secret.clone().map(|s| ObjectReference {
+                namespace: Some(s.namespace_or(&namespace).to_string()),
+                name: s.name,
+            });
+            let deletion_policy = match info.deletion_policy {
+                Some(kubestash::api::core::session::DeletionPolicy::WipeOut) => "WipeOut",
+                _ => "Delete",
+            };
+            let body = json!({
+                "apiVersion": "storage.kubestash.com/v1alpha1",
+                "kind": "Repository",
+                "metadata": {
+                    "name": info.name, "namespace": namespace,
+                    "labels": managed_labels(&[(LABEL_INVOKER_KIND, "BackupConfiguration"), (LABEL_INVOKER_NAME, &name)]),
+                    "ownerReferences": [owner],
+                },
+                "spec": {
+                    "appRef": configuration.spec.target,
+                    "storageRef": {"namespace": storage_ref.namespace_or(&namespace), "name": storage_ref.name},
+                    "path": info.directory,
+                    "deletionPolicy": deletion_policy,
+                    "encryptionSecret": encryption,
+                },
+            });
+            let repository = repositories
+                .patch(&info.name, &apply, &Patch::Apply(body))
+                .await?;
+            let phase = repository.status.as_ref().and_then(|s| s.phase);
+            let ready = matches!(phase, Some(kubestash::api::storage::RepositoryPhase::Ready));
+            if !ready {
+                problems.push(format!("Repository `{}` is not initialized yet", info.name));
+            }
+            repositories_status.push(
+                json!({"name": info.name, "phase": if ready { "Ready" } else { "NotReady" }}),
+            );
+        }
+    }
+
+    // 5. One CronJob per session.
+    let cronjobs: Api<CronJob> = Api::namespaced(client.clone(), &namespace);
+    let account = ctx.ensure_executor_account(&namespace).await?;
+    let mut sessions_status = Vec::new();
+    let mut wanted = Vec::new();
+    for session in configuration.spec.sessions.iter().flatten() {
+        let session_name = &session.config.name;
+        let Some(scheduler) = &session.config.scheduler else {
+            continue;
+        };
+        let cron_name = cronjob_name(&name, session_name);
+        wanted.push(cron_name.clone());
+        let job_template = &scheduler.job_template;
+        let body = json!({
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "metadata": {
+                "name": cron_name, "namespace": namespace,
+                "labels": managed_labels(&[(LABEL_INVOKER_KIND, "BackupConfiguration"), (LABEL_INVOKER_NAME, &name), (LABEL_SESSION, session_name)]),
+                "ownerReferences": [owner],
+            },
+            "spec": {
+                "schedule": scheduler.schedule,
+                "suspend": configuration.spec.paused || scheduler.suspend.unwrap_or(false),
+                "concurrencyPolicy": scheduler.concurrency_policy.map(|p| format!("{p:?}")).unwrap_or_else(|| "Forbid".into()),
+                "startingDeadlineSeconds": scheduler.starting_deadline_seconds,
+                "successfulJobsHistoryLimit": scheduler.successful_jobs_history_limit.unwrap_or(1),
+                "failedJobsHistoryLimit": scheduler.failed_jobs_history_limit.unwrap_or(1),
+                "jobTemplate": {
+                    "metadata": {"labels": managed_labels(&[(LABEL_INVOKER_NAME, &name), (LABEL_SESSION, session_name)])},
+                    "spec": {
+                        "backoffLimit": job_template.backoff_limit.unwrap_or(1),
+                        "activeDeadlineSeconds": job_template.active_deadline_seconds,
+                        "ttlSecondsAfterFinished": job_template.ttl_seconds_after_finished,
+                        "template": {"spec": {
+                            "restartPolicy": "Never",
+                            "serviceAccountName": account,
+                            "containers": [{
+                                "name": "trigger",
+                                "image": ctx.options.image,
+                                "args": ["executor", "trigger", format!("--namespace={namespace}"),
+                                         "--invoker-kind=BackupConfiguration", format!("--invoker-name={name}"),
+                                         format!("--session={session_name}")],
+                            }],
+                        }},
+                    },
+                },
+            },
+        });
+        let body = strip_nulls(body);
+        cronjobs
+            .patch(&cron_name, &apply, &Patch::Apply(body))
+            .await?;
+        let next = CronSchedule::parse(&scheduler.schedule)
+            .ok()
+            .and_then(|s| s.next_after(chrono::Utc::now()))
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        sessions_status.push(json!({"name": session_name, "nextSchedule": next}));
+    }
+    let existing = cronjobs
+        .list(&ListParams::default().labels(&format!("{LABEL_INVOKER_NAME}={name}")))
+        .await?;
+    for cron in existing.items {
+        if !wanted.contains(&cron.name_any()) {
+            let _ = cronjobs
+                .delete(&cron.name_any(), &DeleteParams::background())
+                .await;
+        }
+    }
+    set_condition(
+        &mut conditions,
+        condition(
+            "SchedulerEnsured",
+            true,
+            "SchedulerEnsured",
+            format!("{} CronJob(s) in place", wanted.len()),
+        ),
+    );
+
+    let ready = problems.is_empty() && storages_ready && target_found != Some(false);
+    set_condition(
+        &mut conditions,
+        condition(
+            "Ready",
+            ready,
+            if ready { "Ready" } else { "NotReady" },
+            problems.join("; "),
+        ),
+    );
+    let status = json!({
+        "phase": if ready { "Ready" } else { "NotReady" },
+        "targetFound": target_found,
+        "backends": backends,
+        "repositories": repositories_status,
+        "dependencies": dependencies,
+        "sessions": sessions_status,
+        "conditions": conditions,
+    });
+    let current = serde_json::to_value(&old).unwrap_or(Value::Null);
+    if changed(&current, &status) {
+        util::patch_status(&api, &name, status).await?;
+    }
+    Ok(Action::requeue(Duration::from_secs(if ready {
+        120
+    } else {
+        3
+    })))
+}
+
+/// Whether `wanted` differs from `current` (ignoring condition transition times).
+fn changed(current: &Value, wanted: &Value) -> bool {
+    fn scrub(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .filter(|(k, v)| k.as_str() != "lastTransitionTime" && !v.is_null())
+                    .map(|(k, v)| (k.clone(), scrub(v)))
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(scrub).collect()),
+            other => other.clone(),
+        }
+    }
+    scrub(current) != scrub(wanted)
+}
+
+/// Drops null members (server-side apply would own them as nulls).
+pub fn strip_nulls(value: Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(strip_nulls).collect()),
+        other => other,
+    }
+}

@@ -1,0 +1,323 @@
+//! The reconcilers, one per kind, and [`run`], which runs them all until shutdown.
+
+pub mod configuration;
+pub mod repository;
+pub mod restore;
+pub mod session;
+pub mod snapshot;
+pub mod storage;
+
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::runtime::controller::Action;
+use kube::{Api, Client, ResourceExt};
+use serde_json::json;
+
+use crate::metrics::Metrics;
+use crate::{Error, Result};
+
+/// Field manager of everything the operator applies.
+pub const FIELD_MANAGER: &str = "kubestash-operator";
+/// ServiceAccount the backup, restore and sync Jobs run as.
+pub const EXECUTOR_ACCOUNT: &str = "kubestash-executor";
+/// ClusterRole that account is bound to (part of the install bundle).
+pub const EXECUTOR_ROLE: &str = "kubestash-executor";
+
+/// How the operator runs.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Image of the Jobs and CronJobs it creates.
+    pub image: String,
+    /// Namespace of its Lease.
+    pub namespace: String,
+    /// Where to serve `/metrics`, `/healthz` and `/readyz`.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Take the leader Lease before acting (off only in tests that run one operator).
+    pub leader_election: bool,
+    /// Identity written into the Lease.
+    pub identity: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            image: crate::IMAGE.to_string(),
+            namespace: crate::DEFAULT_NAMESPACE.to_string(),
+            metrics_addr: None,
+            leader_election: true,
+            identity: crate::leader::default_identity(),
+        }
+    }
+}
+
+/// What every reconciler shares.
+pub struct Context {
+    /// The client.
+    pub client: Client,
+    /// Options.
+    pub options: Options,
+    /// Counters and gauges.
+    pub metrics: Arc<Metrics>,
+    accounts: Mutex<HashSet<String>>,
+}
+
+impl Context {
+    /// A context for `client`.
+    pub fn new(client: Client, options: Options) -> Arc<Self> {
+        Arc::new(Self {
+            client,
+            options,
+            metrics: Arc::new(Metrics::default()),
+            accounts: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Makes sure `namespace` has the executor ServiceAccount, bound to the executor role.
+    pub async fn ensure_executor_account(&self, namespace: &str) -> Result<String> {
+        if self
+            .accounts
+            .lock()
+            .expect("not poisoned")
+            .contains(namespace)
+        {
+            return Ok(EXECUTOR_ACCOUNT.to_string());
+        }
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        let accounts: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
+        accounts
+            .patch(
+                EXECUTOR_ACCOUNT,
+                &params,
+                &Patch::Apply(json!({
+                    "apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": EXECUTOR_ACCOUNT, "namespace": namespace,
+                                 "labels": {crate::MANAGED_BY.0: crate::MANAGED_BY.1}},
+                })),
+            )
+            .await?;
+        let bindings: Api<ClusterRoleBinding> = Api::all(self.client.clone());
+        let binding = format!("{EXECUTOR_ROLE}-{namespace}");
+        bindings
+            .patch(
+                &binding,
+                &params,
+                &Patch::Apply(json!({
+                    "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                    "metadata": {"name": binding, "labels": {crate::MANAGED_BY.0: crate::MANAGED_BY.1}},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": EXECUTOR_ROLE},
+                    "subjects": [{"kind": "ServiceAccount", "name": EXECUTOR_ACCOUNT, "namespace": namespace}],
+                })),
+            )
+            .await?;
+        self.accounts
+            .lock()
+            .expect("not poisoned")
+            .insert(namespace.to_string());
+        Ok(EXECUTOR_ACCOUNT.to_string())
+    }
+
+    /// Creates `job` unless a Job of that name exists; returns the Job either way.
+    pub async fn ensure_job(&self, job: &Job) -> Result<Job> {
+        let namespace = job.namespace().unwrap_or_default();
+        let api: Api<Job> = Api::namespaced(self.client.clone(), &namespace);
+        match api.create(&PostParams::default(), job).await {
+            Ok(created) => {
+                self.metrics.jobs_created.inc();
+                Ok(created)
+            }
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                Ok(api.get(&job.name_any()).await?)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// How a Job ended: `Some(Ok(()))` complete, `Some(Err(reason))` failed, `None` running.
+pub fn job_outcome(job: &Job) -> Option<std::result::Result<(), String>> {
+    let conditions = job.status.as_ref()?.conditions.as_ref()?;
+    for condition in conditions {
+        if condition.status != "True" {
+            continue;
+        }
+        match condition.type_.as_str() {
+            "Complete" | "SuccessCriteriaMet" => return Some(Ok(())),
+            "Failed" | "FailureTarget" => {
+                return Some(Err(condition
+                    .message
+                    .clone()
+                    .or(condition.reason.clone())
+                    .unwrap_or_else(|| "the Job failed".into())))
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The last lines of the logs of a Job's pods, for error messages.
+pub async fn job_log_tail(client: &Client, job: &Job, lines: i64) -> Option<String> {
+    use k8s_openapi::api::core::v1::Pod;
+    let namespace = job.namespace().unwrap_or_default();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    let list = pods
+        .list(&kube::api::ListParams::default().labels(&format!("job-name={}", job.name_any())))
+        .await
+        .ok()?;
+    let pod = list
+        .items
+        .into_iter()
+        .max_by_key(|p| p.metadata.creation_timestamp.clone())?;
+    let text = pods
+        .logs(
+            &pod.name_any(),
+            &kube::api::LogParams {
+                tail_lines: Some(lines),
+                ..Default::default()
+            },
+        )
+        .await
+        .ok()?;
+    let text = text.trim().to_string();
+    (!text.is_empty()).then_some(text)
+}
+
+/// The error policy of every controller: log, count, retry with a short delay.
+pub fn on_error<K: kube::Resource<DynamicType = ()>>(
+    object: Arc<K>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> Action {
+    tracing::warn!(
+        kind = %K::kind(&()),
+        name = %object.meta().name.clone().unwrap_or_default(),
+        %error,
+        "reconcile failed"
+    );
+    ctx.metrics.reconcile_errors.inc();
+    Action::requeue(Duration::from_secs(5))
+}
+
+/// Drives a controller stream to the end, counting reconciles.
+pub(crate) async fn drain<S, T, E>(stream: S, ctx: Arc<Context>)
+where
+    S: futures::Stream<Item = std::result::Result<T, E>>,
+{
+    stream
+        .for_each(|_| {
+            ctx.metrics.reconciles.inc();
+            futures::future::ready(())
+        })
+        .await;
+}
+
+/// Wraps a reconcile to time it.
+pub(crate) async fn timed<F: Future<Output = Result<Action>>>(
+    ctx: &Context,
+    kind: &'static str,
+    work: F,
+) -> Result<Action> {
+    let started = std::time::Instant::now();
+    let result = work.await;
+    ctx.metrics.observe_reconcile(kind, started.elapsed());
+    result
+}
+
+/// Labels every object the operator creates carries.
+pub fn managed_labels(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::from([(
+        crate::MANAGED_BY.0.to_string(),
+        crate::MANAGED_BY.1.to_string(),
+    )]);
+    for (key, value) in extra {
+        labels.insert(key.to_string(), value.to_string());
+    }
+    labels
+}
+
+/// Runs every controller until `shutdown` resolves. With leader election, waits for the
+/// Lease first and stops when it is lost.
+pub async fn run(
+    client: Client,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let ctx = Context::new(client.clone(), options.clone());
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let mut metrics_task = None;
+    if let Some(address) = options.metrics_addr {
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        tracing::info!(%address, "serving metrics and health");
+        metrics_task = Some(tokio::spawn(crate::metrics::serve(
+            listener,
+            ctx.metrics.clone(),
+        )));
+    }
+    let mut lease = None;
+    if options.leader_election {
+        let mut stop = stop_rx.clone();
+        let acquired = tokio::select! {
+            lease = crate::leader::acquire(&client, &options.namespace, &options.identity) => Some(lease?),
+            _ = stop.wait_for(|stopped| *stopped) => None,
+        };
+        match acquired {
+            Some(held) => lease = Some(held),
+            None => return Ok(()),
+        }
+    }
+    ctx.metrics
+        .ready
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    tracing::info!("controllers starting");
+    let controllers = futures::future::join_all([
+        tokio::spawn(storage::run(ctx.clone(), stop_rx.clone())),
+        tokio::spawn(configuration::run(ctx.clone(), stop_rx.clone())),
+        tokio::spawn(repository::run(ctx.clone(), stop_rx.clone())),
+        tokio::spawn(session::run(ctx.clone(), stop_rx.clone())),
+        tokio::spawn(snapshot::run(ctx.clone(), stop_rx.clone())),
+        tokio::spawn(restore::run(ctx.clone(), stop_rx.clone())),
+    ]);
+    let mut stop = stop_rx.clone();
+    let lost = async {
+        match &mut lease {
+            Some(lease) => lease.lost().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = controllers => {},
+        _ = stop.wait_for(|stopped| *stopped) => {},
+        _ = lost => {
+            tracing::error!("the leader Lease was lost; stopping");
+        },
+    }
+    if let Some(lease) = lease {
+        lease.release().await;
+    }
+    if let Some(task) = metrics_task {
+        task.abort();
+    }
+    Ok(())
+}
+
+/// A graceful-shutdown future for a controller from the stop channel.
+pub(crate) fn stopper(
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> impl Future<Output = ()> + Send + 'static {
+    async move {
+        let _ = stop.wait_for(|stopped| *stopped).await;
+    }
+}

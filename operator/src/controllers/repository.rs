@@ -1,0 +1,137 @@
+//! Repository: status from its Snapshots (count, size, last backup, recent snapshots,
+//! component paths, integrity). `repository.yaml` is written when its storage syncs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{watcher, Controller};
+use kube::{Api, ResourceExt};
+use kubestash::api::storage::{Repository, Snapshot, SnapshotPhase};
+use serde_json::{json, Value};
+
+use super::snapshot::snapshot_phase;
+use super::Context;
+use crate::util;
+use crate::Result;
+
+/// How many snapshots `status.recentSnapshots` lists.
+const RECENT: usize = 5;
+
+/// Runs the controller until `stop`.
+pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
+    let client = ctx.client.clone();
+    let controller = Controller::new(
+        Api::<Repository>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .watches(
+        Api::<Snapshot>::all(client.clone()),
+        watcher::Config::default(),
+        |snapshot| {
+            Some(
+                ObjectRef::new(&snapshot.spec.repository)
+                    .within(&snapshot.namespace().unwrap_or_default()),
+            )
+        },
+    )
+    .graceful_shutdown_on(super::stopper(stop))
+    .run(
+        |object, ctx| async move {
+            super::timed(&ctx.clone(), "Repository", reconcile(object, ctx)).await
+        },
+        super::on_error,
+        ctx.clone(),
+    );
+    super::drain(controller.boxed(), ctx).await;
+}
+
+async fn reconcile(repository: Arc<Repository>, ctx: Arc<Context>) -> Result<Action> {
+    if repository.metadata.deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
+    }
+    let namespace = repository.namespace().unwrap_or_default();
+    let name = repository.name_any();
+    let snapshots_api: Api<Snapshot> = Api::namespaced(ctx.client.clone(), &namespace);
+    let mut snapshots: Vec<Snapshot> = snapshots_api
+        .list(&Default::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|s| s.spec.repository == name)
+        .collect();
+    let time_of = |s: &Snapshot| {
+        s.status
+            .as_ref()
+            .and_then(|st| st.snapshot_time.clone())
+            .or(s.metadata.creation_timestamp.clone())
+            .map(|t| t.0)
+    };
+    snapshots.sort_by_key(|s| std::cmp::Reverse(time_of(s)));
+    let succeeded: Vec<&Snapshot> = snapshots
+        .iter()
+        .filter(|s| snapshot_phase(s) == SnapshotPhase::Succeeded)
+        .collect();
+    let last_backup = succeeded
+        .first()
+        .and_then(|s| s.status.as_ref())
+        .and_then(|s| s.snapshot_time.clone());
+    let size = succeeded
+        .first()
+        .and_then(|s| s.status.as_ref())
+        .and_then(|s| s.size.clone());
+    let integrity = succeeded
+        .first()
+        .and_then(|s| s.status.as_ref())
+        .and_then(|s| s.integrity);
+    let mut paths: Vec<String> = snapshots
+        .iter()
+        .flat_map(|s| {
+            s.status
+                .as_ref()
+                .and_then(|st| st.components.clone())
+                .unwrap_or_default()
+                .into_values()
+        })
+        .filter_map(|c| c.path)
+        .collect();
+    paths.sort();
+    paths.dedup();
+    let recent: Vec<Value> = snapshots
+        .iter()
+        .take(RECENT)
+        .map(|s| {
+            json!({
+                "name": s.name_any(),
+                "phase": snapshot_phase(s),
+                "session": s.spec.session,
+                "size": s.status.as_ref().and_then(|st| st.size.clone()),
+                "snapshotTime": s.status.as_ref().and_then(|st| st.snapshot_time.clone()),
+            })
+        })
+        .collect();
+    let status = json!({
+        "snapshotCount": snapshots.len(),
+        "lastBackupTime": last_backup,
+        "size": size,
+        "integrity": integrity,
+        "recentSnapshots": recent,
+        "componentPaths": paths,
+    });
+    let current = serde_json::to_value(repository.status.clone().unwrap_or_default())?;
+    let differs = status
+        .as_object()
+        .expect("an object")
+        .iter()
+        .any(|(key, value)| {
+            current.get(key).unwrap_or(&Value::Null) != value
+                && !(value.is_null() && current.get(key).is_none())
+        });
+    if differs {
+        let api: Api<Repository> = Api::namespaced(ctx.client.clone(), &namespace);
+        util::patch_status(&api, &name, status).await?;
+    }
+    Ok(Action::requeue(Duration::from_secs(600)))
+}

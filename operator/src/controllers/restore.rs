@@ -1,0 +1,632 @@
+//! RestoreSession: resolves the snapshot (`latest` = the newest Succeeded Snapshot of the
+//! repository), pauses backups of the same target, runs one restore Job per component
+//! through the Addon's restore task, reports per-component status, enforces
+//! restoreTimeout and resumes the paused backups at the end.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::batch::v1::Job;
+use kube::api::{DeleteParams, ListParams};
+use kube::runtime::controller::Action;
+use kube::runtime::{watcher, Controller};
+use kube::{Api, ResourceExt};
+use kubestash::api::addons::{Addon, Function};
+use kubestash::api::core::restore_session::{RestorePhase, LATEST_SNAPSHOT};
+use kubestash::api::core::{BackupConfiguration, RestoreSession};
+use kubestash::api::storage::{Repository, Snapshot, SnapshotPhase};
+use kubestash::naming;
+use kubestash::object::Object;
+use kubestash::validation::{self, Severity};
+use serde_json::{json, Value};
+
+use super::configuration::target_exists;
+use super::snapshot::snapshot_phase;
+use super::{job_log_tail, job_outcome, managed_labels, Context};
+use crate::backend;
+use crate::jobs::{self, JobSpec};
+use crate::util::{self, condition, set_condition};
+use crate::{Error, Result, LABEL_RESTORE_SESSION};
+
+/// Runs the controller until `stop`.
+pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
+    let client = ctx.client.clone();
+    let controller = Controller::new(
+        Api::<RestoreSession>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(
+        Api::<Job>::all(client.clone()),
+        watcher::Config::default().labels(LABEL_RESTORE_SESSION),
+    )
+    .graceful_shutdown_on(super::stopper(stop))
+    .run(
+        |object, ctx| async move {
+            super::timed(&ctx.clone(), "RestoreSession", reconcile(object, ctx)).await
+        },
+        super::on_error,
+        ctx.clone(),
+    );
+    super::drain(controller.boxed(), ctx).await;
+}
+
+/// The Job of one component of a restore.
+pub fn restore_job_name(restore: &str, component: &str) -> String {
+    naming::valid_name("restore", restore, component)
+}
+
+/// The newest Succeeded Snapshot of a repository.
+pub async fn latest_snapshot(
+    client: &kube::Client,
+    namespace: &str,
+    repository: &str,
+) -> Result<Option<Snapshot>> {
+    let api: Api<Snapshot> = Api::namespaced(client.clone(), namespace);
+    let mut candidates: Vec<Snapshot> = api
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|s| {
+            s.spec.repository == repository && snapshot_phase(s) == SnapshotPhase::Succeeded
+        })
+        .collect();
+    candidates.sort_by_key(|s| {
+        std::cmp::Reverse((
+            s.status
+                .as_ref()
+                .and_then(|st| st.snapshot_time.clone())
+                .or(s.metadata.creation_timestamp.clone())
+                .map(|t| t.0),
+            s.name_any(),
+        ))
+    });
+    Ok(candidates.into_iter().next())
+}
+
+struct Run {
+    ctx: Arc<Context>,
+    restore: Arc<RestoreSession>,
+    api: Api<RestoreSession>,
+    namespace: String,
+    name: String,
+}
+
+impl Run {
+    fn conditions(&self) -> Vec<kubestash::api::common::Condition> {
+        self.restore
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.clone())
+            .unwrap_or_default()
+    }
+
+    fn duration(&self) -> String {
+        let started = self
+            .restore
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(util::to_chrono)
+            .unwrap_or_else(chrono::Utc::now);
+        kubestash::duration::format_go_duration(
+            (chrono::Utc::now() - started).to_std().unwrap_or_default(),
+        )
+    }
+
+    async fn finish(
+        &self,
+        phase: RestorePhase,
+        type_: &str,
+        reason: &str,
+        message: String,
+    ) -> Result<Action> {
+        let mut conditions = self.conditions();
+        set_condition(
+            &mut conditions,
+            condition(
+                type_,
+                phase == RestorePhase::Succeeded,
+                reason,
+                message.clone(),
+            ),
+        );
+        util::patch_status(
+            &self.api,
+            &self.name,
+            json!({"phase": phase, "duration": self.duration(), "conditions": conditions}),
+        )
+        .await?;
+        tracing::info!(restore = %self.name, namespace = %self.namespace, phase = ?phase, %message, "restore session finished");
+        Ok(Action::requeue(Duration::from_secs(1)))
+    }
+}
+
+async fn reconcile(restore: Arc<RestoreSession>, ctx: Arc<Context>) -> Result<Action> {
+    if restore.metadata.deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
+    }
+    let namespace = restore.namespace().unwrap_or_default();
+    let run = Run {
+        api: Api::namespaced(ctx.client.clone(), &namespace),
+        name: restore.name_any(),
+        namespace,
+        ctx,
+        restore,
+    };
+    let phase = run.restore.status.as_ref().and_then(|s| s.phase);
+    match phase {
+        Some(phase) if phase.is_final() => resume_backups(&run).await,
+        Some(RestorePhase::Running) => progress(&run).await,
+        _ => start(&run).await,
+    }
+}
+
+async fn start(run: &Run) -> Result<Action> {
+    let client = &run.ctx.client;
+    let errors: Vec<String> =
+        validation::validate_object(&Object::RestoreSession(run.restore.as_ref().clone()))
+            .into_iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| format!("{}: {}", f.field, f.reason))
+            .collect();
+    if !errors.is_empty() {
+        return run
+            .finish(
+                RestorePhase::Invalid,
+                "ValidationPassed",
+                "ValidationFailed",
+                errors.join("; "),
+            )
+            .await;
+    }
+    let spec = &run.restore.spec;
+    let source = spec.data_source.clone().unwrap_or_default();
+    let source_namespace = source
+        .namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| run.namespace.clone());
+    let wanted = source
+        .snapshot
+        .clone()
+        .unwrap_or_else(|| LATEST_SNAPSHOT.into());
+    let snapshot = if wanted == LATEST_SNAPSHOT {
+        let repository = source.repository.clone().unwrap_or_default();
+        match latest_snapshot(client, &source_namespace, &repository).await? {
+            Some(snapshot) => snapshot,
+            None => {
+                return run
+                    .finish(RestorePhase::Failed, "RestoreExecutorEnsured", "SnapshotNotFound", format!("Repository `{source_namespace}/{repository}` has no Succeeded Snapshot to restore (dataSource.snapshot: latest)"))
+                    .await
+            }
+        }
+    } else {
+        let api: Api<Snapshot> = Api::namespaced(client.clone(), &source_namespace);
+        match util::get_opt(&api, &wanted).await? {
+            Some(snapshot) => snapshot,
+            None => return run
+                .finish(
+                    RestorePhase::Failed,
+                    "RestoreExecutorEnsured",
+                    "SnapshotNotFound",
+                    format!(
+                        "Snapshot `{source_namespace}/{wanted}` not found (dataSource.snapshot)"
+                    ),
+                )
+                .await,
+        }
+    };
+    if snapshot_phase(&snapshot) != SnapshotPhase::Succeeded {
+        return run
+            .finish(
+                RestorePhase::Failed,
+                "RestoreExecutorEnsured",
+                "SnapshotNotSucceeded",
+                format!(
+                    "Snapshot `{source_namespace}/{}` is {:?}, not Succeeded",
+                    snapshot.name_any(),
+                    snapshot_phase(&snapshot)
+                ),
+            )
+            .await;
+    }
+    match plan_and_create(run, &snapshot, &source_namespace).await {
+        Ok(action) => Ok(action),
+        Err(Error::Kube(error)) => Err(Error::Kube(error)),
+        Err(error) => {
+            run.finish(
+                RestorePhase::Failed,
+                "RestoreExecutorEnsured",
+                "RestoreExecutorFailed",
+                error.to_string(),
+            )
+            .await
+        }
+    }
+}
+
+async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str) -> Result<Action> {
+    let client = &run.ctx.client;
+    let spec = &run.restore.spec;
+    let source = spec.data_source.clone().unwrap_or_default();
+    let repositories: Api<Repository> = Api::namespaced(client.clone(), source_namespace);
+    let repository = util::get_opt(&repositories, &snapshot.spec.repository)
+        .await?
+        .ok_or_else(|| {
+            Error::msg(format!(
+                "Repository `{source_namespace}/{}` not found",
+                snapshot.spec.repository
+            ))
+        })?;
+    backend::encryption_password(
+        client,
+        &run.namespace,
+        source
+            .encryption_secret
+            .as_ref()
+            .or(repository.spec.encryption_secret.as_ref()),
+    )
+    .await?;
+    let storage = backend::repository_storage(client, &repository).await?;
+    let mut target_found = None;
+    if let Some(target) = &spec.target {
+        let found = target_exists(client, target, &run.namespace).await?;
+        target_found = Some(found);
+        if !found {
+            return Err(Error::msg(format!(
+                "restore target {} `{}/{}` not found (spec.target)",
+                target.kind.as_deref().unwrap_or_default(),
+                target.namespace_or(&run.namespace),
+                target.name
+            )));
+        }
+    }
+    let addon_info = spec
+        .addon
+        .clone()
+        .ok_or_else(|| Error::msg("spec.addon is required"))?;
+    let addons: Api<Addon> = Api::all(client.clone());
+    let addon = util::get_opt(&addons, &addon_info.name)
+        .await?
+        .ok_or_else(|| {
+            Error::msg(format!(
+                "Addon `{}` not found (spec.addon.name)",
+                addon_info.name
+            ))
+        })?;
+    let task_ref = addon_info
+        .tasks
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::msg("spec.addon.tasks needs a restore task"))?;
+    let task = addon.spec.restore_task(&task_ref.name).ok_or_else(|| {
+        Error::msg(format!(
+            "Addon `{}` has no restore task `{}` (spec.addon.tasks[0].name)",
+            addon_info.name, task_ref.name
+        ))
+    })?;
+    let functions: Api<Function> = Api::all(client.clone());
+    let function = util::get_opt(&functions, &task.function)
+        .await?
+        .ok_or_else(|| Error::msg(format!("Function `{}` not found", task.function)))?;
+    let manifest = jobs::is_manifest_function(&function);
+    let snapshot_components: Vec<String> = snapshot
+        .status
+        .as_ref()
+        .and_then(|s| s.components.clone())
+        .unwrap_or_default()
+        .into_keys()
+        .collect();
+    let components: Vec<String> = match &source.components {
+        Some(wanted) if !wanted.is_empty() => {
+            for component in wanted {
+                if !snapshot_components.contains(component) {
+                    return Err(Error::msg(format!(
+                        "dataSource.components: Snapshot `{}` has no component `{component}` (it has: {})",
+                        snapshot.name_any(),
+                        snapshot_components.join(", ")
+                    )));
+                }
+            }
+            wanted.clone()
+        }
+        _ => snapshot_components.clone(),
+    };
+    let plans = jobs::plan_components(
+        client,
+        spec.target.as_ref(),
+        &run.namespace,
+        &task_ref,
+        manifest,
+    )
+    .await?;
+    let account = run.ctx.ensure_executor_account(&run.namespace).await?;
+    let mut jobs_out = Vec::new();
+    for component in &components {
+        let plan = plans
+            .iter()
+            .find(|p| &p.component == component)
+            .or_else(|| (plans.len() == 1).then(|| &plans[0]))
+            .ok_or_else(|| Error::msg(format!("component `{component}` of Snapshot `{}` has no matching volume set in the target", snapshot.name_any())))?;
+        let mut variables = BTreeMap::from([
+            ("namespace".to_string(), run.namespace.clone()),
+            ("restoreSession".to_string(), run.name.clone()),
+            ("snapshot".to_string(), snapshot.name_any()),
+            ("taskName".to_string(), task_ref.name.clone()),
+        ]);
+        variables.extend(plan.variables.clone());
+        variables.insert("COMPONENT_NAME".into(), component.clone());
+        let (image, args, mut volumes, mut mounts) =
+            jobs::resolve_function(&function, task, &task_ref, &variables).map_err(|missing| {
+                Error::msg(format!(
+                    "Function `{}` cannot be resolved: {} unresolved",
+                    task.function,
+                    missing.join(", ")
+                ))
+            })?;
+        volumes.extend(plan.volumes.clone());
+        mounts.extend(plan.mounts.clone());
+        if let Some((volume, mount)) = jobs::storage_volume(&storage) {
+            volumes.push(volume);
+            mounts.push(mount);
+        }
+        jobs_out.push(jobs::build_job(JobSpec {
+            name: restore_job_name(&run.name, component),
+            namespace: run.namespace.clone(),
+            labels: managed_labels(&[
+                (LABEL_RESTORE_SESSION, &run.name),
+                ("kubestash.com/component", component),
+            ]),
+            owner: Some(util::owner_reference(run.restore.as_ref(), true)),
+            image,
+            args,
+            volumes,
+            mounts,
+            job_template: None,
+            pod_template: addon_info.job_template.clone(),
+            service_account: Some(account.clone()),
+            ..JobSpec::default()
+        }));
+    }
+    // Pause backups of the same target while restoring.
+    let mut paused = Vec::new();
+    if let Some(target) = &spec.target {
+        let target_ns = target.namespace_or(&run.namespace).to_string();
+        let configurations: Api<BackupConfiguration> = Api::namespaced(client.clone(), &target_ns);
+        for configuration in configurations.list(&ListParams::default()).await?.items {
+            let same = configuration.spec.target.as_ref().is_some_and(|t| {
+                t.name == target.name
+                    && t.kind == target.kind
+                    && t.namespace_or(&target_ns) == target_ns
+            });
+            if same && !configuration.spec.paused {
+                util::patch_merge(
+                    &configurations,
+                    &configuration.name_any(),
+                    json!({"spec": {"paused": true}}),
+                )
+                .await?;
+                paused.push(json!({"apiGroup": "core.kubestash.com", "kind": "BackupConfiguration", "namespace": target_ns, "name": configuration.name_any()}));
+            }
+        }
+    }
+    let timeout = spec
+        .restore_timeout
+        .as_deref()
+        .and_then(|t| kubestash::duration::parse_go_duration(t).ok());
+    let mut conditions = run.conditions();
+    set_condition(
+        &mut conditions,
+        condition("ValidationPassed", true, "ValidationSucceeded", ""),
+    );
+    if target_found.is_some() {
+        set_condition(
+            &mut conditions,
+            condition("RestoreTargetFound", true, "TargetAvailable", ""),
+        );
+    }
+    let component_status: serde_json::Map<String, Value> = components
+        .iter()
+        .map(|c| (c.clone(), json!({"phase": "Pending"})))
+        .collect();
+    let mut status = json!({
+        "phase": "Running",
+        "targetFound": target_found,
+        "totalComponents": components.len(),
+        "components": component_status,
+        "dependencies": [
+            {"apiGroup": "storage.kubestash.com", "kind": "Snapshot", "namespace": source_namespace, "name": snapshot.name_any(), "found": true},
+            {"apiGroup": "addons.kubestash.com", "kind": "Addon", "name": addon_info.name, "found": true},
+        ],
+        "pausedBackups": paused,
+        "conditions": conditions,
+    });
+    if let Some(timeout) = timeout {
+        let deadline = chrono::Utc::now() + chrono::Duration::from_std(timeout).unwrap_or_default();
+        status["restoreDeadline"] = json!(util::from_chrono(deadline));
+    }
+    util::patch_status(&run.api, &run.name, status).await?;
+    for job in &jobs_out {
+        run.ctx.ensure_job(job).await?;
+    }
+    let mut conditions = run
+        .api
+        .get_status(&run.name)
+        .await?
+        .status
+        .and_then(|s| s.conditions)
+        .unwrap_or_default();
+    set_condition(
+        &mut conditions,
+        condition(
+            "RestoreExecutorEnsured",
+            true,
+            "RestoreExecutorEnsured",
+            format!("{} restore Job(s) created", jobs_out.len()),
+        ),
+    );
+    util::patch_status(&run.api, &run.name, json!({"conditions": conditions})).await?;
+    Ok(Action::requeue(Duration::from_secs(5)))
+}
+
+async fn progress(run: &Run) -> Result<Action> {
+    let client = &run.ctx.client;
+    let status = run.restore.status.clone().unwrap_or_default();
+    if !util::is_true(status.conditions.as_ref(), "RestoreExecutorEnsured") {
+        // Created the status but not (all) the Jobs before a restart: recreate them.
+        let fresh_phase = json!({"phase": "Pending"});
+        util::patch_status(&run.api, &run.name, fresh_phase).await?;
+        return Ok(Action::requeue(Duration::from_secs(1)));
+    }
+    let components: Vec<String> = status
+        .components
+        .clone()
+        .unwrap_or_default()
+        .into_keys()
+        .collect();
+    let jobs_api: Api<Job> = Api::namespaced(client.clone(), &run.namespace);
+    if let Some(deadline) = &status.restore_deadline {
+        if chrono::Utc::now() > util::to_chrono(deadline) {
+            let message = format!(
+                "the restore did not finish within its restoreTimeout ({})",
+                run.restore.spec.restore_timeout.clone().unwrap_or_default()
+            );
+            let mut patch = serde_json::Map::new();
+            for component in &components {
+                let _ = jobs_api
+                    .delete(
+                        &restore_job_name(&run.name, component),
+                        &DeleteParams::background(),
+                    )
+                    .await;
+                patch.insert(
+                    component.clone(),
+                    json!({"phase": "Failed", "error": message}),
+                );
+            }
+            util::patch_status(&run.api, &run.name, json!({"components": patch})).await?;
+            return run
+                .finish(
+                    RestorePhase::Failed,
+                    "RestoreExecutorEnsured",
+                    "RestoreTimeoutExceeded",
+                    message,
+                )
+                .await;
+        }
+    }
+    let mut running = false;
+    let mut errors = Vec::new();
+    for component in &components {
+        let job_name = restore_job_name(&run.name, component);
+        let recorded = status
+            .components
+            .as_ref()
+            .and_then(|c| c.get(component))
+            .cloned()
+            .unwrap_or_default();
+        let failure = match util::get_opt(&jobs_api, &job_name).await? {
+            None => Some(format!(
+                "restore Job `{}/{job_name}` was deleted before it finished",
+                run.namespace
+            )),
+            Some(job) => match job_outcome(&job) {
+                None => {
+                    running = true;
+                    None
+                }
+                Some(Ok(())) => None,
+                Some(Err(reason)) => {
+                    let logs = job_log_tail(client, &job, 3)
+                        .await
+                        .map(|l| format!(" (last log lines: {l})"))
+                        .unwrap_or_default();
+                    Some(format!(
+                        "restore Job `{}/{job_name}` failed: {reason}{logs}",
+                        run.namespace
+                    ))
+                }
+            },
+        };
+        if let Some(failure) = failure {
+            let message = recorded.error.clone().unwrap_or(failure);
+            if recorded.phase != Some(RestorePhase::Failed) {
+                util::patch_status(
+                    &run.api,
+                    &run.name,
+                    json!({"components": {component: {"phase": "Failed", "error": message}}}),
+                )
+                .await?;
+            }
+            errors.push(format!("component `{component}`: {message}"));
+        } else if recorded.phase == Some(RestorePhase::Failed) {
+            errors.push(format!(
+                "component `{component}`: {}",
+                recorded.error.unwrap_or_default()
+            ));
+        }
+    }
+    if running {
+        return Ok(Action::requeue(Duration::from_secs(5)));
+    }
+    let fresh = run.api.get_status(&run.name).await?;
+    let all_succeeded = fresh
+        .status
+        .as_ref()
+        .and_then(|s| s.components.clone())
+        .unwrap_or_default()
+        .values()
+        .all(|c| c.phase == Some(RestorePhase::Succeeded));
+    if errors.is_empty() && all_succeeded {
+        run.finish(
+            RestorePhase::Succeeded,
+            "RestoreSucceeded",
+            "RestoreSucceeded",
+            format!("{} component(s) restored", components.len()),
+        )
+        .await
+    } else {
+        if errors.is_empty() {
+            errors.push("the restore Job ended without reporting its components".into());
+        }
+        run.finish(
+            RestorePhase::Failed,
+            "RestoreSucceeded",
+            "RestoreFailed",
+            errors.join("; "),
+        )
+        .await
+    }
+}
+
+async fn resume_backups(run: &Run) -> Result<Action> {
+    let status = run.restore.status.clone().unwrap_or_default();
+    if util::is_true(status.conditions.as_ref(), "BackupsResumed") {
+        return Ok(Action::await_change());
+    }
+    for paused in status.paused_backups.iter().flatten() {
+        let namespace = paused.namespace_or(&run.namespace).to_string();
+        let api: Api<BackupConfiguration> = Api::namespaced(run.ctx.client.clone(), &namespace);
+        if util::get_opt(&api, &paused.name).await?.is_some() {
+            util::patch_merge(&api, &paused.name, json!({"spec": {"paused": false}})).await?;
+        }
+    }
+    let mut conditions = run.conditions();
+    let count = status.paused_backups.as_ref().map(Vec::len).unwrap_or(0);
+    set_condition(
+        &mut conditions,
+        condition(
+            "BackupsResumed",
+            true,
+            "BackupsResumed",
+            format!("{count} paused backup(s) resumed"),
+        ),
+    );
+    util::patch_status(&run.api, &run.name, json!({"conditions": conditions})).await?;
+    Ok(Action::await_change())
+}

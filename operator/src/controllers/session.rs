@@ -1,0 +1,1136 @@
+//! BackupSession: one Snapshot per repository, the Addon task's Function resolved into one
+//! Job per component, retention after success, history cleanup, retries and deadlines. A
+//! session never stays Running: a lost Job, a failed executor or an expired deadline ends
+//! it Failed with a condition saying why.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Volume, VolumeMount};
+use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{watcher, Controller};
+use kube::{Api, ResourceExt};
+use kubestash::api::addons::{Addon, Function};
+use kubestash::api::core::session::Session;
+use kubestash::api::core::{BackupConfiguration, BackupSession, BackupSessionPhase};
+use kubestash::api::storage::{Repository, Snapshot, SnapshotPhase};
+use kubestash::naming;
+use serde_json::{json, Value};
+
+use super::snapshot::snapshot_phase;
+use super::{job_log_tail, job_outcome, managed_labels, Context};
+use crate::backend;
+use crate::jobs::{self, JobSpec};
+use crate::util::{self, condition, set_condition};
+use crate::{
+    Error, Result, LABEL_BACKUP_SESSION, LABEL_INVOKER_KIND, LABEL_INVOKER_NAME, LABEL_SESSION,
+};
+
+/// Annotation listing the components of a session's Jobs.
+pub const COMPONENTS_ANNOTATION: &str = "kubestash.com/components";
+/// How long a session waits for its configuration to become Ready before failing.
+const READY_WAIT: i64 = 90;
+
+/// Runs the controller until `stop`.
+pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
+    let client = ctx.client.clone();
+    let controller = Controller::new(
+        Api::<BackupSession>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(
+        Api::<Job>::all(client.clone()),
+        watcher::Config::default().labels(LABEL_BACKUP_SESSION),
+    )
+    .watches(
+        Api::<Snapshot>::all(client.clone()),
+        watcher::Config::default(),
+        |snapshot| {
+            let session = snapshot.spec.backup_session.clone()?;
+            Some(ObjectRef::new(&session).within(&snapshot.namespace().unwrap_or_default()))
+        },
+    )
+    .graceful_shutdown_on(super::stopper(stop))
+    .run(
+        |object, ctx| async move {
+            super::timed(&ctx.clone(), "BackupSession", reconcile(object, ctx)).await
+        },
+        super::on_error,
+        ctx.clone(),
+    );
+    super::drain(controller.boxed(), ctx).await;
+}
+
+/// The Job of one component of a session.
+pub fn backup_job_name(session: &str, component: &str) -> String {
+    naming::valid_name(session, component, "")
+}
+
+/// The retention Job of a session.
+pub fn retention_job_name(session: &str) -> String {
+    naming::valid_name("retention", session, "")
+}
+
+/// A 26-character ULID-like id (time-ordered, Crockford base32).
+pub fn ulid() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let millis = chrono::Utc::now().timestamp_millis() as u128;
+    let mut random: u128 = 0;
+    for byte in std::collections::hash_map::RandomState::new()
+        .hash_one(std::process::id())
+        .to_le_bytes()
+    {
+        random = (random << 8) | u128::from(byte);
+    }
+    let value = (millis << 80) | (random & ((1u128 << 80) - 1));
+    (0..26)
+        .rev()
+        .map(|i| ALPHABET[((value >> (i * 5)) & 31) as usize] as char)
+        .collect()
+}
+
+use std::hash::BuildHasher;
+
+struct Run {
+    ctx: Arc<Context>,
+    session: Arc<BackupSession>,
+    api: Api<BackupSession>,
+    namespace: String,
+    name: String,
+}
+
+impl Run {
+    fn status(&self) -> kubestash::api::core::BackupSessionStatus {
+        self.session.status.clone().unwrap_or_default()
+    }
+
+    fn conditions(&self) -> Vec<kubestash::api::common::Condition> {
+        self.status().conditions.unwrap_or_default()
+    }
+
+    fn duration(&self) -> String {
+        let started = self
+            .session
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(util::to_chrono)
+            .unwrap_or_else(chrono::Utc::now);
+        kubestash::duration::format_go_duration(
+            (chrono::Utc::now() - started).to_std().unwrap_or_default(),
+        )
+    }
+
+    /// Ends the session with `phase` and a condition of `type_`.
+    async fn finish(
+        &self,
+        phase: BackupSessionPhase,
+        type_: &str,
+        reason: &str,
+        message: String,
+        extra: Value,
+    ) -> Result<Action> {
+        let mut conditions = self.conditions();
+        let status_flag =
+            matches!(phase, BackupSessionPhase::Succeeded) || type_ == "BackupSkipped";
+        set_condition(
+            &mut conditions,
+            condition(type_, status_flag, reason, message.clone()),
+        );
+        let mut status =
+            json!({"phase": phase, "duration": self.duration(), "conditions": conditions});
+        if let Value::Object(map) = extra {
+            for (key, value) in map {
+                status[key] = value;
+            }
+        }
+        util::patch_status(&self.api, &self.name, status).await?;
+        let label = format!("{phase:?}");
+        self.ctx.metrics.session_finished(&label);
+        tracing::info!(session = %self.name, namespace = %self.namespace, phase = %label, %message, "backup session finished");
+        Ok(Action::requeue(Duration::from_secs(1)))
+    }
+
+    async fn fail(&self, type_: &str, reason: &str, message: String) -> Result<Action> {
+        self.finish(
+            BackupSessionPhase::Failed,
+            type_,
+            reason,
+            message,
+            Value::Null,
+        )
+        .await
+    }
+}
+
+async fn reconcile(session: Arc<BackupSession>, ctx: Arc<Context>) -> Result<Action> {
+    if session.metadata.deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
+    }
+    let namespace = session.namespace().unwrap_or_default();
+    let run = Run {
+        api: Api::namespaced(ctx.client.clone(), &namespace),
+        name: session.name_any(),
+        namespace,
+        ctx,
+        session,
+    };
+    let phase = run.status().phase;
+    if phase.is_some_and(|p| p.is_final()) {
+        return finalize(&run).await;
+    }
+    let Some(invoker) = run.session.spec.invoker.clone() else {
+        return run
+            .fail(
+                "BackupSkipped",
+                "InvokerMissing",
+                "spec.invoker is required".into(),
+            )
+            .await;
+    };
+    if invoker.kind != "BackupConfiguration" {
+        return run
+            .fail(
+                "BackupSkipped",
+                "InvokerNotSupported",
+                format!(
+                    "invoker kind `{}` is not supported; use a BackupConfiguration",
+                    invoker.kind
+                ),
+            )
+            .await;
+    }
+    let configurations: Api<BackupConfiguration> =
+        Api::namespaced(run.ctx.client.clone(), &run.namespace);
+    let Some(configuration) = util::get_opt(&configurations, &invoker.name).await? else {
+        return run
+            .fail(
+                "BackupExecutorEnsured",
+                "InvokerNotFound",
+                format!(
+                    "BackupConfiguration `{}/{}` not found",
+                    run.namespace, invoker.name
+                ),
+            )
+            .await;
+    };
+    let session_name = run.session.spec.session.clone().unwrap_or_default();
+    let Some(session_config) = configuration
+        .spec
+        .sessions
+        .iter()
+        .flatten()
+        .find(|s| s.config.name == session_name)
+        .cloned()
+    else {
+        return run
+            .fail(
+                "BackupExecutorEnsured",
+                "SessionNotFound",
+                format!(
+                    "BackupConfiguration `{}/{}` has no session `{session_name}`",
+                    run.namespace, invoker.name
+                ),
+            )
+            .await;
+    };
+    match phase {
+        None | Some(BackupSessionPhase::Pending) => {
+            start(&run, &configuration, &session_config).await
+        }
+        _ => progress(&run, &configuration, &session_config).await,
+    }
+}
+
+/// Everything planned for one session: snapshots per repository and Jobs per component.
+struct Plan {
+    snapshots: Vec<Snapshot>,
+    jobs: Vec<(String, Job)>,
+}
+
+async fn plan(run: &Run, configuration: &BackupConfiguration, session: &Session) -> Result<Plan> {
+    let client = &run.ctx.client;
+    let namespace = &run.namespace;
+    let session_name = &session.config.name;
+    let created = run
+        .session
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map(util::to_chrono)
+        .unwrap_or_else(chrono::Utc::now);
+    let repositories_api: Api<Repository> = Api::namespaced(client.clone(), namespace);
+    let mut storage_volumes: Vec<(Volume, VolumeMount)> = Vec::new();
+    let mut snapshots = Vec::new();
+    for info in session.repositories.iter().flatten() {
+        let repository = util::get_opt(&repositories_api, &info.name)
+            .await?
+            .ok_or_else(|| {
+                Error::msg(format!("Repository `{namespace}/{}` not found", info.name))
+            })?;
+        backend::encryption_password(
+            client,
+            namespace,
+            repository
+                .spec
+                .encryption_secret
+                .as_ref()
+                .or(info.encryption_secret.as_ref()),
+        )
+        .await?;
+        let storage = backend::repository_storage(client, &repository).await?;
+        if let Some((mut volume, mount)) = jobs::storage_volume(&storage) {
+            if !storage_volumes
+                .iter()
+                .any(|(_, m)| m.mount_path == mount.mount_path)
+            {
+                if !storage_volumes.is_empty() {
+                    volume.name = format!("{}-{}", jobs::STORAGE_VOLUME, storage_volumes.len());
+                }
+                let mount = VolumeMount {
+                    name: volume.name.clone(),
+                    ..mount
+                };
+                storage_volumes.push((volume, mount));
+            }
+        }
+        let mut snapshot: Snapshot = serde_json::from_value(json!({
+            "apiVersion": "storage.kubestash.com/v1alpha1",
+            "kind": "Snapshot",
+            "metadata": {
+                "name": naming::snapshot_name(&info.name, &configuration.name_any(), session_name, created.timestamp()),
+                "namespace": namespace,
+                "labels": managed_labels(&[
+                    ("kubestash.com/repo-name", &info.name),
+                    (LABEL_INVOKER_NAME, &configuration.name_any()),
+                    (LABEL_SESSION, session_name),
+                    (LABEL_BACKUP_SESSION, &run.name),
+                ]),
+                "ownerReferences": [util::owner_reference(&repository, false)],
+            },
+            "spec": {
+                "snapshotID": ulid(),
+                "type": "FullBackup",
+                "repository": info.name,
+                "session": session_name,
+                "backupSession": run.name,
+                "version": "v1",
+                "appRef": configuration.spec.target,
+                "deletionPolicy": repository.spec.deletion_policy,
+            },
+        }))?;
+        snapshot.metadata.labels.get_or_insert_default();
+        snapshots.push(snapshot);
+    }
+    if snapshots.is_empty() {
+        return Err(Error::msg(format!(
+            "session `{session_name}` has no repositories"
+        )));
+    }
+    let addon_info = session
+        .addon
+        .clone()
+        .ok_or_else(|| Error::msg(format!("session `{session_name}` has no addon")))?;
+    let addons: Api<Addon> = Api::all(client.clone());
+    let addon = util::get_opt(&addons, &addon_info.name)
+        .await?
+        .ok_or_else(|| Error::msg(format!("Addon `{}` not found", addon_info.name)))?;
+    let functions: Api<Function> = Api::all(client.clone());
+    let account = run.ctx.ensure_executor_account(namespace).await?;
+    let mut jobs_out = Vec::new();
+    for task_ref in addon_info.tasks.iter().flatten() {
+        let task = addon.spec.backup_task(&task_ref.name).ok_or_else(|| {
+            Error::msg(format!(
+                "Addon `{}` has no backup task `{}` (spec.sessions[{session_name}].addon.tasks)",
+                addon_info.name, task_ref.name
+            ))
+        })?;
+        let function = util::get_opt(&functions, &task.function)
+            .await?
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "Function `{}` of Addon `{}` not found",
+                    task.function, addon_info.name
+                ))
+            })?;
+        let manifest = jobs::is_manifest_function(&function);
+        let components = jobs::plan_components(
+            client,
+            configuration.spec.target.as_ref(),
+            namespace,
+            task_ref,
+            manifest,
+        )
+        .await?;
+        for component in components {
+            let mut variables = BTreeMap::from([
+                ("namespace".to_string(), namespace.clone()),
+                ("backupSession".to_string(), run.name.clone()),
+                ("invokerKind".to_string(), "BackupConfiguration".to_string()),
+                ("invokerName".to_string(), configuration.name_any()),
+                ("taskName".to_string(), task_ref.name.clone()),
+                ("COMPONENT_NAME".to_string(), component.component.clone()),
+            ]);
+            variables.extend(component.variables.clone());
+            let (image, args, mut volumes, mut mounts) = jobs::resolve_function(
+                &function, task, task_ref, &variables,
+            )
+            .map_err(|missing| {
+                Error::msg(format!(
+                    "Function `{}` of task `{}` cannot be resolved: {} unresolved",
+                    task.function,
+                    task_ref.name,
+                    missing.join(", ")
+                ))
+            })?;
+            volumes.extend(component.volumes.clone());
+            mounts.extend(component.mounts.clone());
+            for (volume, mount) in &storage_volumes {
+                volumes.push(volume.clone());
+                mounts.push(mount.clone());
+            }
+            let job_name = backup_job_name(&run.name, &component.component);
+            let job = jobs::build_job(JobSpec {
+                name: job_name,
+                namespace: namespace.clone(),
+                labels: managed_labels(&[
+                    (LABEL_BACKUP_SESSION, &run.name),
+                    (LABEL_INVOKER_KIND, "BackupConfiguration"),
+                    (LABEL_INVOKER_NAME, &configuration.name_any()),
+                    ("kubestash.com/component", &component.component),
+                ]),
+                owner: Some(util::owner_reference(run.session.as_ref(), true)),
+                image,
+                args,
+                volumes,
+                mounts,
+                job_template: session
+                    .config
+                    .scheduler
+                    .as_ref()
+                    .map(|s| s.job_template.clone()),
+                pod_template: addon_info.job_template.clone(),
+                service_account: Some(account.clone()),
+                ..JobSpec::default()
+            });
+            jobs_out.push((component.component, job));
+        }
+    }
+    Ok(Plan {
+        snapshots,
+        jobs: jobs_out,
+    })
+}
+
+async fn start(
+    run: &Run,
+    configuration: &BackupConfiguration,
+    session: &Session,
+) -> Result<Action> {
+    let client = &run.ctx.client;
+    if configuration.spec.paused {
+        return run
+            .finish(
+                BackupSessionPhase::Skipped,
+                "BackupSkipped",
+                "BackupConfigurationPaused",
+                format!(
+                    "BackupConfiguration `{}` is paused",
+                    configuration.name_any()
+                ),
+                Value::Null,
+            )
+            .await;
+    }
+    let others = run.api.list(&ListParams::default()).await?;
+    let busy = others.items.iter().find(|other| {
+        other.name_any() != run.name
+            && other.spec.invoker.as_ref().map(|i| &i.name)
+                == run.session.spec.invoker.as_ref().map(|i| &i.name)
+            && other.spec.session == run.session.spec.session
+            && other.status.as_ref().and_then(|s| s.phase) == Some(BackupSessionPhase::Running)
+    });
+    if let Some(other) = busy {
+        return run
+            .finish(
+                BackupSessionPhase::Skipped,
+                "BackupSkipped",
+                "AnotherSessionRunning",
+                format!(
+                    "BackupSession `{}` of the same session is still running",
+                    other.name_any()
+                ),
+                Value::Null,
+            )
+            .await;
+    }
+    let status = configuration.status.clone().unwrap_or_default();
+    match status.phase {
+        Some(kubestash::api::core::session::BackupInvokerPhase::Invalid) => {
+            let why = util::find(status.conditions.as_ref(), "ValidationPassed")
+                .and_then(|c| c.message.clone())
+                .unwrap_or_default();
+            return run
+                .fail(
+                    "BackupExecutorEnsured",
+                    "InvokerInvalid",
+                    format!(
+                        "BackupConfiguration `{}` is Invalid: {why}",
+                        configuration.name_any()
+                    ),
+                )
+                .await;
+        }
+        Some(kubestash::api::core::session::BackupInvokerPhase::Ready) => {}
+        _ => {
+            let age = run
+                .session
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| (chrono::Utc::now() - util::to_chrono(t)).num_seconds())
+                .unwrap_or(0);
+            let why = util::find(status.conditions.as_ref(), "Ready")
+                .and_then(|c| c.message.clone())
+                .unwrap_or_else(|| "not reconciled yet".into());
+            if age < READY_WAIT {
+                let mut conditions = run.conditions();
+                set_condition(
+                    &mut conditions,
+                    condition(
+                        "BackupExecutorEnsured",
+                        false,
+                        "WaitingForInvoker",
+                        format!(
+                            "waiting for BackupConfiguration `{}` to become Ready: {why}",
+                            configuration.name_any()
+                        ),
+                    ),
+                );
+                if run.status().phase.is_none() {
+                    util::patch_status(
+                        &run.api,
+                        &run.name,
+                        json!({"phase": "Pending", "conditions": conditions}),
+                    )
+                    .await?;
+                }
+                return Ok(Action::requeue(Duration::from_secs(2)));
+            }
+            return run
+                .fail(
+                    "BackupExecutorEnsured",
+                    "InvokerNotReady",
+                    format!(
+                        "BackupConfiguration `{}` is not Ready: {why}",
+                        configuration.name_any()
+                    ),
+                )
+                .await;
+        }
+    }
+    let plan = match plan(run, configuration, session).await {
+        Ok(plan) => plan,
+        Err(Error::Kube(error)) => return Err(Error::Kube(error)),
+        Err(error) => {
+            return run
+                .fail(
+                    "BackupExecutorEnsured",
+                    "BackupExecutorFailed",
+                    error.to_string(),
+                )
+                .await
+        }
+    };
+    // Snapshots first: the executor writes into them.
+    let total_components = plan.jobs.len() as i32;
+    let mut entries = Vec::new();
+    for snapshot in &plan.snapshots {
+        let api: Api<Snapshot> = Api::namespaced(client.clone(), &run.namespace);
+        match api.create(&PostParams::default(), snapshot).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            Err(error) => return Err(error.into()),
+        }
+        util::patch_status(
+            &api,
+            &snapshot.name_any(),
+            json!({
+                "phase": "Pending",
+                "snapshotTime": util::now(),
+                "totalComponents": total_components,
+            }),
+        )
+        .await?;
+        entries.push(json!({
+            "name": snapshot.name_any(),
+            "phase": "Pending",
+            "appRef": configuration.spec.target,
+            "repository": snapshot.spec.repository,
+        }));
+    }
+    let components: Vec<String> = plan.jobs.iter().map(|(c, _)| c.clone()).collect();
+    util::patch_merge(
+        &run.api,
+        &run.name,
+        json!({"metadata": {"annotations": {COMPONENTS_ANNOTATION: components.join(",")}}}),
+    )
+    .await?;
+    let timeout = run
+        .session
+        .spec
+        .backup_timeout
+        .clone()
+        .or(session.config.backup_timeout.clone())
+        .and_then(|t| kubestash::duration::parse_go_duration(&t).ok());
+    let mut conditions = run.conditions();
+    set_condition(
+        &mut conditions,
+        condition(
+            "SnapshotsEnsured",
+            true,
+            "SnapshotsEnsured",
+            format!("{} Snapshot(s) created", entries.len()),
+        ),
+    );
+    let mut status = json!({
+        "phase": "Running",
+        "totalSnapshots": entries.len(),
+        "snapshots": entries,
+        "conditions": conditions,
+    });
+    if let Some(timeout) = timeout {
+        let deadline = chrono::Utc::now() + chrono::Duration::from_std(timeout).unwrap_or_default();
+        status["backupDeadline"] = json!(util::from_chrono(deadline));
+    }
+    util::patch_status(&run.api, &run.name, status).await?;
+    for (_, job) in &plan.jobs {
+        run.ctx.ensure_job(job).await?;
+    }
+    let mut conditions = run
+        .api
+        .get_status(&run.name)
+        .await?
+        .status
+        .and_then(|s| s.conditions)
+        .unwrap_or_default();
+    set_condition(
+        &mut conditions,
+        condition(
+            "BackupExecutorEnsured",
+            true,
+            "BackupExecutorEnsured",
+            format!("{} backup Job(s) created", plan.jobs.len()),
+        ),
+    );
+    util::patch_status(&run.api, &run.name, json!({"conditions": conditions})).await?;
+    Ok(Action::requeue(Duration::from_secs(10)))
+}
+
+async fn session_snapshots(run: &Run) -> Result<Vec<Snapshot>> {
+    let api: Api<Snapshot> = Api::namespaced(run.ctx.client.clone(), &run.namespace);
+    let mut found = Vec::new();
+    for entry in run.status().snapshots.iter().flatten() {
+        if let Some(snapshot) = util::get_opt(&api, &entry.name).await? {
+            found.push(snapshot);
+        }
+    }
+    Ok(found)
+}
+
+/// Marks a component Failed in every snapshot of the session where it has not finished.
+async fn fail_component(run: &Run, component: &str, error: &str) -> Result<()> {
+    let api: Api<Snapshot> = Api::namespaced(run.ctx.client.clone(), &run.namespace);
+    for snapshot in session_snapshots(run).await? {
+        let current = snapshot
+            .status
+            .as_ref()
+            .and_then(|s| s.components.as_ref())
+            .and_then(|c| c.get(component))
+            .and_then(|c| c.phase);
+        if matches!(
+            current,
+            Some(SnapshotPhase::Succeeded) | Some(SnapshotPhase::Failed)
+        ) {
+            continue;
+        }
+        util::patch_status(
+            &api,
+            &snapshot.name_any(),
+            json!({"components": {component: {"phase": "Failed", "error": error}}}),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn progress(
+    run: &Run,
+    configuration: &BackupConfiguration,
+    session: &Session,
+) -> Result<Action> {
+    let client = &run.ctx.client;
+    let status = run.status();
+    let jobs_api: Api<Job> = Api::namespaced(client.clone(), &run.namespace);
+    if !util::is_true(status.conditions.as_ref(), "BackupExecutorEnsured") {
+        // The operator stopped between creating the snapshots and the Jobs: finish that.
+        let plan = match plan(run, configuration, session).await {
+            Ok(plan) => plan,
+            Err(Error::Kube(error)) => return Err(Error::Kube(error)),
+            Err(error) => {
+                return run
+                    .fail(
+                        "BackupExecutorEnsured",
+                        "BackupExecutorFailed",
+                        error.to_string(),
+                    )
+                    .await
+            }
+        };
+        for (_, job) in &plan.jobs {
+            run.ctx.ensure_job(job).await?;
+        }
+        let mut conditions = run.conditions();
+        set_condition(
+            &mut conditions,
+            condition(
+                "BackupExecutorEnsured",
+                true,
+                "BackupExecutorEnsured",
+                format!("{} backup Job(s) created", plan.jobs.len()),
+            ),
+        );
+        util::patch_status(&run.api, &run.name, json!({"conditions": conditions})).await?;
+        return Ok(Action::requeue(Duration::from_secs(5)));
+    }
+    let components: Vec<String> = run
+        .session
+        .annotations()
+        .get(COMPONENTS_ANNOTATION)
+        .map(|text| {
+            text.split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(deadline) = &status.backup_deadline {
+        if chrono::Utc::now() > util::to_chrono(deadline) {
+            let timeout = run
+                .session
+                .spec
+                .backup_timeout
+                .clone()
+                .or(session.config.backup_timeout.clone())
+                .unwrap_or_default();
+            let message = format!("the backup did not finish within its backupTimeout ({timeout})");
+            for component in &components {
+                let _ = jobs_api
+                    .delete(
+                        &backup_job_name(&run.name, component),
+                        &DeleteParams::background(),
+                    )
+                    .await;
+                fail_component(run, component, &message).await?;
+            }
+            return run
+                .fail("BackupExecutorEnsured", "BackupTimeoutExceeded", message)
+                .await;
+        }
+    }
+    let mut running = false;
+    let mut failures = Vec::new();
+    for component in &components {
+        let job_name = backup_job_name(&run.name, component);
+        match util::get_opt(&jobs_api, &job_name).await? {
+            None => {
+                let message = format!(
+                    "backup Job `{}/{job_name}` was deleted before it finished",
+                    run.namespace
+                );
+                fail_component(run, component, &message).await?;
+                failures.push(message);
+            }
+            Some(job) => match job_outcome(&job) {
+                None => running = true,
+                Some(Ok(())) => {}
+                Some(Err(reason)) => {
+                    let logs = job_log_tail(client, &job, 3)
+                        .await
+                        .map(|l| format!(" (last log lines: {l})"))
+                        .unwrap_or_default();
+                    let message = format!(
+                        "backup Job `{}/{job_name}` failed: {reason}{logs}",
+                        run.namespace
+                    );
+                    fail_component(run, component, &message).await?;
+                    failures.push(message);
+                }
+            },
+        }
+    }
+    if running && failures.is_empty() {
+        refresh_snapshot_entries(run).await?;
+        return Ok(Action::requeue(Duration::from_secs(10)));
+    }
+    if running {
+        // Let the rest finish; the failure is already recorded on the snapshots.
+        refresh_snapshot_entries(run).await?;
+        return Ok(Action::requeue(Duration::from_secs(5)));
+    }
+    let snapshots = session_snapshots(run).await?;
+    let entries = refresh_snapshot_entries(run).await?;
+    let mut errors: Vec<String> = failures;
+    for snapshot in &snapshots {
+        for (component, status) in snapshot
+            .status
+            .as_ref()
+            .and_then(|s| s.components.clone())
+            .unwrap_or_default()
+        {
+            if status.phase == Some(SnapshotPhase::Failed) {
+                let error = status.error.clone().unwrap_or_else(|| "failed".into());
+                let line = format!(
+                    "Snapshot `{}` component `{component}`: {error}",
+                    snapshot.name_any()
+                );
+                if !errors
+                    .iter()
+                    .any(|e| error.contains(e.as_str()) || e.contains(&error))
+                {
+                    errors.push(line);
+                }
+            }
+        }
+        if snapshot_phase(snapshot) != SnapshotPhase::Succeeded && errors.is_empty() {
+            errors.push(format!(
+                "Snapshot `{}` did not succeed (phase {:?})",
+                snapshot.name_any(),
+                snapshot_phase(snapshot)
+            ));
+        }
+    }
+    if snapshots.len() < status.snapshots.as_ref().map(Vec::len).unwrap_or(0) {
+        errors.push("a Snapshot of this session was deleted before it finished".into());
+    }
+    if !errors.is_empty() {
+        return run
+            .finish(
+                BackupSessionPhase::Failed,
+                "BackupSucceeded",
+                "BackupFailed",
+                errors.join("; "),
+                json!({"snapshots": entries}),
+            )
+            .await;
+    }
+    // Retention, once every snapshot succeeded.
+    let retention_job = retention_job_name(&run.name);
+    let has_policies = configuration
+        .spec
+        .backends
+        .iter()
+        .flatten()
+        .any(|b| b.retention_policy.is_some());
+    if has_policies {
+        let job = match util::get_opt(&jobs_api, &retention_job).await? {
+            Some(job) => job,
+            None => {
+                let job = retention_job_spec(run, configuration, session).await?;
+                run.ctx.ensure_job(&job).await?;
+                let mut conditions = run.conditions();
+                set_condition(
+                    &mut conditions,
+                    condition(
+                        "RetentionPolicyExecutorEnsured",
+                        true,
+                        "RetentionPolicyExecutorEnsured",
+                        format!("Job `{retention_job}` created"),
+                    ),
+                );
+                util::patch_status(&run.api, &run.name, json!({"conditions": conditions})).await?;
+                return Ok(Action::requeue(Duration::from_secs(5)));
+            }
+        };
+        match job_outcome(&job) {
+            None => return Ok(Action::requeue(Duration::from_secs(5))),
+            Some(Ok(())) => {}
+            Some(Err(reason)) => {
+                let fresh = run.api.get_status(&run.name).await?;
+                let recorded: Vec<String> = fresh
+                    .status
+                    .and_then(|s| s.retention_policy)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|r| r.error)
+                    .collect();
+                let message = if recorded.is_empty() {
+                    format!("retention Job `{retention_job}` failed: {reason}")
+                } else {
+                    recorded.join("; ")
+                };
+                return run
+                    .finish(
+                        BackupSessionPhase::Failed,
+                        "BackupSucceeded",
+                        "RetentionPolicyFailed",
+                        format!("backup succeeded but retention failed: {message}"),
+                        json!({"snapshots": entries}),
+                    )
+                    .await;
+            }
+        }
+    }
+    let size: u64 = snapshots
+        .iter()
+        .flat_map(|s| {
+            s.status
+                .as_ref()
+                .and_then(|s| s.components.clone())
+                .unwrap_or_default()
+                .into_values()
+        })
+        .filter_map(|c| c.size.as_deref().and_then(util::parse_human_bytes))
+        .sum();
+    let seconds = run
+        .session
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map(|t| (chrono::Utc::now() - util::to_chrono(t)).num_milliseconds() as f64 / 1000.0)
+        .unwrap_or(0.0);
+    run.ctx.metrics.backup_succeeded(
+        &run.namespace,
+        &configuration.name_any(),
+        chrono::Utc::now().timestamp() as f64,
+        seconds,
+        size as f64,
+    );
+    run.finish(
+        BackupSessionPhase::Succeeded,
+        "BackupSucceeded",
+        "BackupSucceeded",
+        format!("{} snapshot(s) taken", snapshots.len()),
+        json!({"snapshots": entries}),
+    )
+    .await
+}
+
+/// Copies the snapshots' phases into `status.snapshots`.
+async fn refresh_snapshot_entries(run: &Run) -> Result<Vec<Value>> {
+    let snapshots = session_snapshots(run).await?;
+    let mut entries = Vec::new();
+    for entry in run.status().snapshots.iter().flatten() {
+        let phase = snapshots
+            .iter()
+            .find(|s| s.name_any() == entry.name)
+            .map(snapshot_phase)
+            .unwrap_or(SnapshotPhase::Failed);
+        let mut value = serde_json::to_value(entry)?;
+        value["phase"] = json!(phase);
+        entries.push(value);
+    }
+    let current: Vec<Value> = run
+        .status()
+        .snapshots
+        .iter()
+        .flatten()
+        .filter_map(|e| serde_json::to_value(e).ok())
+        .collect();
+    if current != entries {
+        util::patch_status(&run.api, &run.name, json!({"snapshots": entries})).await?;
+    }
+    Ok(entries)
+}
+
+async fn retention_job_spec(
+    run: &Run,
+    configuration: &BackupConfiguration,
+    session: &Session,
+) -> Result<Job> {
+    let client = &run.ctx.client;
+    let repositories_api: Api<Repository> = Api::namespaced(client.clone(), &run.namespace);
+    let mut volumes: Vec<Volume> = Vec::new();
+    let mut mounts: Vec<VolumeMount> = Vec::new();
+    for info in session.repositories.iter().flatten() {
+        let Some(repository) = util::get_opt(&repositories_api, &info.name).await? else {
+            continue;
+        };
+        let storage = backend::repository_storage(client, &repository).await?;
+        if let Some((mut volume, mount)) = jobs::storage_volume(&storage) {
+            if !mounts.iter().any(|m| m.mount_path == mount.mount_path) {
+                if !volumes.is_empty() {
+                    volume.name = format!("{}-{}", jobs::STORAGE_VOLUME, volumes.len());
+                }
+                mounts.push(VolumeMount {
+                    name: volume.name.clone(),
+                    ..mount
+                });
+                volumes.push(volume);
+            }
+        }
+    }
+    let account = run.ctx.ensure_executor_account(&run.namespace).await?;
+    Ok(jobs::build_job(JobSpec {
+        name: retention_job_name(&run.name),
+        namespace: run.namespace.clone(),
+        labels: managed_labels(&[
+            (LABEL_BACKUP_SESSION, &run.name),
+            (LABEL_INVOKER_NAME, &configuration.name_any()),
+        ]),
+        owner: Some(util::owner_reference(run.session.as_ref(), true)),
+        image: run.ctx.options.image.clone(),
+        args: vec![
+            "executor".into(),
+            "retention".into(),
+            format!("--namespace={}", run.namespace),
+            format!("--backupsession={}", run.name),
+        ],
+        volumes,
+        mounts,
+        job_template: session.config.scheduler.as_ref().map(|s| {
+            kubestash::api::core::session::JobTemplate {
+                backoff_limit: Some(1),
+                template: s.job_template.template.clone(),
+                ..Default::default()
+            }
+        }),
+        pod_template: session.addon.as_ref().and_then(|a| a.job_template.clone()),
+        service_account: Some(account),
+        ..JobSpec::default()
+    }))
+}
+
+/// Work after a final phase: history cleanup and retries.
+async fn finalize(run: &Run) -> Result<Action> {
+    let status = run.status();
+    let client = &run.ctx.client;
+    let configurations: Api<BackupConfiguration> = Api::namespaced(client.clone(), &run.namespace);
+    let invoker = run.session.spec.invoker.clone();
+    let configuration = match &invoker {
+        Some(invoker) => util::get_opt(&configurations, &invoker.name).await?,
+        None => None,
+    };
+    let session_name = run.session.spec.session.clone().unwrap_or_default();
+    let session = configuration.as_ref().and_then(|c| {
+        c.spec
+            .sessions
+            .iter()
+            .flatten()
+            .find(|s| s.config.name == session_name)
+            .cloned()
+    });
+    // Retry a failed session.
+    let retry_left = run.session.spec.retry_left.unwrap_or(0);
+    if status.phase == Some(BackupSessionPhase::Failed)
+        && retry_left > 0
+        && status.retried != Some(true)
+    {
+        if let (Some(configuration), Some(session)) = (&configuration, &session) {
+            if configuration.spec.paused {
+                return Ok(Action::await_change());
+            }
+            let delay = session
+                .config
+                .retry_config
+                .as_ref()
+                .and_then(|r| r.delay.clone())
+                .and_then(|d| kubestash::duration::parse_go_duration(&d).ok())
+                .unwrap_or_default();
+            let next = match &status.next_retry {
+                Some(next) => util::to_chrono(next),
+                None => {
+                    let next =
+                        chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                    util::patch_status(
+                        &run.api,
+                        &run.name,
+                        json!({"nextRetry": util::from_chrono(next)}),
+                    )
+                    .await?;
+                    next
+                }
+            };
+            let wait = (next - chrono::Utc::now()).to_std().unwrap_or_default();
+            if !wait.is_zero() {
+                return Ok(Action::requeue(wait));
+            }
+            let mut seconds = chrono::Utc::now().timestamp();
+            loop {
+                let retry = crate::sessions::backup_session(
+                    configuration,
+                    &session_name,
+                    seconds,
+                    Some(retry_left - 1),
+                )?;
+                match run.api.create(&PostParams::default(), &retry).await {
+                    Ok(created) => {
+                        tracing::info!(session = %run.name, retry = %created.name_any(), "retrying a failed backup session");
+                        break;
+                    }
+                    Err(kube::Error::Api(status)) if status.code == 409 => seconds += 1,
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            util::patch_status(&run.api, &run.name, json!({"retried": true})).await?;
+        }
+    }
+    // Keep the newest `sessionHistoryLimit` finished sessions of this session.
+    if !util::is_true(status.conditions.as_ref(), "SessionHistoryCleaned") {
+        let limit = session
+            .as_ref()
+            .map(|s| s.config.session_history_limit)
+            .unwrap_or(1)
+            .max(1) as usize;
+        let mut finished: Vec<BackupSession> = run
+            .api
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .filter(|other| {
+                other.spec.invoker.as_ref().map(|i| &i.name) == invoker.as_ref().map(|i| &i.name)
+                    && other.spec.session == run.session.spec.session
+                    && other
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.phase)
+                        .is_some_and(|p| p.is_final())
+            })
+            .collect();
+        finished.sort_by_key(|s| {
+            std::cmp::Reverse((
+                s.metadata.creation_timestamp.clone().map(|t| t.0),
+                s.name_any(),
+            ))
+        });
+        let mut removed = 0;
+        for old in finished.iter().skip(limit) {
+            if old.name_any() == run.name {
+                continue;
+            }
+            let _ = run
+                .api
+                .delete(&old.name_any(), &DeleteParams::background())
+                .await;
+            removed += 1;
+        }
+        let mut conditions = status.conditions.clone().unwrap_or_default();
+        set_condition(
+            &mut conditions,
+            condition(
+                "SessionHistoryCleaned",
+                true,
+                "SessionHistoryCleaned",
+                format!("{removed} old session(s) removed"),
+            ),
+        );
+        util::patch_status(&run.api, &run.name, json!({"conditions": conditions})).await?;
+    }
+    Ok(Action::await_change())
+}

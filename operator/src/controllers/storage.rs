@@ -1,0 +1,230 @@
+//! BackupStorage: checks its Secret, initializes the backend (`metadata.yaml`, and
+//! `repository.yaml` of the Repositories using it) in-process for cloud backends and through
+//! a short Job that mounts the volume for local ones, and keeps phase and conditions current.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Secret;
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{watcher, Controller};
+use kube::{Api, ResourceExt};
+use kubestash::api::storage::{BackupStorage, Repository};
+use kubestash::naming;
+use serde_json::json;
+
+use super::{job_log_tail, job_outcome, managed_labels, Context};
+use crate::backend::{self, storage_secret_name};
+use crate::jobs::{self, JobSpec};
+use crate::util::{self, condition, set_condition};
+use crate::{Result, LABEL_STORAGE};
+
+/// Runs the controller until `stop`.
+pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
+    let client = ctx.client.clone();
+    let controller = Controller::new(
+        Api::<BackupStorage>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(
+        Api::<Job>::all(client.clone()),
+        watcher::Config::default().labels(LABEL_STORAGE),
+    )
+    .watches(
+        Api::<Repository>::all(client.clone()),
+        watcher::Config::default(),
+        |repository| {
+            let namespace = repository.namespace().unwrap_or_default();
+            let reference = &repository.spec.storage_ref;
+            Some(ObjectRef::new(&reference.name).within(reference.namespace_or(&namespace)))
+        },
+    )
+    .graceful_shutdown_on(super::stopper(stop))
+    .run(
+        |storage, ctx| async move {
+            super::timed(&ctx.clone(), "BackupStorage", reconcile(storage, ctx)).await
+        },
+        super::on_error,
+        ctx.clone(),
+    );
+    super::drain(controller.boxed(), ctx).await;
+}
+
+/// The Repositories using `storage` that have no `repository.yaml` yet.
+async fn uninitialized(ctx: &Context, storage: &BackupStorage) -> Result<Vec<String>> {
+    let all: Api<Repository> = Api::all(ctx.client.clone());
+    let mut names: Vec<String> = all
+        .list(&Default::default())
+        .await?
+        .items
+        .iter()
+        .filter(|r| backend::uses_storage(r, storage))
+        .filter(|r| {
+            !util::is_true(
+                r.status.as_ref().and_then(|s| s.conditions.as_ref()),
+                "RepositoryInitialized",
+            )
+        })
+        .map(|r| format!("{}/{}", r.namespace().unwrap_or_default(), r.name_any()))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+async fn reconcile(storage: Arc<BackupStorage>, ctx: Arc<Context>) -> Result<Action> {
+    if storage.metadata.deletion_timestamp.is_some() {
+        return Ok(Action::await_change());
+    }
+    let namespace = storage.namespace().unwrap_or_default();
+    let name = storage.name_any();
+    let api: Api<BackupStorage> = Api::namespaced(ctx.client.clone(), &namespace);
+    let status = storage.status.clone().unwrap_or_default();
+    let mut conditions = status.conditions.clone().unwrap_or_default();
+    if let Some(secret) = storage_secret_name(&storage) {
+        let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+        let found = util::get_opt(&secrets, &secret).await?.is_some();
+        let message = if found {
+            String::new()
+        } else {
+            format!(
+                "Secret `{namespace}/{secret}` named in spec.storage.{}.secretName not found",
+                storage.spec.storage.provider.as_deref().unwrap_or_default()
+            )
+        };
+        let reason = if found {
+            "SecretAvailable"
+        } else {
+            "SecretNotAvailable"
+        };
+        set_condition(
+            &mut conditions,
+            condition("BackendSecretFound", found, reason, message),
+        );
+        if !found {
+            util::patch_status(
+                &api,
+                &name,
+                json!({"phase": "NotReady", "conditions": conditions}),
+            )
+            .await?;
+            return Ok(Action::requeue(Duration::from_secs(10)));
+        }
+        if status.conditions.as_ref() != Some(&conditions) {
+            util::patch_status(&api, &name, json!({"conditions": conditions})).await?;
+        }
+    }
+    let pending = uninitialized(&ctx, &storage).await?;
+    let initialized = util::is_true(status.conditions.as_ref(), "BackendInitialized");
+    let synced_generation = storage
+        .annotations()
+        .get("kubestash.com/synced-generation")
+        .cloned();
+    let generation = storage.metadata.generation.unwrap_or(0).to_string();
+    if initialized
+        && pending.is_empty()
+        && synced_generation.as_deref() == Some(generation.as_str())
+    {
+        return Ok(Action::requeue(Duration::from_secs(300)));
+    }
+    if !backend::is_local(&storage) {
+        let result = backend::sync_storage(&ctx.client, &storage).await;
+        if result.is_ok() {
+            util::patch_merge(&api, &name, json!({"metadata": {"annotations": {"kubestash.com/synced-generation": generation}}})).await?;
+        }
+        return Ok(Action::requeue(Duration::from_secs(if result.is_ok() {
+            300
+        } else {
+            15
+        })));
+    }
+    // A volume: only a pod that mounts it can write there.
+    let mut hasher = DefaultHasher::new();
+    (&generation, &pending, storage.metadata.uid.as_deref()).hash(&mut hasher);
+    let hash = format!("{:08x}", hasher.finish() as u32);
+    let job_name = naming::valid_name("sync", &name, &hash);
+    let jobs_api: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
+    let job = match util::get_opt(&jobs_api, &job_name).await? {
+        Some(job) => job,
+        None => {
+            let account = ctx.ensure_executor_account(&namespace).await?;
+            let (volume, mount) = jobs::storage_volume(&storage)
+                .ok_or_else(|| crate::Error::msg("spec.storage.local is missing"))?;
+            let job = jobs::build_job(JobSpec {
+                name: job_name.clone(),
+                namespace: namespace.clone(),
+                labels: managed_labels(&[(LABEL_STORAGE, &name)]),
+                owner: Some(util::owner_reference(storage.as_ref(), true)),
+                image: ctx.options.image.clone(),
+                args: vec![
+                    "executor".into(),
+                    "sync-storage".into(),
+                    format!("--namespace={namespace}"),
+                    format!("--storage={name}"),
+                ],
+                volumes: vec![volume],
+                mounts: vec![mount],
+                job_template: Some(kubestash::api::core::session::JobTemplate {
+                    backoff_limit: Some(1),
+                    ttl_seconds_after_finished: Some(3600),
+                    ..Default::default()
+                }),
+                service_account: Some(account),
+                ..JobSpec::default()
+            });
+            ctx.ensure_job(&job).await?
+        }
+    };
+    match job_outcome(&job) {
+        Some(Ok(())) => {
+            util::patch_merge(&api, &name, json!({"metadata": {"annotations": {"kubestash.com/synced-generation": generation}}})).await?;
+            Ok(Action::requeue(Duration::from_secs(300)))
+        }
+        Some(Err(reason)) => {
+            // The executor records its own error; this covers one that died before it could.
+            let fresh = api.get(&name).await?;
+            let recorded = util::find(
+                fresh.status.as_ref().and_then(|s| s.conditions.as_ref()),
+                "BackendInitialized",
+            )
+            .is_some_and(|c| c.status == "False");
+            if !recorded {
+                let logs = job_log_tail(&ctx.client, &job, 5).await.unwrap_or_default();
+                set_condition(
+                    &mut conditions,
+                    condition(
+                        "BackendInitialized",
+                        false,
+                        "BackendInitializationFailed",
+                        format!("sync Job `{job_name}` failed: {reason} {logs}")
+                            .trim()
+                            .to_string(),
+                    ),
+                );
+                util::patch_status(
+                    &api,
+                    &name,
+                    json!({"phase": "NotReady", "conditions": conditions}),
+                )
+                .await?;
+            }
+            // Retry a failed initialization after a while with a fresh Job.
+            let age = job
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(|t| chrono::Utc::now() - util::to_chrono(t));
+            if age.is_some_and(|age| age > chrono::Duration::seconds(60)) {
+                let _ = jobs_api
+                    .delete(&job_name, &kube::api::DeleteParams::background())
+                    .await;
+                return Ok(Action::requeue(Duration::from_secs(1)));
+            }
+            Ok(Action::requeue(Duration::from_secs(60)))
+        }
+        None => Ok(Action::requeue(Duration::from_secs(30))),
+    }
+}

@@ -1,0 +1,338 @@
+//! `executor backup`: one component of a BackupSession into every repository of its session.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kube::{Api, Client, ResourceExt};
+use kubestash::api::core::{BackupConfiguration, BackupSession};
+use kubestash::api::storage::{Repository, Snapshot};
+use kubestash::engine::{layout, BackupRequest, BackupSummary, ProgressEvent};
+use kubestash::manifest::ManifestFilter;
+use serde_json::{json, Value};
+
+use super::{list_param, Mode};
+use crate::backend;
+use crate::mounts::Mounts;
+use crate::util;
+use crate::{Error, Result};
+
+/// Arguments of `executor backup`.
+#[derive(Clone, Debug)]
+pub struct BackupArgs {
+    /// Namespace of the BackupSession.
+    pub namespace: String,
+    /// The BackupSession.
+    pub backup_session: String,
+    /// The component this Job backs up.
+    pub component: String,
+    /// Files or manifests.
+    pub mode: Mode,
+    /// Task parameters.
+    pub params: BTreeMap<String, String>,
+}
+
+async fn wait_for_snapshots(api: &Api<BackupSession>, name: &str) -> Result<BackupSession> {
+    for _ in 0..60 {
+        let session = util::get_opt(api, name)
+            .await?
+            .ok_or_else(|| Error::msg(format!("BackupSession `{name}` not found")))?;
+        if session
+            .status
+            .as_ref()
+            .and_then(|s| s.snapshots.as_ref())
+            .is_some_and(|s| !s.is_empty())
+        {
+            return Ok(session);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Err(Error::msg(format!(
+        "BackupSession `{name}` lists no snapshots"
+    )))
+}
+
+/// Writes throttled progress into the component's resticStats.
+fn progress_reporter(
+    api: Api<Snapshot>,
+    snapshot: String,
+    component: String,
+) -> (
+    Arc<Mutex<Option<ProgressEvent>>>,
+    tokio::task::JoinHandle<()>,
+) {
+    let latest: Arc<Mutex<Option<ProgressEvent>>> = Arc::new(Mutex::new(None));
+    let shared = latest.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let event = shared.lock().expect("not poisoned").take();
+            if let Some(event) = event {
+                let progress = json!({
+                    "secondsElapsed": format!("{:.0}", event.elapsed.as_secs_f64()),
+                    "percentDone": format!("{:.1}", event.percent().unwrap_or(0.0)),
+                    "backupDone": util::human_bytes(event.bytes_done),
+                    "total": util::human_bytes(event.bytes_total),
+                    "speed": format!("{}/s", util::human_bytes(event.bytes_per_second() as u64)),
+                });
+                let _ = util::patch_status(
+                    &api,
+                    &snapshot,
+                    json!({"components": {&component: {"resticStats": [{"progress": progress}]}}}),
+                )
+                .await;
+            }
+        }
+    });
+    (latest, task)
+}
+
+/// Runs one component's backup.
+pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
+    let namespace = &args.namespace;
+    let sessions: Api<BackupSession> = Api::namespaced(client.clone(), namespace);
+    let session = wait_for_snapshots(&sessions, &args.backup_session).await?;
+    let invoker = session
+        .spec
+        .invoker
+        .clone()
+        .ok_or_else(|| Error::msg("spec.invoker is missing"))?;
+    let configurations: Api<BackupConfiguration> = Api::namespaced(client.clone(), namespace);
+    let configuration = util::get_opt(&configurations, &invoker.name)
+        .await?
+        .ok_or_else(|| {
+            Error::msg(format!(
+                "BackupConfiguration `{namespace}/{}` not found",
+                invoker.name
+            ))
+        })?;
+    let session_name = session.spec.session.clone().unwrap_or_default();
+    let snapshots_api: Api<Snapshot> = Api::namespaced(client.clone(), namespace);
+    let repositories_api: Api<Repository> = Api::namespaced(client.clone(), namespace);
+    let mounts = Mounts::from_env();
+    let files = match args.mode {
+        Mode::Manifest => {
+            let parameters: serde_json::Map<String, Value> = args
+                .params
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
+            let filter = ManifestFilter::from_parameters(&parameters);
+            Some(
+                kubestash::manifest::cluster::dump(client, &filter)
+                    .await
+                    .map_err(|e| Error::msg(e.to_string()))?,
+            )
+        }
+        Mode::Paths => None,
+    };
+    let mut failures = Vec::new();
+    for entry in session
+        .status
+        .as_ref()
+        .and_then(|s| s.snapshots.clone())
+        .unwrap_or_default()
+    {
+        let component = args.component.clone();
+        let component_path = layout::component_path(&session_name, &component);
+        let started = util::now();
+        util::patch_status(&snapshots_api, &entry.name, json!({"components": {&component: {"phase": "Running", "path": component_path, "driver": "Restic"}}})).await?;
+        let repository_name = entry.repository.clone().unwrap_or_default();
+        let result: Result<BackupSummary> = async {
+            let repository = util::get_opt(&repositories_api, &repository_name)
+                .await?
+                .ok_or_else(|| {
+                    Error::msg(format!(
+                        "Repository `{namespace}/{repository_name}` not found"
+                    ))
+                })?;
+            let (latest, reporter) =
+                progress_reporter(snapshots_api.clone(), entry.name.clone(), component.clone());
+            let sink = latest.clone();
+            let engine = backend::component_repository(client, &repository, &component_path, None)
+                .await?
+                .with_progress(Arc::new(move |event: &ProgressEvent| {
+                    *sink.lock().expect("not poisoned") = Some(event.clone());
+                }));
+            let tags = vec![
+                format!("kubestash.com/session:{session_name}"),
+                format!("kubestash.com/backup-session:{}", args.backup_session),
+                format!("kubestash.com/component:{component}"),
+                format!(
+                    "kubestash.com/app:{}",
+                    configuration
+                        .spec
+                        .target
+                        .as_ref()
+                        .map(|t| t.name.clone())
+                        .unwrap_or_else(|| configuration.name_any())
+                ),
+            ];
+            let host = component.clone();
+            let outcome = match &files {
+                Some(files) => {
+                    let files = files.clone();
+                    backend::blocking(move || {
+                        engine.init()?;
+                        Ok(engine.backup_files(files, Some(&host), &tags)?)
+                    })
+                    .await
+                }
+                None => {
+                    let paths = list_param(&args.params, "paths");
+                    if paths.is_empty() {
+                        return Err(Error::msg(
+                            "task parameter `paths` is empty: nothing to back up",
+                        ));
+                    }
+                    let resolved: Vec<PathBuf> = paths
+                        .iter()
+                        .map(|p| mounts.resolve(std::path::Path::new(p)))
+                        .collect();
+                    let request = BackupRequest {
+                        record_as: (paths.len() == 1).then(|| PathBuf::from(&paths[0])),
+                        paths: resolved,
+                        // Absolute excludes name container paths: read them where the data is.
+                        excludes: list_param(&args.params, "exclude")
+                            .into_iter()
+                            .map(|e| {
+                                if e.starts_with('/') {
+                                    mounts
+                                        .resolve(std::path::Path::new(&e))
+                                        .display()
+                                        .to_string()
+                                } else {
+                                    e
+                                }
+                            })
+                            .collect(),
+                        host: Some(host),
+                        tags,
+                    };
+                    backend::blocking(move || {
+                        engine.init()?;
+                        Ok(engine.backup(&request)?)
+                    })
+                    .await
+                }
+            };
+            reporter.abort();
+            outcome
+        }
+        .await;
+        match result {
+            Ok(summary) => {
+                let component_status = json!({
+                    "phase": "Succeeded",
+                    "path": component_path,
+                    "driver": "Restic",
+                    "size": util::human_bytes(summary.bytes_processed),
+                    "duration": kubestash::duration::format_go_duration(summary.duration()),
+                    "integrity": true,
+                    "resticStats": [{"summary": {
+                        "id": summary.snapshot_id,
+                        "uploaded": util::human_bytes(summary.bytes_uploaded),
+                        "hostPath": summary.paths.join(","),
+                        "size": util::human_bytes(summary.bytes_processed),
+                        "startTime": started,
+                        "endTime": util::now(),
+                    }}],
+                });
+                let updated = util::patch_status(
+                    &snapshots_api,
+                    &entry.name,
+                    json!({"components": {&component: component_status}}),
+                )
+                .await?;
+                upload_metadata(
+                    client,
+                    &snapshots_api,
+                    &repositories_api,
+                    &repository_name,
+                    updated,
+                )
+                .await;
+                eprintln!(
+                    "backed up component `{component}` of Snapshot `{}`: {} read, {} added",
+                    entry.name,
+                    util::human_bytes(summary.bytes_processed),
+                    util::human_bytes(summary.bytes_uploaded)
+                );
+            }
+            Err(error) => {
+                let message = error.to_string();
+                eprintln!(
+                    "error: backup of component `{component}` into Snapshot `{}` failed: {message}",
+                    entry.name
+                );
+                util::patch_status(
+                    &snapshots_api,
+                    &entry.name,
+                    json!({"components": {&component: {"phase": "Failed", "error": message}}}),
+                )
+                .await?;
+                failures.push(format!("{}: {message}", entry.name));
+            }
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::msg(failures.join("; ")))
+    }
+}
+
+/// Copies the Snapshot (and, when missing, the Repository) into the backend.
+async fn upload_metadata(
+    client: &Client,
+    snapshots: &Api<Snapshot>,
+    repositories: &Api<Repository>,
+    repository_name: &str,
+    snapshot: Snapshot,
+) {
+    let result: Result<()> = async {
+        let repository = repositories.get(repository_name).await?;
+        let storage = backend::repository_storage(client, &repository).await?;
+        let store = backend::storage_location(client, &storage).await?.store()?;
+        let directory = repository.spec.path.clone();
+        let copy = snapshot.clone();
+        backend::blocking(move || {
+            if layout::read_repository(&store, &directory)?.is_none() {
+                layout::write_repository(&store, &repository)?;
+            }
+            layout::write_snapshot(&store, &directory, &copy)?;
+            Ok(())
+        })
+        .await
+    }
+    .await;
+    let (status, message) = match &result {
+        Ok(()) => (true, String::new()),
+        Err(error) => (false, error.to_string()),
+    };
+    let mut conditions = snapshot
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.clone())
+        .unwrap_or_default();
+    util::set_condition(
+        &mut conditions,
+        util::condition(
+            "SnapshotMetadataUploaded",
+            status,
+            if status {
+                "SnapshotMetadataUploaded"
+            } else {
+                "SnapshotMetadataUploadFailed"
+            },
+            message,
+        ),
+    );
+    let _ = util::patch_status(
+        snapshots,
+        &snapshot.name_any(),
+        json!({"conditions": conditions}),
+    )
+    .await;
+}

@@ -1,0 +1,108 @@
+//! The executor: what runs inside the Jobs the operator creates (and the CronJob's trigger).
+//! Each step reads its session from the API, works on the repository through the engine and
+//! writes its outcome into the status of the Snapshot, BackupSession, RestoreSession or
+//! BackupStorage it works for, so a failure is explained where users look.
+
+mod backup;
+mod restore;
+mod retention;
+
+use std::collections::BTreeMap;
+
+use kube::{Api, Client};
+use kubestash::api::storage::BackupStorage;
+
+pub use backup::{backup, BackupArgs};
+pub use restore::{restore, RestoreArgs};
+pub use retention::{apply_retention, retention};
+
+use crate::util;
+use crate::{Error, Result};
+
+/// What a backup or restore works on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Files under the task's `paths`.
+    Paths,
+    /// Kubernetes manifests (kubedump).
+    Manifest,
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "paths" => Ok(Self::Paths),
+            "manifest" => Ok(Self::Manifest),
+            other => Err(format!("unknown mode `{other}` (paths, manifest)")),
+        }
+    }
+}
+
+/// Parses `key=value` task parameters; empty values are dropped (unset `${param:=}`).
+pub fn parse_params(items: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut params = BTreeMap::new();
+    for item in items {
+        let (key, value) = item
+            .split_once('=')
+            .ok_or_else(|| Error::msg(format!("--param `{item}` is not key=value")))?;
+        if !value.is_empty() {
+            params.insert(key.to_string(), value.to_string());
+        }
+    }
+    Ok(params)
+}
+
+/// Splits a comma-separated parameter.
+pub fn list_param(params: &BTreeMap<String, String>, key: &str) -> Vec<String> {
+    params
+        .get(key)
+        .map(|text| {
+            text.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `executor trigger`: creates a BackupSession for a CronJob tick.
+pub async fn trigger(
+    client: &Client,
+    namespace: &str,
+    invoker_kind: &str,
+    invoker_name: &str,
+    session: &str,
+) -> Result<String> {
+    if invoker_kind != "BackupConfiguration" {
+        return Err(Error::msg(format!(
+            "invoker kind `{invoker_kind}` is not supported; use BackupConfiguration"
+        )));
+    }
+    let created = crate::sessions::trigger(client, namespace, invoker_name, session).await?;
+    Ok(created.metadata.name.unwrap_or_default())
+}
+
+/// `executor sync-storage`: initializes a volume backend from inside a Job that mounts it.
+pub async fn sync_storage(client: &Client, namespace: &str, name: &str) -> Result<()> {
+    let api: Api<BackupStorage> = Api::namespaced(client.clone(), namespace);
+    let storage = util::get_opt(&api, name)
+        .await?
+        .ok_or_else(|| Error::msg(format!("BackupStorage `{namespace}/{name}` not found")))?;
+    crate::backend::sync_storage(client, &storage).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_drop_empty_values_and_reject_garbage() {
+        let params = parse_params(&["paths=/a,/b".into(), "exclude=".into()]).unwrap();
+        assert_eq!(list_param(&params, "paths"), vec!["/a", "/b"]);
+        assert!(!params.contains_key("exclude"));
+        assert!(parse_params(&["oops".into()]).is_err());
+    }
+}

@@ -1,0 +1,217 @@
+//! `executor retention`: after a successful session, each repository's RetentionPolicy
+//! decides which Snapshots stay; the others are forgotten in restic (then pruned), their
+//! backend copies removed and their objects deleted.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use kube::api::DeleteParams;
+use kube::{Api, Client, ResourceExt};
+use kubestash::api::core::{BackupConfiguration, BackupSession};
+use kubestash::api::storage::{Repository, RetentionPolicy, Snapshot, SnapshotPhase};
+use kubestash::engine::layout;
+use kubestash::engine::retention::{select_failed, select_successful};
+use serde_json::json;
+
+use crate::backend;
+use crate::controllers::snapshot::snapshot_phase;
+use crate::util;
+use crate::{Error, Result};
+
+/// Applies `policy` to the Snapshots of `repository`. Returns the names removed.
+pub async fn apply_retention(
+    client: &Client,
+    repository: &Repository,
+    policy: &RetentionPolicy,
+    now: DateTime<Utc>,
+) -> Result<Vec<String>> {
+    let namespace = repository.namespace().unwrap_or_default();
+    let api: Api<Snapshot> = Api::namespaced(client.clone(), &namespace);
+    let snapshots: Vec<Snapshot> = api
+        .list(&Default::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|s| s.spec.repository == repository.name_any())
+        .collect();
+    let dated = |s: &Snapshot| -> (Snapshot, DateTime<Utc>) {
+        let time = s
+            .status
+            .as_ref()
+            .and_then(|st| st.snapshot_time.clone())
+            .or(s.metadata.creation_timestamp.clone())
+            .map(|t| util::to_chrono(&t))
+            .unwrap_or(now);
+        (s.clone(), time)
+    };
+    let succeeded: Vec<(Snapshot, DateTime<Utc>)> = snapshots
+        .iter()
+        .filter(|s| snapshot_phase(s) == SnapshotPhase::Succeeded)
+        .map(dated)
+        .collect();
+    let failed: Vec<(Snapshot, DateTime<Utc>)> = snapshots
+        .iter()
+        .filter(|s| snapshot_phase(s) == SnapshotPhase::Failed)
+        .map(dated)
+        .collect();
+    let mut forget: Vec<Snapshot> = select_successful(&succeeded, &policy.spec, now)
+        .forget
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    forget.extend(
+        select_failed(&failed, &policy.spec)
+            .forget
+            .into_iter()
+            .map(|(s, _)| s),
+    );
+    if forget.is_empty() {
+        return Ok(Vec::new());
+    }
+    // restic snapshot ids per component repository.
+    let mut by_path: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for snapshot in &forget {
+        for component in snapshot
+            .status
+            .as_ref()
+            .and_then(|s| s.components.clone())
+            .unwrap_or_default()
+            .into_values()
+        {
+            let Some(path) = component.path.clone() else {
+                continue;
+            };
+            let ids: Vec<String> = component
+                .restic_stats
+                .iter()
+                .flatten()
+                .filter_map(|s| s.summary.as_ref().and_then(|s| s.id.clone()))
+                .collect();
+            by_path.entry(path).or_default().extend(ids);
+        }
+    }
+    for (path, ids) in by_path {
+        if ids.is_empty() {
+            continue;
+        }
+        let engine = backend::component_repository(client, repository, &path, None).await?;
+        backend::blocking(move || {
+            if engine.exists()? {
+                engine.forget(&ids)?;
+                engine.prune()?;
+            }
+            Ok(())
+        })
+        .await?;
+    }
+    let storage = backend::repository_storage(client, repository).await?;
+    let store = backend::storage_location(client, &storage).await?.store()?;
+    let directory = repository.spec.path.clone();
+    let names: Vec<String> = forget.iter().map(|s| s.name_any()).collect();
+    let to_delete = names.clone();
+    backend::blocking(move || {
+        for name in &to_delete {
+            layout::delete_snapshot(&store, &directory, name)?;
+        }
+        Ok(())
+    })
+    .await?;
+    for name in &names {
+        match api.delete(name, &DeleteParams::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(names)
+}
+
+/// Applies the retention policies of every repository of a session and records the outcome
+/// in `status.retentionPolicy`.
+pub async fn retention(client: &Client, namespace: &str, backup_session: &str) -> Result<()> {
+    let sessions: Api<BackupSession> = Api::namespaced(client.clone(), namespace);
+    let session = util::get_opt(&sessions, backup_session)
+        .await?
+        .ok_or_else(|| {
+            Error::msg(format!(
+                "BackupSession `{namespace}/{backup_session}` not found"
+            ))
+        })?;
+    let invoker = session
+        .spec
+        .invoker
+        .clone()
+        .ok_or_else(|| Error::msg("spec.invoker is missing"))?;
+    let configurations: Api<BackupConfiguration> = Api::namespaced(client.clone(), namespace);
+    let configuration = configurations.get(&invoker.name).await?;
+    let session_name = session.spec.session.clone().unwrap_or_default();
+    let config = configuration
+        .spec
+        .sessions
+        .iter()
+        .flatten()
+        .find(|s| s.config.name == session_name)
+        .cloned()
+        .ok_or_else(|| Error::msg(format!("session `{session_name}` not found")))?;
+    let repositories: Api<Repository> = Api::namespaced(client.clone(), namespace);
+    let mut statuses = Vec::new();
+    let mut errors = Vec::new();
+    for info in config.repositories.iter().flatten() {
+        let backend = configuration
+            .spec
+            .backends
+            .iter()
+            .flatten()
+            .find(|b| Some(&b.name) == info.backend.as_ref());
+        let Some(reference) = backend.and_then(|b| b.retention_policy.clone()) else {
+            continue;
+        };
+        let policy_namespace = reference.namespace_or(namespace).to_string();
+        let result: Result<Vec<String>> = async {
+            let policies: Api<RetentionPolicy> = Api::namespaced(client.clone(), &policy_namespace);
+            let policy = util::get_opt(&policies, &reference.name)
+                .await?
+                .ok_or_else(|| {
+                    Error::msg(format!(
+                        "RetentionPolicy `{policy_namespace}/{}` not found",
+                        reference.name
+                    ))
+                })?;
+            let repository = repositories.get(&info.name).await?;
+            apply_retention(client, &repository, &policy, Utc::now()).await
+        }
+        .await;
+        let mut entry = json!({
+            "ref": {"namespace": policy_namespace, "name": reference.name},
+            "repository": info.name,
+        });
+        match result {
+            Ok(removed) => {
+                eprintln!(
+                    "retention of Repository `{}`: {} snapshot(s) removed",
+                    info.name,
+                    removed.len()
+                );
+                entry["phase"] = json!("Applied");
+            }
+            Err(error) => {
+                let message = format!("Repository `{}`: {error}", info.name);
+                entry["phase"] = json!("FailedToApply");
+                entry["error"] = json!(message);
+                errors.push(message);
+            }
+        }
+        statuses.push(entry);
+    }
+    util::patch_status(
+        &sessions,
+        backup_session,
+        json!({"retentionPolicy": statuses}),
+    )
+    .await?;
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::msg(errors.join("; ")))
+    }
+}

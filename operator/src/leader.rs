@@ -1,0 +1,216 @@
+//! Leader election on a `coordination.k8s.io/v1` Lease, so an in-cluster operator and an
+//! embedded one (a CLI command running the controllers in-process) never both act.
+
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use kube::{Api, Client};
+use serde_json::json;
+
+use crate::Result;
+
+/// Name of the Lease.
+pub const LEASE_NAME: &str = "kubestash-operator";
+/// How long a Lease holds without renewal.
+pub const LEASE_SECONDS: i32 = 15;
+const RENEW_EVERY: Duration = Duration::from_secs(5);
+
+/// `<hostname>-<pid>`.
+pub fn default_identity() -> String {
+    let host = std::env::var("HOSTNAME")
+        .or_else(|_| std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()))
+        .unwrap_or_else(|_| "localhost".into());
+    format!("{host}-{}", std::process::id())
+}
+
+fn now_micro() -> MicroTime {
+    MicroTime(k8s_openapi::jiff::Timestamp::now())
+}
+
+/// Whether `lease` is held by someone and not expired.
+pub fn is_held(lease: &Lease) -> bool {
+    let Some(spec) = &lease.spec else {
+        return false;
+    };
+    if spec
+        .holder_identity
+        .as_deref()
+        .unwrap_or_default()
+        .is_empty()
+    {
+        return false;
+    }
+    let Some(renewed) = spec.renew_time.as_ref().or(spec.acquire_time.as_ref()) else {
+        return false;
+    };
+    let seconds = i64::from(spec.lease_duration_seconds.unwrap_or(LEASE_SECONDS));
+    let age = k8s_openapi::jiff::Timestamp::now().as_second() - renewed.0.as_second();
+    age <= seconds
+}
+
+/// The identity of the live leader, if any.
+pub async fn current_leader(client: &Client, namespace: &str) -> Result<Option<String>> {
+    let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
+    Ok(api
+        .get_opt(LEASE_NAME)
+        .await?
+        .filter(is_held)
+        .and_then(|lease| lease.spec.and_then(|s| s.holder_identity)))
+}
+
+/// A held Lease, renewed in the background.
+pub struct HeldLease {
+    client: Client,
+    namespace: String,
+    identity: String,
+    renewer: tokio::task::JoinHandle<()>,
+    lost: tokio::sync::watch::Receiver<bool>,
+}
+
+impl HeldLease {
+    /// Resolves when renewal failed (another process took the Lease).
+    pub async fn lost(&mut self) {
+        let _ = self.lost.wait_for(|lost| *lost).await;
+    }
+
+    /// Stops renewing and gives the Lease up so a successor starts at once.
+    pub async fn release(self) {
+        self.renewer.abort();
+        let api: Api<Lease> = Api::namespaced(self.client.clone(), &self.namespace);
+        if let Ok(Some(lease)) = api.get_opt(LEASE_NAME).await {
+            if lease
+                .spec
+                .as_ref()
+                .and_then(|s| s.holder_identity.as_deref())
+                == Some(&self.identity)
+            {
+                let _ = api.delete(LEASE_NAME, &DeleteParams::default()).await;
+            }
+        }
+    }
+}
+
+async fn try_take(api: &Api<Lease>, identity: &str) -> Result<bool> {
+    let existing = api.get_opt(LEASE_NAME).await?;
+    let spec = json!({
+        "holderIdentity": identity,
+        "leaseDurationSeconds": LEASE_SECONDS,
+        "acquireTime": now_micro(),
+        "renewTime": now_micro(),
+    });
+    match existing {
+        None => {
+            let lease: Lease = serde_json::from_value(json!({
+                "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                "metadata": {"name": LEASE_NAME}, "spec": spec,
+            }))
+            .expect("a Lease is well-formed");
+            match api.create(&PostParams::default(), &lease).await {
+                Ok(_) => Ok(true),
+                Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+                Err(error) => Err(error.into()),
+            }
+        }
+        Some(lease) => {
+            let mine = lease
+                .spec
+                .as_ref()
+                .and_then(|s| s.holder_identity.as_deref())
+                == Some(identity);
+            if is_held(&lease) && !mine {
+                return Ok(false);
+            }
+            let patch = json!({
+                "metadata": {"resourceVersion": lease.metadata.resource_version},
+                "spec": spec,
+            });
+            match api
+                .patch(LEASE_NAME, &PatchParams::default(), &Patch::Merge(patch))
+                .await
+            {
+                Ok(_) => Ok(true),
+                Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+                Err(error) => Err(error.into()),
+            }
+        }
+    }
+}
+
+async fn renew(api: &Api<Lease>, identity: &str) -> Result<bool> {
+    let Some(lease) = api.get_opt(LEASE_NAME).await? else {
+        return Ok(false);
+    };
+    if lease
+        .spec
+        .as_ref()
+        .and_then(|s| s.holder_identity.as_deref())
+        != Some(identity)
+    {
+        return Ok(false);
+    }
+    let patch = json!({
+        "metadata": {"resourceVersion": lease.metadata.resource_version},
+        "spec": {"renewTime": now_micro()},
+    });
+    Ok(api
+        .patch(LEASE_NAME, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .is_ok())
+}
+
+/// Waits until this process holds the Lease (creating its namespace when missing).
+pub async fn acquire(client: &Client, namespace: &str, identity: &str) -> Result<HeldLease> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    if namespaces.get_opt(namespace).await?.is_none() {
+        let object: Namespace = serde_json::from_value(json!({"metadata": {"name": namespace}}))
+            .expect("a Namespace is well-formed");
+        match namespaces.create(&PostParams::default(), &object).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
+    let mut announced = false;
+    while !try_take(&api, identity).await? {
+        if !announced {
+            tracing::info!("waiting for the leader Lease {namespace}/{LEASE_NAME}");
+            announced = true;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    tracing::info!(%identity, "holding the leader Lease");
+    let (lost_tx, lost_rx) = tokio::sync::watch::channel(false);
+    let renew_api = api.clone();
+    let renew_identity = identity.to_string();
+    let renewer = tokio::spawn(async move {
+        let mut failures = 0;
+        loop {
+            tokio::time::sleep(RENEW_EVERY).await;
+            match renew(&renew_api, &renew_identity).await {
+                Ok(true) => failures = 0,
+                Ok(false) => {
+                    let _ = lost_tx.send(true);
+                    return;
+                }
+                Err(_) => {
+                    failures += 1;
+                    if failures * RENEW_EVERY.as_secs() as i32 >= LEASE_SECONDS {
+                        let _ = lost_tx.send(true);
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    Ok(HeldLease {
+        client: client.clone(),
+        namespace: namespace.to_string(),
+        identity: identity.to_string(),
+        renewer,
+        lost: lost_rx,
+    })
+}

@@ -1,0 +1,167 @@
+//! Small helpers shared by the reconcilers and the executor: conditions, status patches,
+//! sizes and durations the way KubeStash writes them.
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};
+use kube::api::{Patch, PatchParams};
+use kube::{Api, Resource, ResourceExt};
+use kubestash::api::common::Condition;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::Result;
+
+/// The current time as a Kubernetes timestamp.
+pub fn now() -> Time {
+    Time(k8s_openapi::jiff::Timestamp::now())
+}
+
+/// A Kubernetes timestamp as chrono.
+pub fn to_chrono(time: &Time) -> DateTime<Utc> {
+    DateTime::from_timestamp(time.0.as_second(), time.0.subsec_nanosecond().max(0) as u32)
+        .unwrap_or_default()
+}
+
+/// chrono as a Kubernetes timestamp.
+pub fn from_chrono(time: DateTime<Utc>) -> Time {
+    Time(
+        k8s_openapi::jiff::Timestamp::new(time.timestamp(), time.timestamp_subsec_nanos() as i32)
+            .unwrap_or_else(|_| k8s_openapi::jiff::Timestamp::now()),
+    )
+}
+
+/// A condition with the current time.
+pub fn condition(type_: &str, status: bool, reason: &str, message: impl Into<String>) -> Condition {
+    Condition {
+        type_: type_.to_string(),
+        status: if status { "True" } else { "False" }.to_string(),
+        observed_generation: None,
+        severity: None,
+        last_transition_time: now(),
+        reason: Some(reason.to_string()),
+        message: Some(message.into()).filter(|message: &String| !message.is_empty()),
+    }
+}
+
+/// Puts `new` into `conditions`, keeping the transition time when the status is unchanged.
+pub fn set_condition(conditions: &mut Vec<Condition>, mut new: Condition) {
+    if let Some(existing) = conditions.iter_mut().find(|c| c.type_ == new.type_) {
+        if existing.status == new.status {
+            new.last_transition_time = existing.last_transition_time.clone();
+        }
+        *existing = new;
+    } else {
+        conditions.push(new);
+    }
+}
+
+/// Whether `conditions` holds `type_` with status True.
+pub fn is_true(conditions: Option<&Vec<Condition>>, type_: &str) -> bool {
+    find(conditions, type_).is_some_and(|c| c.status == "True")
+}
+
+/// The condition of `type_`.
+pub fn find<'a>(conditions: Option<&'a Vec<Condition>>, type_: &str) -> Option<&'a Condition> {
+    conditions.and_then(|list| list.iter().find(|c| c.type_ == type_))
+}
+
+/// Merge-patches the status subresource.
+pub async fn patch_status<K>(api: &Api<K>, name: &str, status: Value) -> Result<K>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug,
+{
+    Ok(api
+        .patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({ "status": status })),
+        )
+        .await?)
+}
+
+/// Merge-patches the object.
+pub async fn patch_merge<K>(api: &Api<K>, name: &str, patch: Value) -> Result<K>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug,
+{
+    Ok(api
+        .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await?)
+}
+
+/// Gets an object, `None` when it does not exist.
+pub async fn get_opt<K>(api: &Api<K>, name: &str) -> Result<Option<K>>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug,
+{
+    Ok(api.get_opt(name).await?)
+}
+
+/// An ownerReference to `owner`; `controller` marks the managing owner.
+pub fn owner_reference<K>(owner: &K, controller: bool) -> OwnerReference
+where
+    K: Resource<DynamicType = ()>,
+{
+    OwnerReference {
+        api_version: K::api_version(&()).to_string(),
+        kind: K::kind(&()).to_string(),
+        name: owner.name_any(),
+        uid: owner.meta().uid.clone().unwrap_or_default(),
+        controller: Some(controller),
+        block_owner_deletion: Some(controller),
+    }
+}
+
+/// Bytes the way KubeStash writes sizes: `12.222 MiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        let text = format!("{value:.3}");
+        let text = text.trim_end_matches('0').trim_end_matches('.');
+        format!("{text} {}", UNITS[unit])
+    }
+}
+
+/// Parses a size written by [`human_bytes`] back into bytes (approximately).
+pub fn parse_human_bytes(text: &str) -> Option<u64> {
+    let (number, unit) = text.trim().split_once(' ')?;
+    let number: f64 = number.parse().ok()?;
+    let power = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
+        .iter()
+        .position(|candidate| *candidate == unit)?;
+    Some((number * 1024f64.powi(power as i32)).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn sizes_read_like_kubestash() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(12_816_000), "12.222 MiB");
+        assert_eq!(human_bytes(2048), "2 KiB");
+        assert_eq!(parse_human_bytes("2 KiB"), Some(2048));
+    }
+
+    #[test]
+    fn a_condition_keeps_its_transition_time_while_unchanged() {
+        let mut list = vec![condition("Ready", true, "A", "")];
+        let first = list[0].last_transition_time.clone();
+        std::thread::sleep(Duration::from_millis(5));
+        set_condition(&mut list, condition("Ready", true, "B", "again"));
+        assert_eq!(list[0].last_transition_time, first);
+        assert_eq!(list[0].reason.as_deref(), Some("B"));
+        set_condition(&mut list, condition("Other", false, "C", "x"));
+        assert_eq!(list.len(), 2);
+    }
+}

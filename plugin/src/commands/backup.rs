@@ -1,0 +1,373 @@
+//! `kubectl kubestash backup now <backupconfiguration>` (alias `trigger`): create
+//! BackupSession(s) named as KubeStash names them and, with `--wait`, follow them to the end:
+//! a progress bar on a TTY, plain lines otherwise, a summary table, `-o json` for CI, and the
+//! exit code of the outcome (0 Succeeded, 1 Failed/Skipped, 3 timed out).
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use kube::{Api, Client, ResourceExt};
+use kubestash::api::core::{BackupConfiguration, BackupSession, BackupSessionPhase};
+use kubestash::api::storage::Snapshot;
+use serde::Serialize;
+
+use crate::cli::GlobalArgs;
+use crate::exit::{CliError, ExitStatus};
+use crate::output::{self, OutputFormat};
+
+/// `backup` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Trigger a backup of a BackupConfiguration now.
+    #[command(alias = "trigger")]
+    Now(NowArgs),
+}
+
+/// Flags of `backup now`.
+#[derive(Debug, Args)]
+pub struct NowArgs {
+    /// The BackupConfiguration.
+    pub backup_configuration: String,
+    /// Only these sessions (default: every session).
+    #[arg(long = "session", value_name = "NAME")]
+    pub sessions: Vec<String>,
+    /// Wait until the sessions end, and exit with their outcome.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long to wait (Go duration: 90s, 10m, 1h).
+    #[arg(long, default_value = "30m", value_name = "DURATION")]
+    pub timeout: String,
+    /// Run the controllers in this process even if an operator is running.
+    #[arg(long)]
+    pub embedded: bool,
+}
+
+/// One snapshot in the result.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotResult {
+    name: String,
+    repository: String,
+    phase: String,
+    size: Option<String>,
+    components: Vec<ComponentResult>,
+}
+
+/// One component in the result.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentResult {
+    name: String,
+    phase: String,
+    size: Option<String>,
+    duration: Option<String>,
+    restic_id: Option<String>,
+    error: Option<String>,
+}
+
+/// The machine-readable result of one BackupSession.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionResult {
+    namespace: String,
+    backup_session: String,
+    session: String,
+    phase: String,
+    duration: Option<String>,
+    reason: Option<String>,
+    snapshots: Vec<SnapshotResult>,
+}
+
+/// Runs `backup now`.
+pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let BackupCommand::Now(args) = command;
+    let timeout = kubestash::duration::parse_go_duration(&args.timeout)
+        .map_err(|error| CliError::bad_input(format!("--timeout `{}`: {error}", args.timeout)))?;
+    let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
+    runtime.block_on(async {
+        let cluster = crate::cluster::connect(global).await?;
+        let namespace = cluster.namespace.clone();
+        let configurations: Api<BackupConfiguration> = Api::namespaced(cluster.client.clone(), &namespace);
+        let name = &args.backup_configuration;
+        let configuration = configurations.get_opt(name).await?.ok_or_else(|| {
+            CliError::bad_input(format!("BackupConfiguration {namespace}/{name} not found"))
+                .with_hint(format!("list them with `kubectl get backupconfigurations -n {namespace}`"))
+        })?;
+        let available: Vec<String> = configuration.spec.sessions.iter().flatten().map(|s| s.config.name.clone()).collect();
+        let sessions: Vec<String> = if args.sessions.is_empty() { available.clone() } else { args.sessions.clone() };
+        for session in &sessions {
+            if !available.contains(session) {
+                return Err(CliError::bad_input(format!("BackupConfiguration {namespace}/{name} has no session `{session}` (spec.sessions[].name)"))
+                    .with_hint(format!("its sessions: {}", available.join(", ")))
+                    .into());
+            }
+        }
+        let embedded = if args.wait {
+            crate::commands::embedded::start_if_needed(&cluster.client, args.embedded, None).await?
+        } else {
+            None
+        };
+        let mut created = Vec::new();
+        for session in &sessions {
+            let object = kubestash_operator::sessions::trigger(&cluster.client, &namespace, name, session).await?;
+            eprintln!("backupsession/{} created", object.name_any());
+            created.push(object.name_any());
+        }
+        if !args.wait {
+            if global.output == OutputFormat::Table {
+                for name in &created {
+                    println!("backupsession/{name}");
+                }
+            } else {
+                output::print_structured(global.output, &serde_json::json!({"namespace": namespace, "backupSessions": created}))?;
+            }
+            return Ok(ExitStatus::Success);
+        }
+        let outcome = wait_all(&cluster.client, &namespace, &created, timeout).await;
+        if let Some(embedded) = embedded {
+            embedded.stop().await;
+        }
+        let results = outcome?;
+        let Some(results) = results else {
+            return Err(CliError {
+                status: ExitStatus::TimedOut,
+                message: format!("timed out after {} waiting for {}", args.timeout, created.join(", ")),
+                hint: Some(format!("see `kubectl describe backupsession -n {namespace} {}`", created.join(" "))),
+            }
+            .into());
+        };
+        report(&results, global.output)?;
+        let failed: Vec<&SessionResult> = results.iter().filter(|r| r.phase != "Succeeded").collect();
+        if failed.is_empty() {
+            Ok(ExitStatus::Success)
+        } else {
+            for result in &failed {
+                eprintln!("error: BackupSession {}/{} {}: {}", result.namespace, result.backup_session, result.phase, result.reason.clone().unwrap_or_default());
+                for snapshot in &result.snapshots {
+                    for component in snapshot.components.iter().filter(|c| c.error.is_some()) {
+                        eprintln!("  snapshot {} component {}: {}", snapshot.name, component.name, component.error.clone().unwrap_or_default());
+                    }
+                }
+            }
+            Ok(ExitStatus::Failed)
+        }
+    })
+}
+
+fn phase_text<T: std::fmt::Debug>(phase: Option<T>) -> String {
+    phase
+        .map(|p| format!("{p:?}"))
+        .unwrap_or_else(|| "Pending".into())
+}
+
+async fn result_of(client: &Client, namespace: &str, session: &BackupSession) -> SessionResult {
+    let snapshots_api: Api<Snapshot> = Api::namespaced(client.clone(), namespace);
+    let status = session.status.clone().unwrap_or_default();
+    let mut snapshots = Vec::new();
+    for entry in status.snapshots.iter().flatten() {
+        let Ok(Some(snapshot)) = snapshots_api.get_opt(&entry.name).await else {
+            continue;
+        };
+        let snapshot_status = snapshot.status.clone().unwrap_or_default();
+        let components = snapshot_status
+            .components
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(name, c)| ComponentResult {
+                name,
+                phase: phase_text(c.phase),
+                size: c.size.clone(),
+                duration: c.duration.clone(),
+                restic_id: c
+                    .restic_stats
+                    .iter()
+                    .flatten()
+                    .find_map(|s| s.summary.as_ref().and_then(|s| s.id.clone())),
+                error: c.error.clone(),
+            })
+            .collect();
+        snapshots.push(SnapshotResult {
+            name: entry.name.clone(),
+            repository: snapshot.spec.repository.clone(),
+            phase: phase_text(snapshot_status.phase),
+            size: snapshot_status.size.clone(),
+            components,
+        });
+    }
+    let reason = status
+        .conditions
+        .iter()
+        .flatten()
+        .filter(|c| c.status == "False" || c.type_ == "BackupSkipped")
+        .filter_map(|c| c.message.clone())
+        .last();
+    SessionResult {
+        namespace: namespace.to_string(),
+        backup_session: session.name_any(),
+        session: session.spec.session.clone().unwrap_or_default(),
+        phase: phase_text(status.phase),
+        duration: status.duration.clone(),
+        reason: if status.phase == Some(BackupSessionPhase::Succeeded) {
+            None
+        } else {
+            reason
+        },
+        snapshots,
+    }
+}
+
+/// Follows the sessions until all end; `None` on timeout.
+async fn wait_all(
+    client: &Client,
+    namespace: &str,
+    names: &[String],
+    timeout: Duration,
+) -> anyhow::Result<Option<Vec<SessionResult>>> {
+    let api: Api<BackupSession> = Api::namespaced(client.clone(), namespace);
+    let deadline = Instant::now() + timeout;
+    let tty = std::io::stderr().is_terminal();
+    let bar = tty.then(|| {
+        let bar = ProgressBar::new(100);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {percent:>3}%")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    });
+    let mut last_line = String::new();
+    loop {
+        let mut results = Vec::new();
+        let mut done = true;
+        let mut percent: f64 = 0.0;
+        let mut line_parts = Vec::new();
+        for name in names {
+            let session = api
+                .get(name)
+                .await
+                .with_context(|| format!("BackupSession {namespace}/{name} disappeared"))?;
+            let phase = session.status.as_ref().and_then(|s| s.phase);
+            let result = result_of(client, namespace, &session).await;
+            if !phase.is_some_and(|p| p.is_final()) {
+                done = false;
+            }
+            let snapshots_api: Api<Snapshot> = Api::namespaced(client.clone(), namespace);
+            for entry in session
+                .status
+                .as_ref()
+                .and_then(|s| s.snapshots.clone())
+                .unwrap_or_default()
+            {
+                if let Ok(Some(snapshot)) = snapshots_api.get_opt(&entry.name).await {
+                    for (component, status) in snapshot
+                        .status
+                        .and_then(|s| s.components)
+                        .unwrap_or_default()
+                    {
+                        let progress = status
+                            .restic_stats
+                            .iter()
+                            .flatten()
+                            .find_map(|s| s.progress.clone());
+                        if let Some(progress) = progress {
+                            percent = percent.max(
+                                progress
+                                    .percent_done
+                                    .as_deref()
+                                    .and_then(|p| p.parse().ok())
+                                    .unwrap_or(0.0),
+                            );
+                            line_parts.push(format!(
+                                "{component} {} of {} at {}",
+                                progress.backup_done.unwrap_or_default(),
+                                progress.total.unwrap_or_default(),
+                                progress.speed.unwrap_or_default()
+                            ));
+                        } else {
+                            line_parts.push(format!("{component} {}", phase_text(status.phase)));
+                        }
+                    }
+                }
+            }
+            line_parts.insert(0, format!("{name}: {}", result.phase));
+            results.push(result);
+        }
+        let line = line_parts.join(", ");
+        match &bar {
+            Some(bar) => {
+                bar.set_message(line.clone());
+                bar.set_position(if done { 100 } else { percent as u64 });
+            }
+            None if line != last_line => eprintln!("{line}"),
+            None => {}
+        }
+        last_line = line;
+        if done {
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            return Ok(Some(results));
+        }
+        if Instant::now() >= deadline {
+            if let Some(bar) = bar {
+                bar.abandon();
+            }
+            return Ok(None);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn report(results: &[SessionResult], format: OutputFormat) -> anyhow::Result<()> {
+    match format {
+        OutputFormat::Table => {
+            let mut table = output::table(&[
+                "backupsession",
+                "phase",
+                "duration",
+                "snapshot",
+                "repository",
+                "size",
+                "components",
+            ]);
+            for result in results {
+                if result.snapshots.is_empty() {
+                    table.add_row(vec![
+                        result.backup_session.clone(),
+                        result.phase.clone(),
+                        result.duration.clone().unwrap_or_default(),
+                        "-".into(),
+                        "-".into(),
+                        "-".into(),
+                        "-".into(),
+                    ]);
+                }
+                for snapshot in &result.snapshots {
+                    let components: Vec<String> = snapshot
+                        .components
+                        .iter()
+                        .map(|c| format!("{}={}", c.name, c.phase))
+                        .collect();
+                    table.add_row(vec![
+                        result.backup_session.clone(),
+                        result.phase.clone(),
+                        result.duration.clone().unwrap_or_default(),
+                        snapshot.name.clone(),
+                        snapshot.repository.clone(),
+                        snapshot.size.clone().unwrap_or_default(),
+                        components.join(","),
+                    ]);
+                }
+            }
+            output::print_table(&table);
+        }
+        _ if results.len() == 1 => output::print_structured(format, &results[0])?,
+        _ => output::print_structured(format, &results)?,
+    }
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! `kubectl kubestash executor …` (hidden): the steps that run inside the Jobs the operator
+//! creates. The namespace comes from the global `-n/--namespace`.
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use kubestash_operator::executor::{self, Mode};
+
+use crate::cli::GlobalArgs;
+use crate::exit::ExitStatus;
+
+/// Executor steps.
+#[derive(Debug, Subcommand)]
+pub enum ExecutorCommand {
+    /// Back up one component of a BackupSession.
+    Backup(BackupArgs),
+    /// Restore one component of a Snapshot for a RestoreSession.
+    Restore(RestoreArgs),
+    /// Create a BackupSession (what a session's CronJob runs).
+    Trigger(TriggerArgs),
+    /// Initialize a volume backend from a Job that mounts it.
+    SyncStorage(SyncArgs),
+    /// Apply the retention policies after a BackupSession.
+    Retention(RetentionArgs),
+}
+
+/// `executor backup`.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// paths or manifest.
+    #[arg(long)]
+    pub mode: Mode,
+    /// The BackupSession.
+    #[arg(long = "backupsession")]
+    pub backup_session: String,
+    /// The component.
+    #[arg(long, default_value = "dump")]
+    pub component: String,
+    /// A task parameter, key=value (repeatable).
+    #[arg(long = "param")]
+    pub params: Vec<String>,
+}
+
+/// `executor restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// paths or manifest.
+    #[arg(long)]
+    pub mode: Mode,
+    /// The RestoreSession.
+    #[arg(long = "restoresession")]
+    pub restore_session: String,
+    /// The Snapshot.
+    #[arg(long)]
+    pub snapshot: String,
+    /// The component.
+    #[arg(long, default_value = "dump")]
+    pub component: String,
+    /// A task parameter, key=value (repeatable).
+    #[arg(long = "param")]
+    pub params: Vec<String>,
+}
+
+/// `executor trigger`.
+#[derive(Debug, Args)]
+pub struct TriggerArgs {
+    /// Invoker kind.
+    #[arg(long, default_value = "BackupConfiguration")]
+    pub invoker_kind: String,
+    /// Invoker name.
+    #[arg(long)]
+    pub invoker_name: String,
+    /// Session name.
+    #[arg(long)]
+    pub session: String,
+}
+
+/// `executor sync-storage`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The BackupStorage.
+    #[arg(long)]
+    pub storage: String,
+}
+
+/// `executor retention`.
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// The BackupSession.
+    #[arg(long = "backupsession")]
+    pub backup_session: String,
+}
+
+/// Runs one step; its errors are already recorded in the object's status.
+pub fn run(command: &ExecutorCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
+    runtime.block_on(async {
+        let cluster = crate::cluster::connect(global).await?;
+        let client = &cluster.client;
+        let namespace = cluster.namespace.clone();
+        match command {
+            ExecutorCommand::Backup(args) => {
+                executor::backup(
+                    client,
+                    &executor::BackupArgs {
+                        namespace,
+                        backup_session: args.backup_session.clone(),
+                        component: args.component.clone(),
+                        mode: args.mode,
+                        params: executor::parse_params(&args.params)?,
+                    },
+                )
+                .await?
+            }
+            ExecutorCommand::Restore(args) => {
+                executor::restore(
+                    client,
+                    &executor::RestoreArgs {
+                        namespace,
+                        restore_session: args.restore_session.clone(),
+                        snapshot: args.snapshot.clone(),
+                        component: args.component.clone(),
+                        mode: args.mode,
+                        params: executor::parse_params(&args.params)?,
+                    },
+                )
+                .await?
+            }
+            ExecutorCommand::Trigger(args) => {
+                let name = executor::trigger(
+                    client,
+                    &namespace,
+                    &args.invoker_kind,
+                    &args.invoker_name,
+                    &args.session,
+                )
+                .await?;
+                println!("backupsession/{name} created");
+            }
+            ExecutorCommand::SyncStorage(args) => {
+                executor::sync_storage(client, &namespace, &args.storage).await?
+            }
+            ExecutorCommand::Retention(args) => {
+                executor::retention(client, &namespace, &args.backup_session).await?
+            }
+        }
+        Ok(ExitStatus::Success)
+    })
+}

@@ -1,0 +1,299 @@
+//! `kubectl kubestash restore`: build a RestoreSession from flags (the right addon and task
+//! for the target kind) or take one from `-f`, create it and, with `--wait`, follow it to the
+//! end with the same exit codes as `backup now`. `--dry-run` prints the RestoreSession.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use kube::api::PostParams;
+use kube::{Api, ResourceExt};
+use kubestash::api::core::restore_session::RestorePhase;
+use kubestash::api::core::RestoreSession;
+use kubestash::api::storage::Repository;
+use serde_json::json;
+
+use crate::cli::GlobalArgs;
+use crate::exit::{CliError, ExitStatus};
+use crate::output::{self, OutputFormat};
+
+/// Flags of `restore`.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A RestoreSession manifest to create instead of building one from flags.
+    #[arg(short = 'f', long = "filename", value_name = "FILE", conflicts_with_all = ["from_repository", "target"])]
+    pub file: Option<std::path::PathBuf>,
+    /// The Repository to restore from.
+    #[arg(long, value_name = "REPOSITORY")]
+    pub from_repository: Option<String>,
+    /// Namespace of the Repository (default: the restore's namespace).
+    #[arg(long, value_name = "NAMESPACE")]
+    pub repository_namespace: Option<String>,
+    /// Snapshot name, or `latest`.
+    #[arg(long, default_value = "latest")]
+    pub snapshot: String,
+    /// What to restore into: deployment/NAME, statefulset/NAME, pvc/NAME (omit for manifests).
+    #[arg(long, value_name = "KIND/NAME")]
+    pub target: Option<String>,
+    /// Only these components (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub components: Vec<String>,
+    /// Only paths matching these globs (comma-separated).
+    #[arg(long)]
+    pub include: Option<String>,
+    /// Leave out paths matching these globs (comma-separated).
+    #[arg(long)]
+    pub exclude: Option<String>,
+    /// Name of the RestoreSession (default: generated).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Print the RestoreSession instead of creating it.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Wait until the restore ends, and exit with its outcome.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long to wait.
+    #[arg(long, default_value = "30m", value_name = "DURATION")]
+    pub timeout: String,
+    /// Run the controllers in this process even if an operator is running.
+    #[arg(long)]
+    pub embedded: bool,
+}
+
+/// The apiGroup, kind, addon and restore task for a `--target` kind.
+fn target_kind(kind: &str) -> Option<(&'static str, &'static str, &'static str)> {
+    match kind.to_lowercase().as_str() {
+        "deployment" | "deployments" | "deploy" => Some(("apps", "Deployment", "workload-addon")),
+        "statefulset" | "statefulsets" | "sts" => Some(("apps", "StatefulSet", "workload-addon")),
+        "daemonset" | "daemonsets" | "ds" => Some(("apps", "DaemonSet", "workload-addon")),
+        "pvc" | "persistentvolumeclaim" | "persistentvolumeclaims" => {
+            Some(("", "PersistentVolumeClaim", "pvc-addon"))
+        }
+        _ => None,
+    }
+}
+
+async fn build(
+    args: &RestoreArgs,
+    client: &kube::Client,
+    namespace: &str,
+) -> anyhow::Result<RestoreSession> {
+    if let Some(file) = &args.file {
+        let text = if file.as_os_str() == "-" {
+            std::io::read_to_string(std::io::stdin())?
+        } else {
+            std::fs::read_to_string(file)
+                .with_context(|| format!("unable to read `{}`", file.display()))?
+        };
+        let mut restore: RestoreSession = serde_yaml::from_str(&text).map_err(|error| {
+            CliError::bad_input(format!(
+                "`{}` is not a RestoreSession: {error}",
+                file.display()
+            ))
+        })?;
+        if restore.metadata.namespace.is_none() {
+            restore.metadata.namespace = Some(namespace.to_string());
+        }
+        return Ok(restore);
+    }
+    let repository = args.from_repository.clone().ok_or_else(|| {
+        CliError::bad_input("either -f FILE or --from-repository REPOSITORY is required")
+            .with_hint("list repositories with `kubectl get repositories -A`")
+    })?;
+    let repository_namespace = args
+        .repository_namespace
+        .clone()
+        .unwrap_or_else(|| namespace.to_string());
+    let repositories: Api<Repository> = Api::namespaced(client.clone(), &repository_namespace);
+    let found = repositories.get_opt(&repository).await?.ok_or_else(|| {
+        CliError::bad_input(format!(
+            "Repository {repository_namespace}/{repository} not found (--from-repository)"
+        ))
+        .with_hint(format!(
+            "list them with `kubectl get repositories -n {repository_namespace}`"
+        ))
+    })?;
+    let (target, addon, task) = match &args.target {
+        Some(target) => {
+            let (kind, name) = target.split_once('/').ok_or_else(|| {
+                CliError::bad_input(format!("--target `{target}` is not KIND/NAME"))
+            })?;
+            let (group, kind, addon) = target_kind(kind).ok_or_else(|| {
+                CliError::bad_input(format!("--target kind `{kind}` is not supported (deployment, statefulset, daemonset, pvc)"))
+            })?;
+            (
+                Some(
+                    json!({"apiGroup": group, "kind": kind, "name": name, "namespace": namespace}),
+                ),
+                addon,
+                "logical-backup-restore",
+            )
+        }
+        None => (None, "kubedump-addon", "manifest-restore"),
+    };
+    let mut params = serde_json::Map::new();
+    if let Some(include) = &args.include {
+        params.insert("include".into(), json!(include));
+    }
+    if let Some(exclude) = &args.exclude {
+        params.insert("exclude".into(), json!(exclude));
+    }
+    let name = args.name.clone().unwrap_or_else(|| {
+        let base = args
+            .target
+            .as_deref()
+            .and_then(|t| t.split_once('/'))
+            .map(|(_, n)| n.to_string())
+            .unwrap_or(repository.clone());
+        kubestash::naming::valid_name(
+            &base,
+            "restore",
+            &chrono::Utc::now().timestamp().to_string(),
+        )
+    });
+    let mut data_source = json!({
+        "namespace": repository_namespace,
+        "repository": repository,
+        "snapshot": args.snapshot,
+        "encryptionSecret": found.spec.encryption_secret,
+    });
+    if !args.components.is_empty() {
+        data_source["components"] = json!(args.components);
+    }
+    let mut task_value = json!({"name": task});
+    if !params.is_empty() {
+        task_value["params"] = serde_json::Value::Object(params);
+    }
+    let mut value = json!({
+        "apiVersion": "core.kubestash.com/v1alpha1",
+        "kind": "RestoreSession",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"dataSource": data_source, "addon": {"name": addon, "tasks": [task_value]}},
+    });
+    if let Some(target) = target {
+        value["spec"]["target"] = target;
+    }
+    Ok(serde_json::from_value(value)?)
+}
+
+/// Runs `restore`.
+pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let timeout = kubestash::duration::parse_go_duration(&args.timeout)
+        .map_err(|error| CliError::bad_input(format!("--timeout `{}`: {error}", args.timeout)))?;
+    let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
+    runtime.block_on(async {
+        let cluster = crate::cluster::connect(global).await?;
+        let restore = build(args, &cluster.client, &cluster.namespace).await?;
+        let findings: Vec<String> = kubestash::validation::validate_object(&kubestash::object::Object::RestoreSession(restore.clone()))
+            .into_iter()
+            .filter(|f| f.severity == kubestash::validation::Severity::Error)
+            .map(|f| f.to_string())
+            .collect();
+        if !findings.is_empty() {
+            return Err(CliError::bad_input(findings.join("\n")).into());
+        }
+        if args.dry_run {
+            let mut value = serde_json::to_value(&restore)?;
+            value["apiVersion"] = json!("core.kubestash.com/v1alpha1");
+            value["kind"] = json!("RestoreSession");
+            match global.output {
+                OutputFormat::Json => output::print_structured(OutputFormat::Json, &value)?,
+                _ => print!("{}", serde_yaml::to_string(&value)?),
+            }
+            return Ok(ExitStatus::Success);
+        }
+        let namespace = restore.namespace().unwrap_or(cluster.namespace.clone());
+        let api: Api<RestoreSession> = Api::namespaced(cluster.client.clone(), &namespace);
+        let embedded = if args.wait {
+            crate::commands::embedded::start_if_needed(&cluster.client, args.embedded, None).await?
+        } else {
+            None
+        };
+        let created = api.create(&PostParams::default(), &restore).await.map_err(|error| match error {
+            kube::Error::Api(status) if status.code == 409 => anyhow::Error::new(CliError::bad_input(format!(
+                "RestoreSession {namespace}/{} already exists",
+                restore.name_any()
+            ))
+            .with_hint("pick another --name or delete the old one")),
+            other => anyhow::Error::new(other).context("failed to create the RestoreSession"),
+        })?;
+        let name = created.name_any();
+        eprintln!("restoresession/{name} created");
+        if !args.wait {
+            if global.output == OutputFormat::Table {
+                println!("restoresession/{name}");
+            } else {
+                output::print_structured(global.output, &json!({"namespace": namespace, "restoreSession": name}))?;
+            }
+            return Ok(ExitStatus::Success);
+        }
+        let deadline = Instant::now() + timeout;
+        let mut last = String::new();
+        let final_state = loop {
+            let current = api.get(&name).await?;
+            let status = current.status.clone().unwrap_or_default();
+            let line = format!(
+                "{name}: {} {}",
+                status.phase.map(|p| format!("{p:?}")).unwrap_or_else(|| "Pending".into()),
+                status.components.iter().flatten().map(|(c, s)| format!("{c}={}", s.phase.map(|p| format!("{p:?}")).unwrap_or_default())).collect::<Vec<_>>().join(",")
+            );
+            if line != last {
+                eprintln!("{line}");
+                last = line;
+            }
+            if status.phase.is_some_and(|p| p.is_final()) {
+                break Some(current);
+            }
+            if Instant::now() >= deadline {
+                break None;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        if let Some(embedded) = embedded {
+            embedded.stop().await;
+        }
+        let Some(done) = final_state else {
+            return Err(CliError {
+                status: ExitStatus::TimedOut,
+                message: format!("timed out after {} waiting for RestoreSession {namespace}/{name}", args.timeout),
+                hint: Some(format!("see `kubectl describe restoresession -n {namespace} {name}`")),
+            }
+            .into());
+        };
+        let status = done.status.clone().unwrap_or_default();
+        let phase = status.phase.map(|p| format!("{p:?}")).unwrap_or_default();
+        let reason = status.conditions.iter().flatten().filter(|c| c.status == "False").filter_map(|c| c.message.clone()).last();
+        let result = json!({
+            "namespace": namespace,
+            "restoreSession": name,
+            "phase": phase,
+            "duration": status.duration,
+            "reason": if status.phase == Some(RestorePhase::Succeeded) { None } else { reason.clone() },
+            "components": status.components,
+        });
+        match global.output {
+            OutputFormat::Table => {
+                let mut table = output::table(&["restoresession", "phase", "duration", "component", "component phase", "error"]);
+                for (component, state) in status.components.clone().unwrap_or_default() {
+                    table.add_row(vec![
+                        name.clone(),
+                        phase.clone(),
+                        status.duration.clone().unwrap_or_default(),
+                        component,
+                        state.phase.map(|p| format!("{p:?}")).unwrap_or_default(),
+                        state.error.unwrap_or_default(),
+                    ]);
+                }
+                output::print_table(&table);
+            }
+            other => output::print_structured(other, &result)?,
+        }
+        if status.phase == Some(RestorePhase::Succeeded) {
+            Ok(ExitStatus::Success)
+        } else {
+            eprintln!("error: RestoreSession {namespace}/{name} {phase}: {}", reason.unwrap_or_default());
+            Ok(ExitStatus::Failed)
+        }
+    })
+}
