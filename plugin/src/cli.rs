@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::commands::{
-    backup, blueprint, completion, crds, executor, operator, pause, restore, sandbox, snapshots,
+    backup, blueprint, completion, crds, executor, install, operator, pause, restore, sandbox, snapshots,
     validate,
 };
 use crate::output::OutputFormat;
@@ -71,6 +71,10 @@ pub enum Command {
     Backup(backup::BackupCommand),
     /// Restore a snapshot into a workload or PVC, or manifests into the cluster.
     Restore(restore::RestoreArgs),
+    /// Install the CRDs, RBAC, default catalog and operator Deployment.
+    Install(install::InstallArgs),
+    /// Remove what `install` applied (the CRDs only with --include-crds).
+    Uninstall(install::UninstallArgs),
     /// Run the operator (every controller) in the foreground.
     #[command(subcommand)]
     Operator(operator::OperatorCommand),

@@ -6,6 +6,7 @@ pub mod completion;
 pub mod crds;
 pub mod embedded;
 pub mod executor;
+pub mod install;
 pub mod operator;
 pub mod pause;
 pub mod restore;
@@ -27,6 +28,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Blueprint(command) => blueprint::run(&command, &cli.global),
         Command::Backup(command) => backup::run(&command, &cli.global),
         Command::Restore(args) => restore::run(&args, &cli.global),
+        Command::Install(args) => install::install(&args, &cli.global),
+        Command::Uninstall(args) => install::uninstall(&args, &cli.global),
         Command::Operator(command) => operator::run(&command, &cli.global),
         Command::Executor(command) => executor::run(&command, &cli.global),
         Command::Pause(args) => pause::run(&args, &cli.global, true),

@@ -3,6 +3,7 @@
 
 mod blueprint;
 mod generated;
+mod operator;
 mod plugin;
 mod sandbox;
 mod snapshots;
@@ -37,7 +38,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from_output(output: Output) -> Self {
+    pub fn from_output(output: Output) -> Self {
         Self {
             code: output.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

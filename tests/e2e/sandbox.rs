@@ -46,6 +46,23 @@ impl RunningSandbox {
         sandbox
     }
 
+    /// The sandbox's data directory (PVCs live under `pvc/<namespace>/<claim>`).
+    pub fn data_dir(&self) -> PathBuf {
+        self._directory.path().join("data")
+    }
+
+    /// Runs the plugin binary against this sandbox.
+    pub fn plugin(&self, args: &[&str]) -> crate::Run {
+        let output = Command::new(binary())
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        crate::Run::from_output(output)
+    }
+
     pub fn kubectl(&self, args: &[&str]) -> Output {
         Command::new("kubectl")
             .arg("--kubeconfig")
@@ -191,7 +208,7 @@ fn kubectl_applies_the_crds_and_every_example_to_the_sandbox() {
     assert!(stderr.contains("export KUBECONFIG="), "{stderr}");
 }
 
-fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+pub fn wait_for(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

@@ -498,7 +498,14 @@ async fn start(
             let why = util::find(status.conditions.as_ref(), "Ready")
                 .and_then(|c| c.message.clone())
                 .unwrap_or_else(|| "not reconciled yet".into());
-            if age < READY_WAIT {
+            // Wait only while the configuration is still settling; a missing target or a
+            // storage that failed to initialize will not fix itself.
+            let permanent = status.target_found == Some(false)
+                || status.backends.iter().flatten().any(|b| {
+                    b.storage.as_ref().and_then(|s| s.reason.as_deref()).is_some_and(|r| !r.ends_with("not initialized yet"))
+                        || b.retention_policy.as_ref().is_some_and(|r| r.found == Some(false))
+                });
+            if age < READY_WAIT && !permanent {
                 let mut conditions = run.conditions();
                 set_condition(
                     &mut conditions,

@@ -1,0 +1,134 @@
+//! `kubectl kubestash install` / `uninstall`: the install bundle (CRDs, RBAC, the operator
+//! Deployment, the default catalog) applied with server-side apply, or printed.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::Args;
+use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind};
+use kube::Api;
+
+use crate::cli::GlobalArgs;
+use crate::exit::{CliError, ExitStatus};
+use crate::output::OutputFormat;
+
+/// Flags of `install`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Image of the operator and its Jobs.
+    #[arg(long, default_value = kubestash_operator::IMAGE)]
+    pub image: String,
+    /// Print the bundle instead of applying it (-o yaml|json).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Leave the operator Deployment out (run `operator run` elsewhere, or let one-shot commands embed it).
+    #[arg(long)]
+    pub no_operator: bool,
+    /// Wait until the operator holds its leader Lease.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long to wait.
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    pub timeout: String,
+}
+
+/// Flags of `uninstall`.
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// Also delete the CRDs, and with them every KubeStash object in the cluster.
+    #[arg(long)]
+    pub include_crds: bool,
+}
+
+fn namespace(global: &GlobalArgs) -> String {
+    global.namespace.clone().unwrap_or_else(|| kubestash_operator::DEFAULT_NAMESPACE.into())
+}
+
+fn bundle(global: &GlobalArgs, image: &str, no_operator: bool) -> Vec<serde_json::Value> {
+    kubestash_operator::bundle::objects(&namespace(global), image)
+        .into_iter()
+        .filter(|o| !(no_operator && o["kind"] == "Deployment"))
+        .collect()
+}
+
+/// Runs `install`.
+pub fn install(args: &InstallArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let objects = bundle(global, &args.image, args.no_operator);
+    if args.dry_run {
+        match global.output {
+            OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects}))?),
+            _ => {
+                for object in &objects {
+                    print!("---\n{}", serde_yaml::to_string(object)?);
+                }
+            }
+        }
+        return Ok(ExitStatus::Success);
+    }
+    let timeout = kubestash::duration::parse_go_duration(&args.timeout)
+        .map_err(|error| CliError::bad_input(format!("--timeout `{}`: {error}", args.timeout)))?;
+    let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
+    runtime.block_on(async {
+        let cluster = crate::cluster::connect(global).await?;
+        super::operator::apply_objects(&cluster.client, &objects).await?;
+        for object in &objects {
+            eprintln!(
+                "{}/{} applied",
+                object["kind"].as_str().unwrap_or_default().to_lowercase(),
+                object["metadata"]["name"].as_str().unwrap_or_default()
+            );
+        }
+        if args.wait && !args.no_operator {
+            let deadline = Instant::now() + timeout;
+            loop {
+                if let Some(leader) = kubestash_operator::leader::current_leader(&cluster.client, &namespace(global)).await? {
+                    eprintln!("the operator is running ({leader} holds the leader Lease)");
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    return Err(CliError {
+                        status: ExitStatus::TimedOut,
+                        message: format!("timed out after {} waiting for the operator to take its Lease", args.timeout),
+                        hint: Some(format!("see `kubectl logs -n {} deployment/kubestash-operator`", namespace(global))),
+                    }
+                    .into());
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+        Ok(ExitStatus::Success)
+    })
+}
+
+/// Runs `uninstall`.
+pub fn uninstall(args: &UninstallArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let objects = bundle(global, kubestash_operator::IMAGE, false);
+    let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
+    runtime.block_on(async {
+        let cluster = crate::cluster::connect(global).await?;
+        for object in objects.iter().rev() {
+            let kind = object["kind"].as_str().unwrap_or_default();
+            if kind == "CustomResourceDefinition" && !args.include_crds {
+                continue;
+            }
+            let name = object["metadata"]["name"].as_str().unwrap_or_default();
+            let api_version = object["apiVersion"].as_str().unwrap_or_default();
+            let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+            let plural = if kind == "CustomResourceDefinition" { "customresourcedefinitions".to_string() } else { format!("{}s", kind.to_lowercase()) };
+            let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural);
+            let api: Api<DynamicObject> = match object["metadata"]["namespace"].as_str() {
+                Some(namespace) => Api::namespaced_with(cluster.client.clone(), namespace, &resource),
+                None => Api::all_with(cluster.client.clone(), &resource),
+            };
+            match api.delete(name, &DeleteParams::background()).await {
+                Ok(_) => eprintln!("{}/{name} deleted", kind.to_lowercase()),
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(error) => return Err(anyhow::Error::new(error).context(format!("failed to delete {kind} {name}"))),
+            }
+        }
+        if !args.include_crds {
+            eprintln!("the CRDs and your KubeStash objects were kept (--include-crds removes them)");
+        }
+        Ok(ExitStatus::Success)
+    })
+}

@@ -1,0 +1,233 @@
+//! The backup and restore flows end to end: the real binary as operator (`operator run`) or
+//! embedded in `backup now --wait`, the sandbox as cluster, `../shared/examples` as input,
+//! and the stock `restic` as the judge of what was written.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::sandbox::{wait_for, RunningSandbox};
+use crate::{binary, copy_examples};
+
+const PASSWORD: &str = "correct-horse-battery-staple";
+
+/// `operator run` against a sandbox; killed on drop.
+struct Operator(Child);
+
+impl Operator {
+    fn start(sandbox: &RunningSandbox) -> Self {
+        let child = Command::new(binary())
+            .args(["operator", "run"])
+            .env("KUBECONFIG", &sandbox.kubeconfig)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let operator = Self(child);
+        wait_for("the operator's CRDs and catalog", Duration::from_secs(30), || {
+            sandbox.kubectl(&["get", "addon", "workload-addon"]).status.success()
+        });
+        operator
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = self.0.wait();
+    }
+}
+
+/// A sandbox with the examples copied next to it.
+struct Setup {
+    sandbox: RunningSandbox,
+    examples: tempfile::TempDir,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let sandbox = RunningSandbox::start();
+        let examples = tempfile::tempdir().unwrap();
+        copy_examples(examples.path());
+        Self { sandbox, examples }
+    }
+
+    fn file(&self, relative: &str) -> String {
+        self.examples.path().join(relative).display().to_string()
+    }
+
+    fn storage(&self) -> PathBuf {
+        // `copy_examples` puts the storage beside the file that names it.
+        self.examples.path().join("shared/storage")
+    }
+
+    fn apply(&self, files: &[&str]) {
+        for file in files {
+            self.sandbox.kubectl_ok(&["apply", "-f", &self.file(file)]);
+        }
+    }
+
+    fn pvc(&self, namespace: &str, claim: &str) -> PathBuf {
+        self.sandbox.data_dir().join("pvc").join(namespace).join(claim)
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["-o", "json"]);
+        serde_json::from_str(&self.sandbox.kubectl_ok(&all)).unwrap()
+    }
+
+    fn field(&self, args: &[&str], pointer: &str) -> Value {
+        self.json(args).pointer(pointer).cloned().unwrap_or(Value::Null)
+    }
+
+    fn shared(&self) {
+        self.apply(&["shared/namespace.yaml", "shared/encryption-secret.yaml", "shared/backupstorage-local.yaml", "shared/retentionpolicy.yaml"]);
+    }
+}
+
+fn restic(repository: &Path, args: &[&str]) -> String {
+    let output = Command::new("restic")
+        .arg("-r")
+        .arg(repository)
+        .args(args)
+        .env("RESTIC_PASSWORD", PASSWORD)
+        .output()
+        .expect("restic is installed");
+    assert!(output.status.success(), "restic {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn write_files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let files: Vec<(PathBuf, Vec<u8>)> = vec![
+        (PathBuf::from("orders.db"), (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect()),
+        (PathBuf::from("nested/deeper/notes.txt"), b"ship it\n".to_vec()),
+        (PathBuf::from("empty"), Vec::new()),
+    ];
+    for (path, data) in &files {
+        let full = root.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, data).unwrap();
+    }
+    files
+}
+
+fn assert_files(root: &Path, files: &[(PathBuf, Vec<u8>)]) {
+    for (path, data) in files {
+        let restored = std::fs::read(root.join(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(restored == *data, "{} differs after restore", path.display());
+    }
+}
+
+#[test]
+fn workload_backup_from_the_cronjob_then_restore_brings_files_back_byte_for_byte() {
+    let setup = Setup::new();
+    let _operator = Operator::start(&setup.sandbox);
+    setup.shared();
+    setup.apply(&["workload/pvc.yaml", "workload/deployment.yaml", "workload/backupconfiguration.yaml"]);
+    let data = setup.pvc("shop", "orders-data");
+    let files = write_files(&data);
+    std::fs::create_dir_all(data.join("tmp")).unwrap();
+    std::fs::write(data.join("tmp/scratch"), b"excluded").unwrap();
+
+    wait_for("BackupStorage Ready", Duration::from_secs(30), || {
+        setup.field(&["get", "backupstorage", "local-disk", "-n", "shop"], "/status/phase") == "Ready"
+    });
+    assert!(setup.storage().join("metadata.yaml").exists(), "metadata.yaml is written at the backend root");
+    wait_for("BackupConfiguration Ready", Duration::from_secs(30), || {
+        setup.field(&["get", "backupconfiguration", "orders-backup", "-n", "shop"], "/status/phase") == "Ready"
+    });
+    assert!(setup.storage().join("shop/orders/repository.yaml").exists());
+    assert_eq!(setup.field(&["get", "repository", "orders-repo", "-n", "shop"], "/spec/path"), "/shop/orders");
+    assert_eq!(
+        setup.field(&["get", "cronjob", "trigger-orders-backup-nightly", "-n", "shop"], "/spec/schedule"),
+        "30 2 * * *"
+    );
+
+    // A CronJob tick, as `kubectl create job --from` makes one (built client-side: the
+    // sandbox decodes protobuf bodies only for a few kinds).
+    let job = setup.sandbox.kubectl_ok(&["create", "job", "--from=cronjob/trigger-orders-backup-nightly", "tick", "-n", "shop", "--dry-run=client", "-o", "json"]);
+    let job_file = setup.examples.path().join("tick.json");
+    std::fs::write(&job_file, job).unwrap();
+    setup.sandbox.kubectl_ok(&["create", "-f", job_file.to_str().unwrap()]);
+    let mut session = String::new();
+    wait_for("a Succeeded BackupSession", Duration::from_secs(60), || {
+        let list = setup.json(&["get", "backupsessions", "-n", "shop"]);
+        let items = list["items"].as_array().cloned().unwrap_or_default();
+        if let Some(item) = items.first() {
+            session = item["metadata"]["name"].as_str().unwrap().to_string();
+            let phase = item["status"]["phase"].as_str().unwrap_or_default().to_string();
+            assert!(phase != "Failed" && phase != "Skipped", "the session ended {phase}: {}", item["status"]);
+            return phase == "Succeeded";
+        }
+        false
+    });
+    assert!(session.starts_with("orders-backup-nightly-"), "{session}");
+    let snapshots = setup.json(&["get", "snapshots", "-n", "shop"]);
+    let snapshot = &snapshots["items"][0];
+    assert_eq!(snapshot["status"]["phase"], "Succeeded", "{snapshot}");
+    assert_eq!(snapshot["spec"]["backupSession"], session.as_str());
+    let component = &snapshot["status"]["components"]["dump"];
+    assert_eq!(component["path"], "repository/v1/nightly/dump");
+    let restic_id = component["resticStats"][0]["summary"]["id"].as_str().unwrap().to_string();
+    let name = snapshot["metadata"]["name"].as_str().unwrap();
+    assert!(setup.storage().join(format!("shop/orders/snapshots/{name}.yaml")).exists(), "the Snapshot is copied into the backend");
+
+    // The stock restic reads it; the exclude held.
+    let repository = setup.storage().join("shop/orders/repository/v1/nightly/dump");
+    let listed = restic(&repository, &["snapshots", "--json"]);
+    assert!(listed.contains(&restic_id), "{listed}");
+    let tree = restic(&repository, &["ls", "latest"]);
+    assert!(tree.contains("/var/lib/orders/nested/deeper/notes.txt"), "{tree}");
+    assert!(!tree.contains("scratch"), "tmp/ is excluded: {tree}");
+
+    // Lose the data, restore it.
+    std::fs::remove_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&data).unwrap();
+    setup.apply(&["workload/restoresession.yaml"]);
+    wait_for("the RestoreSession to end", Duration::from_secs(60), || {
+        let phase = setup.field(&["get", "restoresession", "orders-restore", "-n", "shop"], "/status/phase");
+        assert!(phase != "Failed" && phase != "Invalid", "{}", setup.json(&["get", "restoresession", "orders-restore", "-n", "shop"])["status"]);
+        phase == "Succeeded"
+    });
+    assert_files(&data, &files);
+    // Backups of the target were paused during the restore and are resumed after it.
+    let status = setup.json(&["get", "restoresession", "orders-restore", "-n", "shop"])["status"].clone();
+    assert_eq!(status["pausedBackups"][0]["name"], "orders-backup");
+    wait_for("backups resumed", Duration::from_secs(20), || {
+        setup.field(&["get", "backupconfiguration", "orders-backup", "-n", "shop"], "/spec/paused") != true
+    });
+    let repo = setup.json(&["get", "repository", "orders-repo", "-n", "shop"]);
+    assert_eq!(repo["status"]["snapshotCount"], 1, "{}", repo["status"]);
+}
+
+#[test]
+fn embedded_pvc_backup_restores_into_a_fresh_claim_in_another_namespace() {
+    // No operator: `backup now --wait` runs the controllers itself.
+    let setup = Setup::new();
+    let install = setup.sandbox.plugin(&["install", "--no-operator"]);
+    assert_eq!(install.code, 0, "{}", install.stderr);
+    setup.shared();
+    setup.apply(&["pvc/pvc.yaml", "pvc/backupconfiguration.yaml"]);
+    let files = write_files(&setup.pvc("shop", "ledger"));
+    let run = setup.sandbox.plugin(&["backup", "now", "ledger-pvc-backup", "-n", "shop", "--wait", "--timeout", "2m", "-o", "json"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("running the controllers in this process"), "{}", run.stderr);
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(result["phase"], "Succeeded");
+    assert_eq!(result["snapshots"][0]["repository"], "ledger-repo");
+    assert_eq!(result["snapshots"][0]["components"][0]["name"], "dump");
+
+    // The fresh namespace and claim of the example, without its RestoreSession: the CLI makes one.
+    let text = std::fs::read_to_string(setup.file("pvc/restoresession.yaml")).unwrap();
+    let without_restore: Vec<&str> = text.split("---").filter(|doc| !doc.contains("kind: RestoreSession")).collect();
+    let target = setup.examples.path().join("staging.yaml");
+    std::fs::write(&target, without_restore.join("---")).unwrap();
+    setup.sandbox.kubectl_ok(&["apply", "-f", target.to_str().unwrap()]);
+    let run = setup.sandbox.plugin(&["restore", "-n", "shop-staging", "--from-repository", "ledger-repo", "--repository-namespace", "shop", "--target", "pvc/ledger-copy", "--wait", "--timeout", "2m", "--name", "from-cli"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_files(&setup.pvc("shop-staging", "ledger-copy"), &files);
+}
