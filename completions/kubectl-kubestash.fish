@@ -37,11 +37,17 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a 
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "crds" -d 'Print the CustomResourceDefinitions, or write them to a directory'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "completion" -d 'Print a shell completion script'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "validate" -d 'Check KubeStash manifests against the API and the admission rules, without a cluster'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "backup" -d 'Back up now: create BackupSession(s) and optionally wait for the outcome'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "restore" -d 'Restore a snapshot into a workload or PVC, or manifests into the cluster'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "install" -d 'Install the CRDs, RBAC, default catalog and operator Deployment'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "uninstall" -d 'Remove what `install` applied (the CRDs only with --include-crds)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "operator" -d 'Run the operator (every controller) in the foreground'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "pause" -d 'Pause a BackupConfiguration\'s schedules (sets spec.paused)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "resume" -d 'Resume a paused BackupConfiguration'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "snapshots" -d 'List and describe snapshots'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "blueprint" -d 'Preview what auto-backup creates from a BackupBlueprint'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "sandbox" -d 'Run the built-in sandbox cluster (an in-memory API server) in the foreground'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "executor" -d 'Steps that run inside backup and restore Jobs'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "__complete" -d 'Complete a partial command line (used by the `kubectl_complete-kubestash` shim)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
@@ -79,6 +85,96 @@ yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -s R -l recursive -d 'Walk directories recursively'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
+json\t'JSON'
+yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -f -a "now" -d 'Trigger a backup of a BackupConfiguration now'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l session -d 'Only these sessions (default: every session)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l timeout -d 'How long to wait (Go duration: 90s, 10m, 1h)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
+json\t'JSON'
+yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l wait -d 'Wait until the sessions end, and exit with their outcome'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l embedded -d 'Run the controllers in this process even if an operator is running'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "now" -d 'Trigger a backup of a BackupConfiguration now'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -s f -l filename -d 'A RestoreSession manifest to create instead of building one from flags' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l from-repository -d 'The Repository to restore from' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l repository-namespace -d 'Namespace of the Repository (default: the restore\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l snapshot -d 'Snapshot name, or `latest`' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l target -d 'What to restore into: deployment/NAME, statefulset/NAME, pvc/NAME (omit for manifests)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l components -d 'Only these components (comma-separated)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l include -d 'Only paths matching these globs (comma-separated)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l exclude -d 'Leave out paths matching these globs (comma-separated)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l name -d 'Name of the RestoreSession (default: generated)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l timeout -d 'How long to wait' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
+json\t'JSON'
+yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l dry-run -d 'Print the RestoreSession instead of creating it'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l wait -d 'Wait until the restore ends, and exit with its outcome'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l embedded -d 'Run the controllers in this process even if an operator is running'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -l image -d 'Image of the operator and its Jobs' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -l timeout -d 'How long to wait' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
+json\t'JSON'
+yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -l dry-run -d 'Print the bundle instead of applying it (-o yaml|json)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -l no-operator -d 'Leave the operator Deployment out (run `operator run` elsewhere, or let one-shot commands embed it)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -l wait -d 'Wait until the operator holds its leader Lease'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand uninstall" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand uninstall" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand uninstall" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand uninstall" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
+json\t'JSON'
+yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand uninstall" -l include-crds -d 'Also delete the CRDs, and with them every KubeStash object in the cluster'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand uninstall" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand uninstall" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and not __fish_seen_subcommand_from run help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and not __fish_seen_subcommand_from run help" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and not __fish_seen_subcommand_from run help" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and not __fish_seen_subcommand_from run help" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
+json\t'JSON'
+yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and not __fish_seen_subcommand_from run help" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and not __fish_seen_subcommand_from run help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and not __fish_seen_subcommand_from run help" -f -a "run" -d 'Run the operator in the foreground (Lease namespace from -n, default `kubestash`)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and not __fish_seen_subcommand_from run help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from run" -l image -d 'Image of the backup, restore and trigger Jobs' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from run" -l metrics-addr -d 'Serve /metrics, /healthz and /readyz here (e.g. 127.0.0.1:8080)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from run" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from run" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from run" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from run" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
+json\t'JSON'
+yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from run" -l no-bootstrap -d 'Do not apply the CRDs and the default catalog at start'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from run" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run the operator in the foreground (Lease namespace from -n, default `kubestash`)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand pause" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand pause" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand pause" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
@@ -164,6 +260,80 @@ json\t'JSON'
 yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and not __fish_seen_subcommand_from backup restore trigger sync-storage retention help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and not __fish_seen_subcommand_from backup restore trigger sync-storage retention help" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and not __fish_seen_subcommand_from backup restore trigger sync-storage retention help" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and not __fish_seen_subcommand_from backup restore trigger sync-storage retention help" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
+json\t'JSON'
+yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and not __fish_seen_subcommand_from backup restore trigger sync-storage retention help" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and not __fish_seen_subcommand_from backup restore trigger sync-storage retention help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and not __fish_seen_subcommand_from backup restore trigger sync-storage retention help" -f -a "backup" -d 'Back up one component of a BackupSession'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and not __fish_seen_subcommand_from backup restore trigger sync-storage retention help" -f -a "restore" -d 'Restore one component of a Snapshot for a RestoreSession'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and not __fish_seen_subcommand_from backup restore trigger sync-storage retention help" -f -a "trigger" -d 'Create a BackupSession (what a session\'s CronJob runs)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and not __fish_seen_subcommand_from backup restore trigger sync-storage retention help" -f -a "sync-storage" -d 'Initialize a volume backend from a Job that mounts it'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and not __fish_seen_subcommand_from backup restore trigger sync-storage retention help" -f -a "retention" -d 'Apply the retention policies after a BackupSession'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and not __fish_seen_subcommand_from backup restore trigger sync-storage retention help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -l mode -d 'paths or manifest' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -l backupsession -d 'The BackupSession' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -l component -d 'The component' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -l param -d 'A task parameter, key=value (repeatable)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
+json\t'JSON'
+yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -l mode -d 'paths or manifest' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -l restoresession -d 'The RestoreSession' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -l snapshot -d 'The Snapshot' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -l component -d 'The component' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -l param -d 'A task parameter, key=value (repeatable)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
+json\t'JSON'
+yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -l invoker-kind -d 'Invoker kind' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -l invoker-name -d 'Invoker name' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -l session -d 'Session name' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
+json\t'JSON'
+yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from sync-storage" -l storage -d 'The BackupStorage' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from sync-storage" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from sync-storage" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from sync-storage" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from sync-storage" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
+json\t'JSON'
+yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from sync-storage" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from sync-storage" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from retention" -l backupsession -d 'The BackupSession' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from retention" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from retention" -l context -d 'The kubeconfig context to use' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from retention" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from retention" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
+json\t'JSON'
+yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from retention" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from retention" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from help" -f -a "backup" -d 'Back up one component of a BackupSession'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from help" -f -a "restore" -d 'Restore one component of a Snapshot for a RestoreSession'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from help" -f -a "trigger" -d 'Create a BackupSession (what a session\'s CronJob runs)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from help" -f -a "sync-storage" -d 'Initialize a volume backend from a Job that mounts it'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from help" -f -a "retention" -d 'Apply the retention policies after a BackupSession'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand __complete" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand __complete" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand __complete" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
@@ -172,17 +342,30 @@ json\t'JSON'
 yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand __complete" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand __complete" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate pause resume snapshots blueprint sandbox __complete help" -f -a "version" -d 'Print the version of the plugin and of the API it serves'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate pause resume snapshots blueprint sandbox __complete help" -f -a "crds" -d 'Print the CustomResourceDefinitions, or write them to a directory'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate pause resume snapshots blueprint sandbox __complete help" -f -a "completion" -d 'Print a shell completion script'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate pause resume snapshots blueprint sandbox __complete help" -f -a "validate" -d 'Check KubeStash manifests against the API and the admission rules, without a cluster'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate pause resume snapshots blueprint sandbox __complete help" -f -a "pause" -d 'Pause a BackupConfiguration\'s schedules (sets spec.paused)'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate pause resume snapshots blueprint sandbox __complete help" -f -a "resume" -d 'Resume a paused BackupConfiguration'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate pause resume snapshots blueprint sandbox __complete help" -f -a "snapshots" -d 'List and describe snapshots'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate pause resume snapshots blueprint sandbox __complete help" -f -a "blueprint" -d 'Preview what auto-backup creates from a BackupBlueprint'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate pause resume snapshots blueprint sandbox __complete help" -f -a "sandbox" -d 'Run the built-in sandbox cluster (an in-memory API server) in the foreground'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate pause resume snapshots blueprint sandbox __complete help" -f -a "__complete" -d 'Complete a partial command line (used by the `kubectl_complete-kubestash` shim)'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate pause resume snapshots blueprint sandbox __complete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help" -f -a "version" -d 'Print the version of the plugin and of the API it serves'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help" -f -a "crds" -d 'Print the CustomResourceDefinitions, or write them to a directory'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help" -f -a "completion" -d 'Print a shell completion script'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help" -f -a "validate" -d 'Check KubeStash manifests against the API and the admission rules, without a cluster'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help" -f -a "backup" -d 'Back up now: create BackupSession(s) and optionally wait for the outcome'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help" -f -a "restore" -d 'Restore a snapshot into a workload or PVC, or manifests into the cluster'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help" -f -a "install" -d 'Install the CRDs, RBAC, default catalog and operator Deployment'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help" -f -a "uninstall" -d 'Remove what `install` applied (the CRDs only with --include-crds)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help" -f -a "operator" -d 'Run the operator (every controller) in the foreground'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help" -f -a "pause" -d 'Pause a BackupConfiguration\'s schedules (sets spec.paused)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help" -f -a "resume" -d 'Resume a paused BackupConfiguration'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help" -f -a "snapshots" -d 'List and describe snapshots'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help" -f -a "blueprint" -d 'Preview what auto-backup creates from a BackupBlueprint'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help" -f -a "sandbox" -d 'Run the built-in sandbox cluster (an in-memory API server) in the foreground'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help" -f -a "executor" -d 'Steps that run inside backup and restore Jobs'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help" -f -a "__complete" -d 'Complete a partial command line (used by the `kubectl_complete-kubestash` shim)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "now" -d 'Trigger a backup of a BackupConfiguration now'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and __fish_seen_subcommand_from operator" -f -a "run" -d 'Run the operator in the foreground (Lease namespace from -n, default `kubestash`)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and __fish_seen_subcommand_from snapshots" -f -a "list" -d 'List snapshots, newest first'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and __fish_seen_subcommand_from snapshots" -f -a "describe" -d 'Show a snapshot\'s components, paths, restic ids, sizes and integrity'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and __fish_seen_subcommand_from blueprint" -f -a "preview" -d 'Print the BackupConfiguration a blueprint creates for a target; exit 2 naming every unresolved `${variable}`'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and __fish_seen_subcommand_from executor" -f -a "backup" -d 'Back up one component of a BackupSession'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and __fish_seen_subcommand_from executor" -f -a "restore" -d 'Restore one component of a Snapshot for a RestoreSession'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and __fish_seen_subcommand_from executor" -f -a "trigger" -d 'Create a BackupSession (what a session\'s CronJob runs)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and __fish_seen_subcommand_from executor" -f -a "sync-storage" -d 'Initialize a volume backend from a Job that mounts it'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and __fish_seen_subcommand_from executor" -f -a "retention" -d 'Apply the retention policies after a BackupSession'

@@ -375,6 +375,9 @@ pub fn build_job(spec: JobSpec) -> Job {
     .expect("the Job is well-formed")
 }
 
+/// A Function filled in: image, args, volumes and mounts.
+pub type ResolvedFunction = (String, Vec<String>, Vec<Volume>, Vec<VolumeMount>);
+
 /// Fills a Function's image and args, and the task's volume templates, from the task
 /// parameters (falling back to the Addon's defaults) and the operator's variables. Returns
 /// (image, args, volumes, mounts) or the names that stayed unresolved.
@@ -383,7 +386,7 @@ pub fn resolve_function(
     task: &Task,
     task_ref: &TaskReference,
     variables: &BTreeMap<String, String>,
-) -> Result<(String, Vec<String>, Vec<Volume>, Vec<VolumeMount>), Vec<String>> {
+) -> Result<ResolvedFunction, Vec<String>> {
     let mut values: BTreeMap<String, String> = BTreeMap::new();
     for parameter in task.parameters.iter().flatten() {
         if let Some(default) = &parameter.default {

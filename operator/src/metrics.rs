@@ -26,6 +26,9 @@ impl Counter {
     }
 }
 
+/// When the last successful backup of an invoker ended, how long it took, how big it was.
+type LastBackup = (f64, f64, f64);
+
 /// Everything the operator measures.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -39,7 +42,7 @@ pub struct Metrics {
     pub ready: AtomicBool,
     durations: Mutex<BTreeMap<&'static str, (u64, f64)>>,
     sessions: Mutex<BTreeMap<String, u64>>,
-    last_success: Mutex<BTreeMap<(String, String), (f64, f64, f64)>>,
+    last_success: Mutex<BTreeMap<(String, String), LastBackup>>,
 }
 
 impl Metrics {

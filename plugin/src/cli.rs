@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::commands::{
-    backup, blueprint, completion, crds, executor, install, operator, pause, restore, sandbox, snapshots,
-    validate,
+    backup, blueprint, completion, crds, executor, install, operator, pause, restore, sandbox,
+    snapshots, validate,
 };
 use crate::output::OutputFormat;
 

@@ -27,16 +27,25 @@ impl Operator {
             .spawn()
             .unwrap();
         let operator = Self(child);
-        wait_for("the operator's CRDs and catalog", Duration::from_secs(30), || {
-            sandbox.kubectl(&["get", "addon", "workload-addon"]).status.success()
-        });
+        wait_for(
+            "the operator's CRDs and catalog",
+            Duration::from_secs(30),
+            || {
+                sandbox
+                    .kubectl(&["get", "addon", "workload-addon"])
+                    .status
+                    .success()
+            },
+        );
         operator
     }
 }
 
 impl Drop for Operator {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
         let _ = self.0.wait();
     }
 }
@@ -71,7 +80,11 @@ impl Setup {
     }
 
     fn pvc(&self, namespace: &str, claim: &str) -> PathBuf {
-        self.sandbox.data_dir().join("pvc").join(namespace).join(claim)
+        self.sandbox
+            .data_dir()
+            .join("pvc")
+            .join(namespace)
+            .join(claim)
     }
 
     fn json(&self, args: &[&str]) -> Value {
@@ -81,11 +94,19 @@ impl Setup {
     }
 
     fn field(&self, args: &[&str], pointer: &str) -> Value {
-        self.json(args).pointer(pointer).cloned().unwrap_or(Value::Null)
+        self.json(args)
+            .pointer(pointer)
+            .cloned()
+            .unwrap_or(Value::Null)
     }
 
     fn shared(&self) {
-        self.apply(&["shared/namespace.yaml", "shared/encryption-secret.yaml", "shared/backupstorage-local.yaml", "shared/retentionpolicy.yaml"]);
+        self.apply(&[
+            "shared/namespace.yaml",
+            "shared/encryption-secret.yaml",
+            "shared/backupstorage-local.yaml",
+            "shared/retentionpolicy.yaml",
+        ]);
     }
 }
 
@@ -97,14 +118,24 @@ fn restic(repository: &Path, args: &[&str]) -> String {
         .env("RESTIC_PASSWORD", PASSWORD)
         .output()
         .expect("restic is installed");
-    assert!(output.status.success(), "restic {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "restic {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 fn write_files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let files: Vec<(PathBuf, Vec<u8>)> = vec![
-        (PathBuf::from("orders.db"), (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect()),
-        (PathBuf::from("nested/deeper/notes.txt"), b"ship it\n".to_vec()),
+        (
+            PathBuf::from("orders.db"),
+            (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect(),
+        ),
+        (
+            PathBuf::from("nested/deeper/notes.txt"),
+            b"ship it\n".to_vec(),
+        ),
         (PathBuf::from("empty"), Vec::new()),
     ];
     for (path, data) in &files {
@@ -117,8 +148,13 @@ fn write_files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 fn assert_files(root: &Path, files: &[(PathBuf, Vec<u8>)]) {
     for (path, data) in files {
-        let restored = std::fs::read(root.join(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert!(restored == *data, "{} differs after restore", path.display());
+        let restored =
+            std::fs::read(root.join(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert!(
+            restored == *data,
+            "{} differs after restore",
+            path.display()
+        );
     }
 }
 
@@ -127,40 +163,87 @@ fn workload_backup_from_the_cronjob_then_restore_brings_files_back_byte_for_byte
     let setup = Setup::new();
     let _operator = Operator::start(&setup.sandbox);
     setup.shared();
-    setup.apply(&["workload/pvc.yaml", "workload/deployment.yaml", "workload/backupconfiguration.yaml"]);
+    setup.apply(&[
+        "workload/pvc.yaml",
+        "workload/deployment.yaml",
+        "workload/backupconfiguration.yaml",
+    ]);
     let data = setup.pvc("shop", "orders-data");
     let files = write_files(&data);
     std::fs::create_dir_all(data.join("tmp")).unwrap();
     std::fs::write(data.join("tmp/scratch"), b"excluded").unwrap();
 
     wait_for("BackupStorage Ready", Duration::from_secs(30), || {
-        setup.field(&["get", "backupstorage", "local-disk", "-n", "shop"], "/status/phase") == "Ready"
+        setup.field(
+            &["get", "backupstorage", "local-disk", "-n", "shop"],
+            "/status/phase",
+        ) == "Ready"
     });
-    assert!(setup.storage().join("metadata.yaml").exists(), "metadata.yaml is written at the backend root");
+    assert!(
+        setup.storage().join("metadata.yaml").exists(),
+        "metadata.yaml is written at the backend root"
+    );
     wait_for("BackupConfiguration Ready", Duration::from_secs(30), || {
-        setup.field(&["get", "backupconfiguration", "orders-backup", "-n", "shop"], "/status/phase") == "Ready"
+        setup.field(
+            &["get", "backupconfiguration", "orders-backup", "-n", "shop"],
+            "/status/phase",
+        ) == "Ready"
     });
     assert!(setup.storage().join("shop/orders/repository.yaml").exists());
-    assert_eq!(setup.field(&["get", "repository", "orders-repo", "-n", "shop"], "/spec/path"), "/shop/orders");
     assert_eq!(
-        setup.field(&["get", "cronjob", "trigger-orders-backup-nightly", "-n", "shop"], "/spec/schedule"),
+        setup.field(
+            &["get", "repository", "orders-repo", "-n", "shop"],
+            "/spec/path"
+        ),
+        "/shop/orders"
+    );
+    assert_eq!(
+        setup.field(
+            &[
+                "get",
+                "cronjob",
+                "trigger-orders-backup-nightly",
+                "-n",
+                "shop"
+            ],
+            "/spec/schedule"
+        ),
         "30 2 * * *"
     );
 
     // A CronJob tick, as `kubectl create job --from` makes one (built client-side: the
     // sandbox decodes protobuf bodies only for a few kinds).
-    let job = setup.sandbox.kubectl_ok(&["create", "job", "--from=cronjob/trigger-orders-backup-nightly", "tick", "-n", "shop", "--dry-run=client", "-o", "json"]);
+    let job = setup.sandbox.kubectl_ok(&[
+        "create",
+        "job",
+        "--from=cronjob/trigger-orders-backup-nightly",
+        "tick",
+        "-n",
+        "shop",
+        "--dry-run=client",
+        "-o",
+        "json",
+    ]);
     let job_file = setup.examples.path().join("tick.json");
     std::fs::write(&job_file, job).unwrap();
-    setup.sandbox.kubectl_ok(&["create", "-f", job_file.to_str().unwrap()]);
+    setup
+        .sandbox
+        .kubectl_ok(&["create", "-f", job_file.to_str().unwrap()]);
     let mut session = String::new();
     wait_for("a Succeeded BackupSession", Duration::from_secs(60), || {
         let list = setup.json(&["get", "backupsessions", "-n", "shop"]);
         let items = list["items"].as_array().cloned().unwrap_or_default();
         if let Some(item) = items.first() {
             session = item["metadata"]["name"].as_str().unwrap().to_string();
-            let phase = item["status"]["phase"].as_str().unwrap_or_default().to_string();
-            assert!(phase != "Failed" && phase != "Skipped", "the session ended {phase}: {}", item["status"]);
+            let phase = item["status"]["phase"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            assert!(
+                phase != "Failed" && phase != "Skipped",
+                "the session ended {phase}: {}",
+                item["status"]
+            );
             return phase == "Succeeded";
         }
         false
@@ -172,16 +255,30 @@ fn workload_backup_from_the_cronjob_then_restore_brings_files_back_byte_for_byte
     assert_eq!(snapshot["spec"]["backupSession"], session.as_str());
     let component = &snapshot["status"]["components"]["dump"];
     assert_eq!(component["path"], "repository/v1/nightly/dump");
-    let restic_id = component["resticStats"][0]["summary"]["id"].as_str().unwrap().to_string();
+    let restic_id = component["resticStats"][0]["summary"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let name = snapshot["metadata"]["name"].as_str().unwrap();
-    assert!(setup.storage().join(format!("shop/orders/snapshots/{name}.yaml")).exists(), "the Snapshot is copied into the backend");
+    assert!(
+        setup
+            .storage()
+            .join(format!("shop/orders/snapshots/{name}.yaml"))
+            .exists(),
+        "the Snapshot is copied into the backend"
+    );
 
     // The stock restic reads it; the exclude held.
-    let repository = setup.storage().join("shop/orders/repository/v1/nightly/dump");
+    let repository = setup
+        .storage()
+        .join("shop/orders/repository/v1/nightly/dump");
     let listed = restic(&repository, &["snapshots", "--json"]);
     assert!(listed.contains(&restic_id), "{listed}");
     let tree = restic(&repository, &["ls", "latest"]);
-    assert!(tree.contains("/var/lib/orders/nested/deeper/notes.txt"), "{tree}");
+    assert!(
+        tree.contains("/var/lib/orders/nested/deeper/notes.txt"),
+        "{tree}"
+    );
     assert!(!tree.contains("scratch"), "tmp/ is excluded: {tree}");
 
     // Lose the data, restore it.
@@ -189,16 +286,27 @@ fn workload_backup_from_the_cronjob_then_restore_brings_files_back_byte_for_byte
     std::fs::create_dir_all(&data).unwrap();
     setup.apply(&["workload/restoresession.yaml"]);
     wait_for("the RestoreSession to end", Duration::from_secs(60), || {
-        let phase = setup.field(&["get", "restoresession", "orders-restore", "-n", "shop"], "/status/phase");
-        assert!(phase != "Failed" && phase != "Invalid", "{}", setup.json(&["get", "restoresession", "orders-restore", "-n", "shop"])["status"]);
+        let phase = setup.field(
+            &["get", "restoresession", "orders-restore", "-n", "shop"],
+            "/status/phase",
+        );
+        assert!(
+            phase != "Failed" && phase != "Invalid",
+            "{}",
+            setup.json(&["get", "restoresession", "orders-restore", "-n", "shop"])["status"]
+        );
         phase == "Succeeded"
     });
     assert_files(&data, &files);
     // Backups of the target were paused during the restore and are resumed after it.
-    let status = setup.json(&["get", "restoresession", "orders-restore", "-n", "shop"])["status"].clone();
+    let status =
+        setup.json(&["get", "restoresession", "orders-restore", "-n", "shop"])["status"].clone();
     assert_eq!(status["pausedBackups"][0]["name"], "orders-backup");
     wait_for("backups resumed", Duration::from_secs(20), || {
-        setup.field(&["get", "backupconfiguration", "orders-backup", "-n", "shop"], "/spec/paused") != true
+        setup.field(
+            &["get", "backupconfiguration", "orders-backup", "-n", "shop"],
+            "/spec/paused",
+        ) != true
     });
     let repo = setup.json(&["get", "repository", "orders-repo", "-n", "shop"]);
     assert_eq!(repo["status"]["snapshotCount"], 1, "{}", repo["status"]);
@@ -213,9 +321,25 @@ fn embedded_pvc_backup_restores_into_a_fresh_claim_in_another_namespace() {
     setup.shared();
     setup.apply(&["pvc/pvc.yaml", "pvc/backupconfiguration.yaml"]);
     let files = write_files(&setup.pvc("shop", "ledger"));
-    let run = setup.sandbox.plugin(&["backup", "now", "ledger-pvc-backup", "-n", "shop", "--wait", "--timeout", "2m", "-o", "json"]);
+    let run = setup.sandbox.plugin(&[
+        "backup",
+        "now",
+        "ledger-pvc-backup",
+        "-n",
+        "shop",
+        "--wait",
+        "--timeout",
+        "2m",
+        "-o",
+        "json",
+    ]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("running the controllers in this process"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("running the controllers in this process"),
+        "{}",
+        run.stderr
+    );
     let result: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(result["phase"], "Succeeded");
     assert_eq!(result["snapshots"][0]["repository"], "ledger-repo");
@@ -223,11 +347,321 @@ fn embedded_pvc_backup_restores_into_a_fresh_claim_in_another_namespace() {
 
     // The fresh namespace and claim of the example, without its RestoreSession: the CLI makes one.
     let text = std::fs::read_to_string(setup.file("pvc/restoresession.yaml")).unwrap();
-    let without_restore: Vec<&str> = text.split("---").filter(|doc| !doc.contains("kind: RestoreSession")).collect();
+    let without_restore: Vec<&str> = text
+        .split("---")
+        .filter(|doc| !doc.contains("kind: RestoreSession"))
+        .collect();
     let target = setup.examples.path().join("staging.yaml");
     std::fs::write(&target, without_restore.join("---")).unwrap();
-    setup.sandbox.kubectl_ok(&["apply", "-f", target.to_str().unwrap()]);
-    let run = setup.sandbox.plugin(&["restore", "-n", "shop-staging", "--from-repository", "ledger-repo", "--repository-namespace", "shop", "--target", "pvc/ledger-copy", "--wait", "--timeout", "2m", "--name", "from-cli"]);
+    setup
+        .sandbox
+        .kubectl_ok(&["apply", "-f", target.to_str().unwrap()]);
+    let run = setup.sandbox.plugin(&[
+        "restore",
+        "-n",
+        "shop-staging",
+        "--from-repository",
+        "ledger-repo",
+        "--repository-namespace",
+        "shop",
+        "--target",
+        "pvc/ledger-copy",
+        "--wait",
+        "--timeout",
+        "2m",
+        "--name",
+        "from-cli",
+    ]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_files(&setup.pvc("shop-staging", "ledger-copy"), &files);
+}
+
+#[test]
+fn manifest_backup_takes_exactly_the_selection_and_restores_into_a_fresh_namespace() {
+    let setup = Setup::new();
+    let _operator = Operator::start(&setup.sandbox);
+    setup.shared();
+    setup.apply(&[
+        "manifests/objects.yaml",
+        "manifests/backupconfiguration.yaml",
+    ]);
+    let run = setup.sandbox.plugin(&[
+        "backup",
+        "now",
+        "shop-manifests",
+        "-n",
+        "shop",
+        "--wait",
+        "--timeout",
+        "2m",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        !run.stderr.contains("in this process"),
+        "an operator is running: {}",
+        run.stderr
+    );
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(result["snapshots"][0]["components"][0]["name"], "manifest");
+
+    let repository = setup
+        .storage()
+        .join("shop/manifests/repository/v1/hourly/manifest");
+    let listed = restic(&repository, &["ls", "latest"]);
+    let mut files: Vec<&str> = listed.lines().filter(|l| l.ends_with(".yaml")).collect();
+    files.sort();
+    assert_eq!(
+        files,
+        vec![
+            "/configmaps/namespaces/shop/orders-config.yaml",
+            "/secrets/namespaces/shop/orders-db-credentials.yaml",
+            "/services/namespaces/shop/orders.yaml",
+        ],
+        "{listed}"
+    );
+
+    let restore = setup.examples.path().join("manifest-restore.yaml");
+    std::fs::write(
+        &restore,
+        "apiVersion: core.kubestash.com/v1alpha1\nkind: RestoreSession\nmetadata:\n  name: manifests-back\n  namespace: shop\nspec:\n  dataSource:\n    repository: shop-manifests-repo\n    snapshot: latest\n    encryptionSecret:\n      name: shop-restic-password\n      namespace: shop\n  manifestOptions:\n    workload:\n      restoreNamespace: shop-restored\n  addon:\n    name: kubedump-addon\n    tasks:\n      - name: manifest-restore\n",
+    )
+    .unwrap();
+    setup
+        .sandbox
+        .kubectl_ok(&["create", "namespace", "shop-restored"]);
+    let run = setup.sandbox.plugin(&[
+        "restore",
+        "-f",
+        restore.to_str().unwrap(),
+        "--wait",
+        "--timeout",
+        "2m",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let config = setup.json(&["get", "configmap", "orders-config", "-n", "shop-restored"]);
+    assert_eq!(config["metadata"]["labels"]["tier"], "backend");
+    setup.sandbox.kubectl_ok(&[
+        "get",
+        "secret",
+        "orders-db-credentials",
+        "-n",
+        "shop-restored",
+    ]);
+    assert!(!setup
+        .sandbox
+        .kubectl(&[
+            "get",
+            "configmap",
+            "storefront-theme",
+            "-n",
+            "shop-restored"
+        ])
+        .status
+        .success());
+}
+
+#[test]
+fn retention_keeps_what_the_policy_says_in_restic_and_as_snapshots() {
+    let setup = Setup::new();
+    let _operator = Operator::start(&setup.sandbox);
+    setup.shared();
+    setup.apply(&[
+        "workload/pvc.yaml",
+        "workload/deployment.yaml",
+        "workload/backupconfiguration.yaml",
+    ]);
+    let data = setup.pvc("shop", "orders-data");
+    for round in 0..6 {
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join("round.txt"), format!("round {round}")).unwrap();
+        let run = setup.sandbox.plugin(&[
+            "backup",
+            "now",
+            "orders-backup",
+            "-n",
+            "shop",
+            "--wait",
+            "--timeout",
+            "2m",
+        ]);
+        assert_eq!(run.code, 0, "round {round}: {}\n{}", run.stdout, run.stderr);
+    }
+    // keep-a-week: last 3 (daily 7 keeps one of today, already among them).
+    let snapshots = setup.json(&["get", "snapshots", "-n", "shop"]);
+    assert_eq!(
+        snapshots["items"].as_array().unwrap().len(),
+        3,
+        "{snapshots}"
+    );
+    let repository = setup
+        .storage()
+        .join("shop/orders/repository/v1/nightly/dump");
+    let listed: Value =
+        serde_json::from_str(&restic(&repository, &["snapshots", "--json"])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 3);
+    restic(&repository, &["check"]);
+    let copies = std::fs::read_dir(setup.storage().join("shop/orders/snapshots"))
+        .unwrap()
+        .count();
+    assert_eq!(copies, 3, "backend copies follow the Snapshot objects");
+    // sessionHistoryLimit: 2.
+    let sessions = setup.json(&["get", "backupsessions", "-n", "shop"]);
+    assert_eq!(sessions["items"].as_array().unwrap().len(), 2);
+    let session = &sessions["items"][1];
+    assert_eq!(
+        session["status"]["retentionPolicy"][0]["phase"], "Applied",
+        "{}",
+        session["status"]
+    );
+}
+
+#[test]
+fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_works() {
+    let setup = Setup::new();
+    let _operator = Operator::start(&setup.sandbox);
+    setup.shared();
+    setup.apply(&[
+        "workload/pvc.yaml",
+        "workload/deployment.yaml",
+        "workload/backupconfiguration.yaml",
+    ]);
+    std::fs::create_dir_all(setup.pvc("shop", "orders-data")).unwrap();
+    std::fs::write(setup.pvc("shop", "orders-data").join("a"), b"a").unwrap();
+    let backup = || {
+        setup.sandbox.plugin(&[
+            "backup",
+            "now",
+            "orders-backup",
+            "-n",
+            "shop",
+            "--wait",
+            "--timeout",
+            "2m",
+            "-o",
+            "json",
+        ])
+    };
+    let ok = backup();
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+
+    // Missing encryption Secret.
+    setup
+        .sandbox
+        .kubectl_ok(&["delete", "secret", "shop-restic-password", "-n", "shop"]);
+    let run = backup();
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(result["phase"], "Failed");
+    assert!(
+        result["reason"]
+            .as_str()
+            .unwrap()
+            .contains("shop/shop-restic-password"),
+        "{result}"
+    );
+
+    // Wrong password.
+    setup.sandbox.kubectl_ok(&[
+        "create",
+        "secret",
+        "generic",
+        "shop-restic-password",
+        "-n",
+        "shop",
+        "--from-literal=RESTIC_PASSWORD=not-the-password",
+    ]);
+    let run = backup();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.contains("wrong password"), "{}", run.stdout);
+
+    // The right one again: the next run works.
+    setup
+        .sandbox
+        .kubectl_ok(&["delete", "secret", "shop-restic-password", "-n", "shop"]);
+    setup.apply(&["shared/encryption-secret.yaml"]);
+    let run = backup();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    // The backup Job deleted while the session runs.
+    let created = setup
+        .sandbox
+        .plugin(&["backup", "now", "orders-backup", "-n", "shop"]);
+    let session = created
+        .stdout
+        .trim()
+        .trim_start_matches("backupsession/")
+        .to_string();
+    wait_for("the backup Job", Duration::from_secs(30), || {
+        setup
+            .sandbox
+            .kubectl(&["get", "job", &format!("{session}-dump"), "-n", "shop"])
+            .status
+            .success()
+    });
+    setup.sandbox.kubectl(&[
+        "delete",
+        "job",
+        &format!("{session}-dump"),
+        "-n",
+        "shop",
+        "--wait=false",
+    ]);
+    wait_for("the session to end", Duration::from_secs(60), || {
+        let phase = setup.field(
+            &["get", "backupsession", &session, "-n", "shop"],
+            "/status/phase",
+        );
+        phase == "Failed" || phase == "Succeeded"
+    });
+    let status = setup.json(&["get", "backupsession", &session, "-n", "shop"])["status"].clone();
+    if status["phase"] == "Failed" {
+        assert!(status.to_string().contains("was deleted"), "{status}");
+    }
+
+    // Target missing: a backup fails at once, naming it.
+    setup
+        .sandbox
+        .kubectl_ok(&["delete", "deployment", "orders", "-n", "shop"]);
+    let run = backup();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("target Deployment `shop/orders` not found"),
+        "{}",
+        run.stdout
+    );
+
+    // Storage not Ready: an S3 storage whose Secret is missing.
+    let storage = setup.examples.path().join("bad-storage.yaml");
+    std::fs::write(&storage, "apiVersion: storage.kubestash.com/v1alpha1\nkind: BackupStorage\nmetadata:\n  name: nowhere\n  namespace: shop\nspec:\n  storage:\n    provider: s3\n    s3:\n      endpoint: http://127.0.0.1:9\n      bucket: b\n      secretName: no-such-secret\n").unwrap();
+    setup
+        .sandbox
+        .kubectl_ok(&["apply", "-f", storage.to_str().unwrap()]);
+    wait_for("NotReady storage", Duration::from_secs(30), || {
+        let status =
+            setup.json(&["get", "backupstorage", "nowhere", "-n", "shop"])["status"].clone();
+        status["phase"] == "NotReady" && status.to_string().contains("shop/no-such-secret")
+    });
+
+    // An invalid configuration is Invalid with the field named.
+    let invalid = setup.examples.path().join("invalid.yaml");
+    let text = std::fs::read_to_string(setup.file("workload/backupconfiguration.yaml"))
+        .unwrap()
+        .replace("30 2 * * *", "61 * * * *");
+    std::fs::write(
+        &invalid,
+        text.replace("name: orders-backup", "name: bad-schedule"),
+    )
+    .unwrap();
+    setup
+        .sandbox
+        .kubectl_ok(&["apply", "-f", invalid.to_str().unwrap()]);
+    wait_for("Invalid phase", Duration::from_secs(30), || {
+        let status = setup.json(&["get", "backupconfiguration", "bad-schedule", "-n", "shop"])
+            ["status"]
+            .clone();
+        status["phase"] == "Invalid" && status.to_string().contains("schedule")
+    });
 }

@@ -314,10 +314,6 @@ pub async fn run(
 }
 
 /// A graceful-shutdown future for a controller from the stop channel.
-pub(crate) fn stopper(
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        let _ = stop.wait_for(|stopped| *stopped).await;
-    }
+pub(crate) async fn stopper(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
 }

@@ -30,6 +30,9 @@ use crate::jobs::{self, JobSpec};
 use crate::util::{self, condition, set_condition};
 use crate::{Error, Result, LABEL_RESTORE_SESSION};
 
+/// Annotation on a BackupConfiguration a restore paused.
+const PAUSED_BY: &str = "kubestash.com/paused-by-restore";
+
 /// Runs the controller until `stop`.
 pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
@@ -149,6 +152,12 @@ async fn reconcile(restore: Arc<RestoreSession>, ctx: Arc<Context>) -> Result<Ac
         return Ok(Action::await_change());
     }
     let namespace = restore.namespace().unwrap_or_default();
+    // The cache may lag behind our own status writes; act on what the server has.
+    let api: Api<RestoreSession> = Api::namespaced(ctx.client.clone(), &namespace);
+    let Some(restore) = util::get_opt(&api, &restore.name_any()).await? else {
+        return Ok(Action::await_change());
+    };
+    let restore = Arc::new(restore);
     let run = Run {
         api: Api::namespaced(ctx.client.clone(), &namespace),
         name: restore.name_any(),
@@ -207,16 +216,18 @@ async fn start(run: &Run) -> Result<Action> {
         let api: Api<Snapshot> = Api::namespaced(client.clone(), &source_namespace);
         match util::get_opt(&api, &wanted).await? {
             Some(snapshot) => snapshot,
-            None => return run
-                .finish(
-                    RestorePhase::Failed,
-                    "RestoreExecutorEnsured",
-                    "SnapshotNotFound",
-                    format!(
+            None => {
+                return run
+                    .finish(
+                        RestorePhase::Failed,
+                        "RestoreExecutorEnsured",
+                        "SnapshotNotFound",
+                        format!(
                         "Snapshot `{source_namespace}/{wanted}` not found (dataSource.snapshot)"
                     ),
-                )
-                .await,
+                    )
+                    .await
+            }
         }
     };
     if snapshot_phase(&snapshot) != SnapshotPhase::Succeeded {
@@ -404,11 +415,13 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
                     && t.kind == target.kind
                     && t.namespace_or(&target_ns) == target_ns
             });
-            if same && !configuration.spec.paused {
+            let marker = format!("{}/{}", run.namespace, run.name);
+            let paused_by_us = configuration.annotations().get(PAUSED_BY) == Some(&marker);
+            if same && (!configuration.spec.paused || paused_by_us) {
                 util::patch_merge(
                     &configurations,
                     &configuration.name_any(),
-                    json!({"spec": {"paused": true}}),
+                    json!({"metadata": {"annotations": {PAUSED_BY: marker}}, "spec": {"paused": true}}),
                 )
                 .await?;
                 paused.push(json!({"apiGroup": "core.kubestash.com", "kind": "BackupConfiguration", "namespace": target_ns, "name": configuration.name_any()}));
@@ -613,7 +626,12 @@ async fn resume_backups(run: &Run) -> Result<Action> {
         let namespace = paused.namespace_or(&run.namespace).to_string();
         let api: Api<BackupConfiguration> = Api::namespaced(run.ctx.client.clone(), &namespace);
         if util::get_opt(&api, &paused.name).await?.is_some() {
-            util::patch_merge(&api, &paused.name, json!({"spec": {"paused": false}})).await?;
+            util::patch_merge(
+                &api,
+                &paused.name,
+                json!({"metadata": {"annotations": {PAUSED_BY: null}}, "spec": {"paused": false}}),
+            )
+            .await?;
         }
     }
     let mut conditions = run.conditions();

@@ -173,6 +173,12 @@ async fn reconcile(session: Arc<BackupSession>, ctx: Arc<Context>) -> Result<Act
         return Ok(Action::await_change());
     }
     let namespace = session.namespace().unwrap_or_default();
+    // The cache may lag behind our own status writes; act on what the server has.
+    let api: Api<BackupSession> = Api::namespaced(ctx.client.clone(), &namespace);
+    let Some(session) = util::get_opt(&api, &session.name_any()).await? else {
+        return Ok(Action::await_change());
+    };
+    let session = Arc::new(session);
     let run = Run {
         api: Api::namespaced(ctx.client.clone(), &namespace),
         name: session.name_any(),
@@ -502,8 +508,13 @@ async fn start(
             // storage that failed to initialize will not fix itself.
             let permanent = status.target_found == Some(false)
                 || status.backends.iter().flatten().any(|b| {
-                    b.storage.as_ref().and_then(|s| s.reason.as_deref()).is_some_and(|r| !r.ends_with("not initialized yet"))
-                        || b.retention_policy.as_ref().is_some_and(|r| r.found == Some(false))
+                    b.storage
+                        .as_ref()
+                        .and_then(|s| s.reason.as_deref())
+                        .is_some_and(|r| !r.ends_with("not initialized yet"))
+                        || b.retention_policy
+                            .as_ref()
+                            .is_some_and(|r| r.found == Some(false))
                 });
             if age < READY_WAIT && !permanent {
                 let mut conditions = run.conditions();

@@ -204,7 +204,7 @@ async fn result_of(client: &Client, namespace: &str, session: &BackupSession) ->
         .flatten()
         .filter(|c| c.status == "False" || c.type_ == "BackupSkipped")
         .filter_map(|c| c.message.clone())
-        .last();
+        .next_back();
     SessionResult {
         namespace: namespace.to_string(),
         backup_session: session.name_any(),

@@ -41,7 +41,10 @@ pub struct UninstallArgs {
 }
 
 fn namespace(global: &GlobalArgs) -> String {
-    global.namespace.clone().unwrap_or_else(|| kubestash_operator::DEFAULT_NAMESPACE.into())
+    global
+        .namespace
+        .clone()
+        .unwrap_or_else(|| kubestash_operator::DEFAULT_NAMESPACE.into())
 }
 
 fn bundle(global: &GlobalArgs, image: &str, no_operator: bool) -> Vec<serde_json::Value> {
@@ -56,7 +59,12 @@ pub fn install(args: &InstallArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
     let objects = bundle(global, &args.image, args.no_operator);
     if args.dry_run {
         match global.output {
-            OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects}))?),
+            OutputFormat::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects})
+                )?
+            ),
             _ => {
                 for object in &objects {
                     print!("---\n{}", serde_yaml::to_string(object)?);
@@ -81,15 +89,24 @@ pub fn install(args: &InstallArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
         if args.wait && !args.no_operator {
             let deadline = Instant::now() + timeout;
             loop {
-                if let Some(leader) = kubestash_operator::leader::current_leader(&cluster.client, &namespace(global)).await? {
+                if let Some(leader) =
+                    kubestash_operator::leader::current_leader(&cluster.client, &namespace(global))
+                        .await?
+                {
                     eprintln!("the operator is running ({leader} holds the leader Lease)");
                     break;
                 }
                 if Instant::now() >= deadline {
                     return Err(CliError {
                         status: ExitStatus::TimedOut,
-                        message: format!("timed out after {} waiting for the operator to take its Lease", args.timeout),
-                        hint: Some(format!("see `kubectl logs -n {} deployment/kubestash-operator`", namespace(global))),
+                        message: format!(
+                            "timed out after {} waiting for the operator to take its Lease",
+                            args.timeout
+                        ),
+                        hint: Some(format!(
+                            "see `kubectl logs -n {} deployment/kubestash-operator`",
+                            namespace(global)
+                        )),
                     }
                     .into());
                 }
@@ -114,20 +131,34 @@ pub fn uninstall(args: &UninstallArgs, global: &GlobalArgs) -> anyhow::Result<Ex
             let name = object["metadata"]["name"].as_str().unwrap_or_default();
             let api_version = object["apiVersion"].as_str().unwrap_or_default();
             let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-            let plural = if kind == "CustomResourceDefinition" { "customresourcedefinitions".to_string() } else { format!("{}s", kind.to_lowercase()) };
-            let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural);
+            let plural = if kind == "CustomResourceDefinition" {
+                "customresourcedefinitions".to_string()
+            } else {
+                format!("{}s", kind.to_lowercase())
+            };
+            let resource = ApiResource::from_gvk_with_plural(
+                &GroupVersionKind::gvk(group, version, kind),
+                &plural,
+            );
             let api: Api<DynamicObject> = match object["metadata"]["namespace"].as_str() {
-                Some(namespace) => Api::namespaced_with(cluster.client.clone(), namespace, &resource),
+                Some(namespace) => {
+                    Api::namespaced_with(cluster.client.clone(), namespace, &resource)
+                }
                 None => Api::all_with(cluster.client.clone(), &resource),
             };
             match api.delete(name, &DeleteParams::background()).await {
                 Ok(_) => eprintln!("{}/{name} deleted", kind.to_lowercase()),
                 Err(kube::Error::Api(status)) if status.code == 404 => {}
-                Err(error) => return Err(anyhow::Error::new(error).context(format!("failed to delete {kind} {name}"))),
+                Err(error) => {
+                    return Err(anyhow::Error::new(error)
+                        .context(format!("failed to delete {kind} {name}")))
+                }
             }
         }
         if !args.include_crds {
-            eprintln!("the CRDs and your KubeStash objects were kept (--include-crds removes them)");
+            eprintln!(
+                "the CRDs and your KubeStash objects were kept (--include-crds removes them)"
+            );
         }
         Ok(ExitStatus::Success)
     })

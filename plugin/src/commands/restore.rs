@@ -263,7 +263,7 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
         };
         let status = done.status.clone().unwrap_or_default();
         let phase = status.phase.map(|p| format!("{p:?}")).unwrap_or_default();
-        let reason = status.conditions.iter().flatten().filter(|c| c.status == "False").filter_map(|c| c.message.clone()).last();
+        let reason = status.conditions.iter().flatten().filter(|c| c.status == "False").filter_map(|c| c.message.clone()).next_back();
         let result = json!({
             "namespace": namespace,
             "restoreSession": name,
