@@ -290,21 +290,7 @@ async fn plan(run: &Run, configuration: &BackupConfiguration, session: &Session)
         )
         .await?;
         let storage = backend::repository_storage(client, &repository).await?;
-        if let Some((mut volume, mount)) = jobs::storage_volume(&storage) {
-            if !storage_volumes
-                .iter()
-                .any(|(_, m)| m.mount_path == mount.mount_path)
-            {
-                if !storage_volumes.is_empty() {
-                    volume.name = format!("{}-{}", jobs::STORAGE_VOLUME, storage_volumes.len());
-                }
-                let mount = VolumeMount {
-                    name: volume.name.clone(),
-                    ..mount
-                };
-                storage_volumes.push((volume, mount));
-            }
-        }
+        add_storage_volume(&mut storage_volumes, &storage);
         let mut snapshot: Snapshot = serde_json::from_value(json!({
             "apiVersion": "storage.kubestash.com/v1alpha1",
             "kind": "Snapshot",
@@ -433,6 +419,26 @@ async fn plan(run: &Run, configuration: &BackupConfiguration, session: &Session)
     })
 }
 
+/// Plans the session; a problem with the inputs (not the API server) ends it Failed.
+async fn plan_or_fail(
+    run: &Run,
+    configuration: &BackupConfiguration,
+    session: &Session,
+) -> Result<std::result::Result<Plan, Action>> {
+    match plan(run, configuration, session).await {
+        Ok(plan) => Ok(Ok(plan)),
+        Err(Error::Kube(error)) => Err(Error::Kube(error)),
+        Err(error) => run
+            .fail(
+                "BackupExecutorEnsured",
+                "BackupExecutorFailed",
+                error.to_string(),
+            )
+            .await
+            .map(Err),
+    }
+}
+
 async fn start(
     run: &Run,
     configuration: &BackupConfiguration,
@@ -552,18 +558,9 @@ async fn start(
                 .await;
         }
     }
-    let plan = match plan(run, configuration, session).await {
+    let plan = match plan_or_fail(run, configuration, session).await? {
         Ok(plan) => plan,
-        Err(Error::Kube(error)) => return Err(Error::Kube(error)),
-        Err(error) => {
-            return run
-                .fail(
-                    "BackupExecutorEnsured",
-                    "BackupExecutorFailed",
-                    error.to_string(),
-                )
-                .await
-        }
+        Err(action) => return Ok(action),
     };
     // Snapshots first: the executor writes into them.
     let total_components = plan.jobs.len() as i32;
@@ -697,18 +694,9 @@ async fn progress(
     let jobs_api: Api<Job> = Api::namespaced(client.clone(), &run.namespace);
     if !util::is_true(status.conditions.as_ref(), "BackupExecutorEnsured") {
         // The operator stopped between creating the snapshots and the Jobs: finish that.
-        let plan = match plan(run, configuration, session).await {
+        let plan = match plan_or_fail(run, configuration, session).await? {
             Ok(plan) => plan,
-            Err(Error::Kube(error)) => return Err(Error::Kube(error)),
-            Err(error) => {
-                return run
-                    .fail(
-                        "BackupExecutorEnsured",
-                        "BackupExecutorFailed",
-                        error.to_string(),
-                    )
-                    .await
-            }
+            Err(action) => return Ok(action),
         };
         for (_, job) in &plan.jobs {
             run.ctx.ensure_job(job).await?;
@@ -966,6 +954,31 @@ async fn refresh_snapshot_entries(run: &Run) -> Result<Vec<Value>> {
     Ok(entries)
 }
 
+/// Adds the volume of a local storage once per mount path (several local storages get
+/// numbered volume names).
+fn add_storage_volume(
+    volumes: &mut Vec<(Volume, VolumeMount)>,
+    storage: &kubestash::api::storage::BackupStorage,
+) {
+    let Some((mut volume, mount)) = jobs::storage_volume(storage) else {
+        return;
+    };
+    if volumes
+        .iter()
+        .any(|(_, m)| m.mount_path == mount.mount_path)
+    {
+        return;
+    }
+    if !volumes.is_empty() {
+        volume.name = format!("{}-{}", jobs::STORAGE_VOLUME, volumes.len());
+    }
+    let mount = VolumeMount {
+        name: volume.name.clone(),
+        ..mount
+    };
+    volumes.push((volume, mount));
+}
+
 async fn retention_job_spec(
     run: &Run,
     configuration: &BackupConfiguration,
@@ -973,26 +986,15 @@ async fn retention_job_spec(
 ) -> Result<Job> {
     let client = &run.ctx.client;
     let repositories_api: Api<Repository> = Api::namespaced(client.clone(), &run.namespace);
-    let mut volumes: Vec<Volume> = Vec::new();
-    let mut mounts: Vec<VolumeMount> = Vec::new();
+    let mut storage_volumes: Vec<(Volume, VolumeMount)> = Vec::new();
     for info in session.repositories.iter().flatten() {
         let Some(repository) = util::get_opt(&repositories_api, &info.name).await? else {
             continue;
         };
         let storage = backend::repository_storage(client, &repository).await?;
-        if let Some((mut volume, mount)) = jobs::storage_volume(&storage) {
-            if !mounts.iter().any(|m| m.mount_path == mount.mount_path) {
-                if !volumes.is_empty() {
-                    volume.name = format!("{}-{}", jobs::STORAGE_VOLUME, volumes.len());
-                }
-                mounts.push(VolumeMount {
-                    name: volume.name.clone(),
-                    ..mount
-                });
-                volumes.push(volume);
-            }
-        }
+        add_storage_volume(&mut storage_volumes, &storage);
     }
+    let (volumes, mounts): (Vec<Volume>, Vec<VolumeMount>) = storage_volumes.into_iter().unzip();
     let account = run.ctx.ensure_executor_account(&run.namespace).await?;
     Ok(jobs::build_job(JobSpec {
         name: retention_job_name(&run.name),
