@@ -30,6 +30,15 @@ pub fn from_chrono(time: DateTime<Utc>) -> Time {
     )
 }
 
+/// How long ago an object was created (zero when unknown).
+pub fn since_creation(metadata: &kube::api::ObjectMeta) -> std::time::Duration {
+    metadata
+        .creation_timestamp
+        .as_ref()
+        .and_then(|t| (chrono::Utc::now() - to_chrono(t)).to_std().ok())
+        .unwrap_or_default()
+}
+
 /// A condition with the current time.
 pub fn condition(type_: &str, status: bool, reason: &str, message: impl Into<String>) -> Condition {
     Condition {

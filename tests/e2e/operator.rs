@@ -100,6 +100,16 @@ impl Setup {
             .unwrap_or(Value::Null)
     }
 
+    /// The shared objects plus the workload example's claim, Deployment and configuration.
+    fn workload(&self) {
+        self.shared();
+        self.apply(&[
+            "workload/pvc.yaml",
+            "workload/deployment.yaml",
+            "workload/backupconfiguration.yaml",
+        ]);
+    }
+
     fn shared(&self) {
         self.apply(&[
             "shared/namespace.yaml",
@@ -162,12 +172,7 @@ fn assert_files(root: &Path, files: &[(PathBuf, Vec<u8>)]) {
 fn workload_backup_from_the_cronjob_then_restore_brings_files_back_byte_for_byte() {
     let setup = Setup::new();
     let _operator = Operator::start(&setup.sandbox);
-    setup.shared();
-    setup.apply(&[
-        "workload/pvc.yaml",
-        "workload/deployment.yaml",
-        "workload/backupconfiguration.yaml",
-    ]);
+    setup.workload();
     let data = setup.pvc("shop", "orders-data");
     let files = write_files(&data);
     std::fs::create_dir_all(data.join("tmp")).unwrap();
@@ -466,12 +471,7 @@ fn manifest_backup_takes_exactly_the_selection_and_restores_into_a_fresh_namespa
 fn retention_keeps_what_the_policy_says_in_restic_and_as_snapshots() {
     let setup = Setup::new();
     let _operator = Operator::start(&setup.sandbox);
-    setup.shared();
-    setup.apply(&[
-        "workload/pvc.yaml",
-        "workload/deployment.yaml",
-        "workload/backupconfiguration.yaml",
-    ]);
+    setup.workload();
     let data = setup.pvc("shop", "orders-data");
     for round in 0..6 {
         std::fs::create_dir_all(&data).unwrap();
@@ -521,12 +521,7 @@ fn retention_keeps_what_the_policy_says_in_restic_and_as_snapshots() {
 fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_works() {
     let setup = Setup::new();
     let _operator = Operator::start(&setup.sandbox);
-    setup.shared();
-    setup.apply(&[
-        "workload/pvc.yaml",
-        "workload/deployment.yaml",
-        "workload/backupconfiguration.yaml",
-    ]);
+    setup.workload();
     std::fs::create_dir_all(setup.pvc("shop", "orders-data")).unwrap();
     std::fs::write(setup.pvc("shop", "orders-data").join("a"), b"a").unwrap();
     let backup = || {

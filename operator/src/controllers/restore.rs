@@ -107,16 +107,7 @@ impl Run {
     }
 
     fn duration(&self) -> String {
-        let started = self
-            .restore
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .map(util::to_chrono)
-            .unwrap_or_else(chrono::Utc::now);
-        kubestash::duration::format_go_duration(
-            (chrono::Utc::now() - started).to_std().unwrap_or_default(),
-        )
+        kubestash::duration::format_go_duration(util::since_creation(&self.restore.metadata))
     }
 
     async fn finish(

@@ -114,16 +114,7 @@ impl Run {
     }
 
     fn duration(&self) -> String {
-        let started = self
-            .session
-            .metadata
-            .creation_timestamp
-            .as_ref()
-            .map(util::to_chrono)
-            .unwrap_or_else(chrono::Utc::now);
-        kubestash::duration::format_go_duration(
-            (chrono::Utc::now() - started).to_std().unwrap_or_default(),
-        )
+        kubestash::duration::format_go_duration(util::since_creation(&self.session.metadata))
     }
 
     /// Ends the session with `phase` and a condition of `type_`.
@@ -500,13 +491,7 @@ async fn start(
         }
         Some(kubestash::api::core::session::BackupInvokerPhase::Ready) => {}
         _ => {
-            let age = run
-                .session
-                .metadata
-                .creation_timestamp
-                .as_ref()
-                .map(|t| (chrono::Utc::now() - util::to_chrono(t)).num_seconds())
-                .unwrap_or(0);
+            let age = util::since_creation(&run.session.metadata).as_secs() as i64;
             let why = util::find(status.conditions.as_ref(), "Ready")
                 .and_then(|c| c.message.clone())
                 .unwrap_or_else(|| "not reconciled yet".into());
@@ -903,13 +888,7 @@ async fn progress(
         })
         .filter_map(|c| c.size.as_deref().and_then(util::parse_human_bytes))
         .sum();
-    let seconds = run
-        .session
-        .metadata
-        .creation_timestamp
-        .as_ref()
-        .map(|t| (chrono::Utc::now() - util::to_chrono(t)).num_milliseconds() as f64 / 1000.0)
-        .unwrap_or(0.0);
+    let seconds = util::since_creation(&run.session.metadata).as_secs_f64();
     run.ctx.metrics.backup_succeeded(
         &run.namespace,
         &configuration.name_any(),
