@@ -45,7 +45,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Pause a BackupConfiguration''s schedules (sets spec.paused)')
             [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Resume a paused BackupConfiguration')
             [CompletionResult]::new('snapshots', 'snapshots', [CompletionResultType]::ParameterValue, 'List and describe snapshots')
+            [CompletionResult]::new('storage', 'storage', [CompletionResultType]::ParameterValue, 'Set up, list and check BackupStorages')
             [CompletionResult]::new('blueprint', 'blueprint', [CompletionResultType]::ParameterValue, 'Preview what auto-backup creates from a BackupBlueprint')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Try it in 30 seconds: back up, delete and restore a workload''s files on a built-in cluster')
             [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Run the built-in sandbox cluster (an in-memory API server) in the foreground')
             [CompletionResult]::new('executor', 'executor', [CompletionResultType]::ParameterValue, 'Steps that run inside backup and restore Jobs')
             [CompletionResult]::new('__complete', '__complete', [CompletionResultType]::ParameterValue, 'Complete a partial command line (used by the `kubectl_complete-kubestash` shim)')
@@ -340,6 +342,108 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
         'kubectl-kubestash;snapshots;help;help' {
             break
         }
+        'kubectl-kubestash;storage' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'Create a BackupStorage and its credentials Secret, wait for Ready, check connectivity')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List BackupStorages')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check a BackupStorage: write, read back and delete a probe object')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-kubestash;storage;setup' {
+            [CompletionResult]::new('--provider', '--provider', [CompletionResultType]::ParameterName, 'Backend provider')
+            [CompletionResult]::new('--bucket', '--bucket', [CompletionResultType]::ParameterName, 'Bucket (s3, gcs)')
+            [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'S3 endpoint URL (default: https://s3.amazonaws.com)')
+            [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'S3 region')
+            [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Path prefix inside the bucket or container (s3, gcs, azure)')
+            [CompletionResult]::new('--storage-account', '--storage-account', [CompletionResultType]::ParameterName, 'Azure storage account')
+            [CompletionResult]::new('--container', '--container', [CompletionResultType]::ParameterName, 'Azure container')
+            [CompletionResult]::new('--host-path', '--host-path', [CompletionResultType]::ParameterName, 'Directory on the node (local)')
+            [CompletionResult]::new('--pvc', '--pvc', [CompletionResultType]::ParameterName, 'PersistentVolumeClaim in the storage''s namespace (local)')
+            [CompletionResult]::new('--nfs-server', '--nfs-server', [CompletionResultType]::ParameterName, 'NFS server (local; with --nfs-path)')
+            [CompletionResult]::new('--nfs-path', '--nfs-path', [CompletionResultType]::ParameterName, 'Exported path on the NFS server (local)')
+            [CompletionResult]::new('--mount-path', '--mount-path', [CompletionResultType]::ParameterName, 'Where backup Jobs mount the volume (local)')
+            [CompletionResult]::new('--sub-path', '--sub-path', [CompletionResultType]::ParameterName, 'Directory inside the volume (local)')
+            [CompletionResult]::new('--secret', '--secret', [CompletionResultType]::ParameterName, 'Credentials Secret: an existing one, or the name to create with --secret-from-env (default name: <storage>-credentials)')
+            [CompletionResult]::new('--usage-policy', '--usage-policy', [CompletionResultType]::ParameterName, 'Which namespaces may use it')
+            [CompletionResult]::new('--deletion-policy', '--deletion-policy', [CompletionResultType]::ParameterName, 'What deleting the BackupStorage does to the data')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for Ready and the check, e.g. 2m')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Image of the check Job for volume storages')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('--insecure-tls', '--insecure-tls', [CompletionResultType]::ParameterName, 'Accept the S3 endpoint''s certificate without verifying it')
+            [CompletionResult]::new('--secret-from-env', '--secret-from-env', [CompletionResultType]::ParameterName, 'Create the credentials Secret from the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; GOOGLE_SERVICE_ACCOUNT_JSON_KEY; AZURE_ACCOUNT_KEY)')
+            [CompletionResult]::new('--default', '--default', [CompletionResultType]::ParameterName, 'Make it the default BackupStorage')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print the objects (Secret values redacted) instead of creating them')
+            [CompletionResult]::new('--non-interactive', '--non-interactive', [CompletionResultType]::ParameterName, 'Never prompt, even on a terminal')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kubectl-kubestash;storage;list' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('-A', '-A ', [CompletionResultType]::ParameterName, 'List storages of every namespace')
+            [CompletionResult]::new('--all-namespaces', '--all-namespaces', [CompletionResultType]::ParameterName, 'List storages of every namespace')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kubectl-kubestash;storage;check' {
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'How long to wait for the check, e.g. 1m')
+            [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Image of the check Job for volume storages')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'kubectl-kubestash;storage;help' {
+            [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'Create a BackupStorage and its credentials Secret, wait for Ready, check connectivity')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List BackupStorages')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check a BackupStorage: write, read back and delete a probe object')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-kubestash;storage;help;setup' {
+            break
+        }
+        'kubectl-kubestash;storage;help;list' {
+            break
+        }
+        'kubectl-kubestash;storage;help;check' {
+            break
+        }
+        'kubectl-kubestash;storage;help;help' {
+            break
+        }
         'kubectl-kubestash;blueprint' {
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
@@ -384,6 +488,20 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
         'kubectl-kubestash;blueprint;help;help' {
             break
         }
+        'kubectl-kubestash;demo' {
+            [CompletionResult]::new('--keep-dir', '--keep-dir', [CompletionResultType]::ParameterName, 'Keep the sandbox data and the backup storage in this directory (it must be empty or absent); without it everything lives in a temporary directory removed at the end')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'kubectl-kubestash;sandbox' {
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Directory for volumes and pod files (default: a temporary directory removed on exit)')
             [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port of the API server on 127.0.0.1 (default: a free one)')
@@ -417,6 +535,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('trigger', 'trigger', [CompletionResultType]::ParameterValue, 'Create a BackupSession (what a session''s CronJob runs)')
             [CompletionResult]::new('sync-storage', 'sync-storage', [CompletionResultType]::ParameterValue, 'Initialize a volume backend from a Job that mounts it')
             [CompletionResult]::new('retention', 'retention', [CompletionResultType]::ParameterValue, 'Apply the retention policies after a BackupSession')
+            [CompletionResult]::new('check-volume', 'check-volume', [CompletionResultType]::ParameterValue, 'Probe a volume backend: write, read back and delete an object (`storage check`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -499,12 +618,27 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'kubectl-kubestash;executor;check-volume' {
+            [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'The backend directory inside the container (mount path and subPath)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'kubectl-kubestash;executor;help' {
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Back up one component of a BackupSession')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Restore one component of a Snapshot for a RestoreSession')
             [CompletionResult]::new('trigger', 'trigger', [CompletionResultType]::ParameterValue, 'Create a BackupSession (what a session''s CronJob runs)')
             [CompletionResult]::new('sync-storage', 'sync-storage', [CompletionResultType]::ParameterValue, 'Initialize a volume backend from a Job that mounts it')
             [CompletionResult]::new('retention', 'retention', [CompletionResultType]::ParameterValue, 'Apply the retention policies after a BackupSession')
+            [CompletionResult]::new('check-volume', 'check-volume', [CompletionResultType]::ParameterValue, 'Probe a volume backend: write, read back and delete an object (`storage check`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -521,6 +655,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             break
         }
         'kubectl-kubestash;executor;help;retention' {
+            break
+        }
+        'kubectl-kubestash;executor;help;check-volume' {
             break
         }
         'kubectl-kubestash;executor;help;help' {
@@ -552,7 +689,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('pause', 'pause', [CompletionResultType]::ParameterValue, 'Pause a BackupConfiguration''s schedules (sets spec.paused)')
             [CompletionResult]::new('resume', 'resume', [CompletionResultType]::ParameterValue, 'Resume a paused BackupConfiguration')
             [CompletionResult]::new('snapshots', 'snapshots', [CompletionResultType]::ParameterValue, 'List and describe snapshots')
+            [CompletionResult]::new('storage', 'storage', [CompletionResultType]::ParameterValue, 'Set up, list and check BackupStorages')
             [CompletionResult]::new('blueprint', 'blueprint', [CompletionResultType]::ParameterValue, 'Preview what auto-backup creates from a BackupBlueprint')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Try it in 30 seconds: back up, delete and restore a workload''s files on a built-in cluster')
             [CompletionResult]::new('sandbox', 'sandbox', [CompletionResultType]::ParameterValue, 'Run the built-in sandbox cluster (an in-memory API server) in the foreground')
             [CompletionResult]::new('executor', 'executor', [CompletionResultType]::ParameterValue, 'Steps that run inside backup and restore Jobs')
             [CompletionResult]::new('__complete', '__complete', [CompletionResultType]::ParameterValue, 'Complete a partial command line (used by the `kubectl_complete-kubestash` shim)')
@@ -611,11 +750,29 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
         'kubectl-kubestash;help;snapshots;describe' {
             break
         }
+        'kubectl-kubestash;help;storage' {
+            [CompletionResult]::new('setup', 'setup', [CompletionResultType]::ParameterValue, 'Create a BackupStorage and its credentials Secret, wait for Ready, check connectivity')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List BackupStorages')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check a BackupStorage: write, read back and delete a probe object')
+            break
+        }
+        'kubectl-kubestash;help;storage;setup' {
+            break
+        }
+        'kubectl-kubestash;help;storage;list' {
+            break
+        }
+        'kubectl-kubestash;help;storage;check' {
+            break
+        }
         'kubectl-kubestash;help;blueprint' {
             [CompletionResult]::new('preview', 'preview', [CompletionResultType]::ParameterValue, 'Print the BackupConfiguration a blueprint creates for a target; exit 2 naming every unresolved `${variable}`')
             break
         }
         'kubectl-kubestash;help;blueprint;preview' {
+            break
+        }
+        'kubectl-kubestash;help;demo' {
             break
         }
         'kubectl-kubestash;help;sandbox' {
@@ -627,6 +784,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('trigger', 'trigger', [CompletionResultType]::ParameterValue, 'Create a BackupSession (what a session''s CronJob runs)')
             [CompletionResult]::new('sync-storage', 'sync-storage', [CompletionResultType]::ParameterValue, 'Initialize a volume backend from a Job that mounts it')
             [CompletionResult]::new('retention', 'retention', [CompletionResultType]::ParameterValue, 'Apply the retention policies after a BackupSession')
+            [CompletionResult]::new('check-volume', 'check-volume', [CompletionResultType]::ParameterValue, 'Probe a volume backend: write, read back and delete an object (`storage check`)')
             break
         }
         'kubectl-kubestash;help;executor;backup' {
@@ -642,6 +800,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             break
         }
         'kubectl-kubestash;help;executor;retention' {
+            break
+        }
+        'kubectl-kubestash;help;executor;check-volume' {
             break
         }
         'kubectl-kubestash;help;__complete' {

@@ -31,6 +31,9 @@ _kubectl__kubestash() {
             kubectl__kubestash,crds)
                 cmd="kubectl__kubestash__subcmd__crds"
                 ;;
+            kubectl__kubestash,demo)
+                cmd="kubectl__kubestash__subcmd__demo"
+                ;;
             kubectl__kubestash,executor)
                 cmd="kubectl__kubestash__subcmd__executor"
                 ;;
@@ -57,6 +60,9 @@ _kubectl__kubestash() {
                 ;;
             kubectl__kubestash,snapshots)
                 cmd="kubectl__kubestash__subcmd__snapshots"
+                ;;
+            kubectl__kubestash,storage)
+                cmd="kubectl__kubestash__subcmd__storage"
                 ;;
             kubectl__kubestash,uninstall)
                 cmd="kubectl__kubestash__subcmd__uninstall"
@@ -94,6 +100,9 @@ _kubectl__kubestash() {
             kubectl__kubestash__subcmd__executor,backup)
                 cmd="kubectl__kubestash__subcmd__executor__subcmd__backup"
                 ;;
+            kubectl__kubestash__subcmd__executor,check-volume)
+                cmd="kubectl__kubestash__subcmd__executor__subcmd__check__subcmd__volume"
+                ;;
             kubectl__kubestash__subcmd__executor,help)
                 cmd="kubectl__kubestash__subcmd__executor__subcmd__help"
                 ;;
@@ -111,6 +120,9 @@ _kubectl__kubestash() {
                 ;;
             kubectl__kubestash__subcmd__executor__subcmd__help,backup)
                 cmd="kubectl__kubestash__subcmd__executor__subcmd__help__subcmd__backup"
+                ;;
+            kubectl__kubestash__subcmd__executor__subcmd__help,check-volume)
+                cmd="kubectl__kubestash__subcmd__executor__subcmd__help__subcmd__check__subcmd__volume"
                 ;;
             kubectl__kubestash__subcmd__executor__subcmd__help,help)
                 cmd="kubectl__kubestash__subcmd__executor__subcmd__help__subcmd__help"
@@ -142,6 +154,9 @@ _kubectl__kubestash() {
             kubectl__kubestash__subcmd__help,crds)
                 cmd="kubectl__kubestash__subcmd__help__subcmd__crds"
                 ;;
+            kubectl__kubestash__subcmd__help,demo)
+                cmd="kubectl__kubestash__subcmd__help__subcmd__demo"
+                ;;
             kubectl__kubestash__subcmd__help,executor)
                 cmd="kubectl__kubestash__subcmd__help__subcmd__executor"
                 ;;
@@ -169,6 +184,9 @@ _kubectl__kubestash() {
             kubectl__kubestash__subcmd__help,snapshots)
                 cmd="kubectl__kubestash__subcmd__help__subcmd__snapshots"
                 ;;
+            kubectl__kubestash__subcmd__help,storage)
+                cmd="kubectl__kubestash__subcmd__help__subcmd__storage"
+                ;;
             kubectl__kubestash__subcmd__help,uninstall)
                 cmd="kubectl__kubestash__subcmd__help__subcmd__uninstall"
                 ;;
@@ -186,6 +204,9 @@ _kubectl__kubestash() {
                 ;;
             kubectl__kubestash__subcmd__help__subcmd__executor,backup)
                 cmd="kubectl__kubestash__subcmd__help__subcmd__executor__subcmd__backup"
+                ;;
+            kubectl__kubestash__subcmd__help__subcmd__executor,check-volume)
+                cmd="kubectl__kubestash__subcmd__help__subcmd__executor__subcmd__check__subcmd__volume"
                 ;;
             kubectl__kubestash__subcmd__help__subcmd__executor,restore)
                 cmd="kubectl__kubestash__subcmd__help__subcmd__executor__subcmd__restore"
@@ -207,6 +228,15 @@ _kubectl__kubestash() {
                 ;;
             kubectl__kubestash__subcmd__help__subcmd__snapshots,list)
                 cmd="kubectl__kubestash__subcmd__help__subcmd__snapshots__subcmd__list"
+                ;;
+            kubectl__kubestash__subcmd__help__subcmd__storage,check)
+                cmd="kubectl__kubestash__subcmd__help__subcmd__storage__subcmd__check"
+                ;;
+            kubectl__kubestash__subcmd__help__subcmd__storage,list)
+                cmd="kubectl__kubestash__subcmd__help__subcmd__storage__subcmd__list"
+                ;;
+            kubectl__kubestash__subcmd__help__subcmd__storage,setup)
+                cmd="kubectl__kubestash__subcmd__help__subcmd__storage__subcmd__setup"
                 ;;
             kubectl__kubestash__subcmd__operator,help)
                 cmd="kubectl__kubestash__subcmd__operator__subcmd__help"
@@ -238,6 +268,30 @@ _kubectl__kubestash() {
             kubectl__kubestash__subcmd__snapshots__subcmd__help,list)
                 cmd="kubectl__kubestash__subcmd__snapshots__subcmd__help__subcmd__list"
                 ;;
+            kubectl__kubestash__subcmd__storage,check)
+                cmd="kubectl__kubestash__subcmd__storage__subcmd__check"
+                ;;
+            kubectl__kubestash__subcmd__storage,help)
+                cmd="kubectl__kubestash__subcmd__storage__subcmd__help"
+                ;;
+            kubectl__kubestash__subcmd__storage,list)
+                cmd="kubectl__kubestash__subcmd__storage__subcmd__list"
+                ;;
+            kubectl__kubestash__subcmd__storage,setup)
+                cmd="kubectl__kubestash__subcmd__storage__subcmd__setup"
+                ;;
+            kubectl__kubestash__subcmd__storage__subcmd__help,check)
+                cmd="kubectl__kubestash__subcmd__storage__subcmd__help__subcmd__check"
+                ;;
+            kubectl__kubestash__subcmd__storage__subcmd__help,help)
+                cmd="kubectl__kubestash__subcmd__storage__subcmd__help__subcmd__help"
+                ;;
+            kubectl__kubestash__subcmd__storage__subcmd__help,list)
+                cmd="kubectl__kubestash__subcmd__storage__subcmd__help__subcmd__list"
+                ;;
+            kubectl__kubestash__subcmd__storage__subcmd__help,setup)
+                cmd="kubectl__kubestash__subcmd__storage__subcmd__help__subcmd__setup"
+                ;;
             *)
                 ;;
         esac
@@ -245,7 +299,7 @@ _kubectl__kubestash() {
 
     case "${cmd}" in
         kubectl__kubestash)
-            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --verbose --help --version version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help"
+            opts="-n -o -v -h -V --kubeconfig --context --namespace --output --verbose --help --version version crds completion validate backup restore install uninstall operator pause resume snapshots storage blueprint demo sandbox executor __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -664,8 +718,50 @@ _kubectl__kubestash() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__kubestash__subcmd__demo)
+            opts="-n -o -v -h --keep-dir --kubeconfig --context --namespace --output --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keep-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__kubestash__subcmd__executor)
-            opts="-n -o -v -h --kubeconfig --context --namespace --output --verbose --help backup restore trigger sync-storage retention help"
+            opts="-n -o -v -h --kubeconfig --context --namespace --output --verbose --help backup restore trigger sync-storage retention check-volume help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -756,8 +852,50 @@ _kubectl__kubestash() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__kubestash__subcmd__executor__subcmd__check__subcmd__volume)
+            opts="-n -o -v -h --path --kubeconfig --context --namespace --output --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__kubestash__subcmd__executor__subcmd__help)
-            opts="backup restore trigger sync-storage retention help"
+            opts="backup restore trigger sync-storage retention check-volume help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -771,6 +909,20 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__executor__subcmd__help__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__executor__subcmd__help__subcmd__check__subcmd__volume)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1047,7 +1199,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__help)
-            opts="version crds completion validate backup restore install uninstall operator pause resume snapshots blueprint sandbox executor __complete help"
+            opts="version crds completion validate backup restore install uninstall operator pause resume snapshots storage blueprint demo sandbox executor __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1158,8 +1310,22 @@ _kubectl__kubestash() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__kubestash__subcmd__help__subcmd__demo)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__kubestash__subcmd__help__subcmd__executor)
-            opts="backup restore trigger sync-storage retention"
+            opts="backup restore trigger sync-storage retention check-volume"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1173,6 +1339,20 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__help__subcmd__executor__subcmd__backup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__help__subcmd__executor__subcmd__check__subcmd__volume)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1383,6 +1563,62 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__help__subcmd__snapshots__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__help__subcmd__storage)
+            opts="setup list check"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__help__subcmd__storage__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__help__subcmd__storage__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__help__subcmd__storage__subcmd__setup)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1966,6 +2202,308 @@ _kubectl__kubestash() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__storage)
+            opts="-n -o -v -h --kubeconfig --context --namespace --output --verbose --help setup list check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__storage__subcmd__check)
+            opts="-n -o -v -h --timeout --image --kubeconfig --context --namespace --output --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__storage__subcmd__help)
+            opts="setup list check help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__storage__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__storage__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__storage__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__storage__subcmd__help__subcmd__setup)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__storage__subcmd__list)
+            opts="-A -n -o -v -h --all-namespaces --kubeconfig --context --namespace --output --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__storage__subcmd__setup)
+            opts="-n -o -v -h --provider --bucket --endpoint --region --insecure-tls --prefix --storage-account --container --host-path --pvc --nfs-server --nfs-path --mount-path --sub-path --secret --secret-from-env --default --usage-policy --deletion-policy --timeout --dry-run --non-interactive --image --kubeconfig --context --namespace --output --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --provider)
+                    COMPREPLY=($(compgen -W "s3 gcs azure local" -- "${cur}"))
+                    return 0
+                    ;;
+                --bucket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --endpoint)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prefix)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --storage-account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --container)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --host-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pvc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nfs-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --nfs-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mount-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sub-path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --secret)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --usage-policy)
+                    COMPREPLY=($(compgen -W "Same All" -- "${cur}"))
+                    return 0
+                    ;;
+                --deletion-policy)
+                    COMPREPLY=($(compgen -W "Delete WipeOut" -- "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --image)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -276,3 +276,68 @@ async fn sync_storage_inner(
     }
     Ok((entries, total))
 }
+
+/// What a connectivity check of a backend found.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeReport {
+    /// The backend, as users know it (`s3:http://…/bucket/prefix`, a directory).
+    pub location: String,
+    /// Whether `metadata.yaml` is present (the backend is initialized).
+    pub initialized: bool,
+    /// Milliseconds to write the probe object.
+    pub write_ms: f64,
+    /// Milliseconds to read it back.
+    pub read_ms: f64,
+    /// Milliseconds to delete it.
+    pub delete_ms: f64,
+}
+
+/// The directory probe objects are written under, at the backend root.
+pub const PROBE_DIRECTORY: &str = ".kubestash-probe";
+
+/// Writes a probe object at the backend root, reads it back, compares and deletes it.
+/// Blocking: call it through [`blocking`].
+pub fn probe(location: &Location) -> Result<ProbeReport> {
+    use std::time::Instant;
+    let store = location.store()?;
+    let name = format!(
+        "{PROBE_DIRECTORY}/{}-{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    );
+    let content = format!("kubestash connectivity probe {name}\n").into_bytes();
+    let started = Instant::now();
+    store.write(&name, &content)?;
+    let write_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let started = Instant::now();
+    let read = store.read(&name);
+    let read_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let started = Instant::now();
+    let deleted = store.delete(&name);
+    let delete_ms = started.elapsed().as_secs_f64() * 1000.0;
+    match read? {
+        Some(bytes) if bytes == content => {}
+        Some(_) => {
+            return Err(Error::msg(format!(
+                "{}: the probe object `{name}` read back with different content",
+                location.describe()
+            )))
+        }
+        None => {
+            return Err(Error::msg(format!(
+                "{}: the probe object `{name}` was written but cannot be read back",
+                location.describe()
+            )))
+        }
+    }
+    deleted?;
+    let initialized = layout::read_backend_meta(&store)?.is_some();
+    Ok(ProbeReport {
+        location: location.describe(),
+        initialized,
+        write_ms,
+        read_ms,
+        delete_ms,
+    })
+}

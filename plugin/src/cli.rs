@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::commands::{
-    backup, blueprint, completion, crds, executor, install, operator, pause, restore, sandbox,
-    snapshots, validate,
+    backup, blueprint, completion, crds, demo, executor, install, operator, pause, restore,
+    sandbox, snapshots, storage, validate,
 };
 use crate::output::OutputFormat;
 
@@ -85,9 +85,14 @@ pub enum Command {
     /// List and describe snapshots.
     #[command(subcommand)]
     Snapshots(snapshots::SnapshotsCommand),
+    /// Set up, list and check BackupStorages.
+    #[command(subcommand)]
+    Storage(storage::StorageCommand),
     /// Preview what auto-backup creates from a BackupBlueprint.
     #[command(subcommand)]
     Blueprint(blueprint::BlueprintCommand),
+    /// Try it in 30 seconds: back up, delete and restore a workload's files on a built-in cluster.
+    Demo(demo::DemoArgs),
     /// Run the built-in sandbox cluster (an in-memory API server) in the foreground.
     Sandbox(sandbox::SandboxArgs),
     /// Steps that run inside backup and restore Jobs.

@@ -4,6 +4,7 @@ pub mod backup;
 pub mod blueprint;
 pub mod completion;
 pub mod crds;
+pub mod demo;
 pub mod embedded;
 pub mod executor;
 pub mod install;
@@ -12,6 +13,7 @@ pub mod pause;
 pub mod restore;
 pub mod sandbox;
 pub mod snapshots;
+pub mod storage;
 pub mod validate;
 pub mod version;
 
@@ -35,6 +37,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Pause(args) => pause::run(&args, &cli.global, true),
         Command::Resume(args) => pause::run(&args, &cli.global, false),
         Command::Snapshots(command) => snapshots::run(&command, &cli.global),
+        Command::Storage(command) => storage::run(&command, &cli.global),
+        Command::Demo(args) => demo::run(&args, &cli.global),
         Command::Sandbox(args) => sandbox::run(&args),
         Command::Complete(args) => completion::complete(&args),
     }

@@ -61,3 +61,17 @@ pub fn color_enabled_for_stdout() -> bool {
 pub fn color_enabled_for_stderr() -> bool {
     color_allowed() && std::io::stderr().is_terminal()
 }
+
+/// kubectl's short age: `45s`, `12m`, `5h`, `3d`.
+pub fn age(time: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    let Some(time) = time else {
+        return "<unknown>".into();
+    };
+    let seconds = (chrono::Utc::now() - time).num_seconds().max(0);
+    match seconds {
+        0..=119 => format!("{seconds}s"),
+        120..=7199 => format!("{}m", seconds / 60),
+        7200..=172_799 => format!("{}h", seconds / 3600),
+        _ => format!("{}d", seconds / 86_400),
+    }
+}

@@ -2,11 +2,14 @@
 //! processes, one temp directory per test.
 
 mod blueprint;
+mod demo;
 mod generated;
 mod operator;
 mod plugin;
+mod pty;
 mod sandbox;
 mod snapshots;
+mod storage;
 mod validate;
 
 use std::path::{Path, PathBuf};

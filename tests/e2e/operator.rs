@@ -538,13 +538,46 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
             "json",
         ])
     };
-    let ok = backup();
-    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    // The CI gate script passes on a good backup...
+    let gate = || {
+        let output = Command::new(crate::repository_root().join("tests/ci/backup-gate.sh"))
+            .args(["orders-backup", "shop", "2m"])
+            .env("KUBECTL_KUBESTASH", binary())
+            .env("KUBECONFIG", &setup.sandbox.kubeconfig)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        crate::Run::from_output(output)
+    };
+    let ok = gate();
+    assert_eq!(ok.code, 0, "{}\n{}", ok.stdout, ok.stderr);
+    assert!(
+        ok.stdout.contains(": Succeeded; snapshots: "),
+        "{}",
+        ok.stdout
+    );
+    assert!(ok
+        .stdout
+        .contains("backup gate passed for shop/orders-backup"));
 
-    // Missing encryption Secret.
+    // Missing encryption Secret: the gate fails the pipeline with the reason...
     setup
         .sandbox
         .kubectl_ok(&["delete", "secret", "shop-restic-password", "-n", "shop"]);
+    let failed_gate = gate();
+    assert_ne!(failed_gate.code, 0, "{}", failed_gate.stdout);
+    assert!(
+        failed_gate.stdout.contains(": Failed: "),
+        "{}",
+        failed_gate.stdout
+    );
+    assert!(
+        failed_gate.stdout.contains("shop/shop-restic-password"),
+        "{}",
+        failed_gate.stdout
+    );
+    assert!(!failed_gate.stdout.contains("backup gate passed"));
+    // ...and so does the JSON for any other parser.
     let run = backup();
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
     let result: Value = serde_json::from_str(&run.stdout).unwrap();

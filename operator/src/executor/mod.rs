@@ -94,6 +94,19 @@ pub async fn sync_storage(client: &Client, namespace: &str, name: &str) -> Resul
     crate::backend::sync_storage(client, &storage).await
 }
 
+/// The line prefix of the report `check-volume` prints, which `storage check` reads from the
+/// Job's log.
+pub const PROBE_LOG_PREFIX: &str = "kubestash-probe: ";
+
+/// Probes a volume backend from a Job that mounts it: writes, reads back and deletes an
+/// object under `container_path` (the storage's mount path and subPath).
+pub fn check_volume(container_path: &std::path::Path) -> Result<crate::backend::ProbeReport> {
+    let root = crate::mounts::Mounts::from_env().resolve(container_path);
+    let mut report = crate::backend::probe(&kubestash::engine::Location::Local { root })?;
+    report.location = container_path.display().to_string();
+    Ok(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +117,24 @@ mod tests {
         assert_eq!(list_param(&params, "paths"), vec!["/a", "/b"]);
         assert!(!params.contains_key("exclude"));
         assert!(parse_params(&["oops".into()]).is_err());
+    }
+
+    #[test]
+    fn a_volume_probe_writes_reads_and_leaves_nothing_behind() {
+        let directory = tempfile::tempdir().unwrap();
+        let report = check_volume(directory.path()).unwrap();
+        assert!(!report.initialized);
+        assert_eq!(report.location, directory.path().display().to_string());
+        let probes = directory.path().join(crate::backend::PROBE_DIRECTORY);
+        assert_eq!(std::fs::read_dir(probes).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_volume_probe_names_an_unwritable_directory() {
+        let directory = tempfile::tempdir().unwrap();
+        let file = directory.path().join("not-a-directory");
+        std::fs::write(&file, b"x").unwrap();
+        let error = check_volume(&file).unwrap_err().to_string();
+        assert!(error.contains("not-a-directory"), "{error}");
     }
 }

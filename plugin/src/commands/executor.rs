@@ -21,6 +21,16 @@ pub enum ExecutorCommand {
     SyncStorage(SyncArgs),
     /// Apply the retention policies after a BackupSession.
     Retention(RetentionArgs),
+    /// Probe a volume backend: write, read back and delete an object (`storage check`).
+    CheckVolume(CheckVolumeArgs),
+}
+
+/// `executor check-volume`.
+#[derive(Debug, Args)]
+pub struct CheckVolumeArgs {
+    /// The backend directory inside the container (mount path and subPath).
+    #[arg(long)]
+    pub path: std::path::PathBuf,
 }
 
 /// `executor backup`.
@@ -92,6 +102,16 @@ pub struct RetentionArgs {
 
 /// Runs one step; its errors are already recorded in the object's status.
 pub fn run(command: &ExecutorCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    if let ExecutorCommand::CheckVolume(args) = command {
+        // Needs no API access: the report goes to the log, where `storage check` reads it.
+        let report = executor::check_volume(&args.path)?;
+        println!(
+            "{}{}",
+            executor::PROBE_LOG_PREFIX,
+            serde_json::to_string(&report)?
+        );
+        return Ok(ExitStatus::Success);
+    }
     let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
     runtime.block_on(async {
         let cluster = crate::cluster::connect(global).await?;
@@ -142,6 +162,7 @@ pub fn run(command: &ExecutorCommand, global: &GlobalArgs) -> anyhow::Result<Exi
             ExecutorCommand::Retention(args) => {
                 executor::retention(client, &namespace, &args.backup_session).await?
             }
+            ExecutorCommand::CheckVolume(_) => unreachable!("handled before connecting"),
         }
         Ok(ExitStatus::Success)
     })

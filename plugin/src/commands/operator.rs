@@ -33,12 +33,19 @@ pub struct RunArgs {
     pub no_bootstrap: bool,
 }
 
-/// The plural of a bundle kind.
+/// The plural of a kind, by the rules Kubernetes' defaults use (`RetentionPolicy` →
+/// `retentionpolicies`, `Ingress` → `ingresses`).
 fn plural(kind: &str) -> String {
-    match kind {
-        "CustomResourceDefinition" => "customresourcedefinitions".into(),
-        other => format!("{}s", other.to_lowercase()),
+    let lower = kind.to_lowercase();
+    if let Some(stem) = lower.strip_suffix('y') {
+        if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) {
+            return format!("{stem}ies");
+        }
     }
+    if lower.ends_with('s') || lower.ends_with("ch") || lower.ends_with('x') {
+        return format!("{lower}es");
+    }
+    format!("{lower}s")
 }
 
 /// Applies objects with server-side apply, in order.
@@ -114,5 +121,21 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {},
         _ = terminate.recv() => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plurals_follow_the_kubernetes_defaults() {
+        for (kind, plural) in [
+            ("CustomResourceDefinition", "customresourcedefinitions"),
+            ("RetentionPolicy", "retentionpolicies"),
+            ("Ingress", "ingresses"),
+            ("Deployment", "deployments"),
+            ("Gateway", "gateways"),
+        ] {
+            assert_eq!(super::plural(kind), plural);
+        }
     }
 }

@@ -11,7 +11,7 @@ use kubestash::api::storage::Snapshot;
 
 use crate::cli::GlobalArgs;
 use crate::exit::{CliError, ExitStatus};
-use crate::output::{print_structured, print_table, table, OutputFormat};
+use crate::output::{age, print_structured, print_table, table, OutputFormat};
 
 /// `snapshots` subcommands.
 #[derive(Debug, Subcommand)]
@@ -68,20 +68,6 @@ fn time_of(snapshot: &Snapshot) -> Option<chrono::DateTime<chrono::Utc>> {
     status_time
         .or(created)
         .and_then(|time| chrono::DateTime::from_timestamp(time.as_second(), 0))
-}
-
-/// kubectl's short age: `45s`, `12m`, `5h`, `3d`.
-fn age(time: Option<chrono::DateTime<chrono::Utc>>) -> String {
-    let Some(time) = time else {
-        return "<unknown>".into();
-    };
-    let seconds = (chrono::Utc::now() - time).num_seconds().max(0);
-    match seconds {
-        0..=119 => format!("{seconds}s"),
-        120..=7199 => format!("{}m", seconds / 60),
-        7200..=172_799 => format!("{}h", seconds / 3600),
-        _ => format!("{}d", seconds / 86_400),
-    }
 }
 
 async fn list(args: &ListArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {

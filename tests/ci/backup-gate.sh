@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# A CI gate: back up a BackupConfiguration now, wait for it, and fail the pipeline unless every
+# session succeeded. The JSON result is parsed with python3 (no jq needed).
+#
+#   tests/ci/backup-gate.sh <backupconfiguration> <namespace> [timeout]
+#
+# KUBECTL_KUBESTASH names the plugin binary (default: kubectl-kubestash on PATH).
+set -euo pipefail
+
+config=${1:?usage: backup-gate.sh <backupconfiguration> <namespace> [timeout]}
+namespace=${2:?usage: backup-gate.sh <backupconfiguration> <namespace> [timeout]}
+timeout=${3:-30m}
+plugin=${KUBECTL_KUBESTASH:-kubectl-kubestash}
+
+# pipefail: a failed, skipped or timed-out backup (exit 1 or 3) fails the pipeline even though
+# the parser below still prints what happened.
+"$plugin" backup now "$config" -n "$namespace" --wait --timeout "$timeout" -o json |
+  python3 -c '
+import json, sys
+result = json.load(sys.stdin)
+for session in result if isinstance(result, list) else [result]:
+    name, phase = session["backupSession"], session["phase"]
+    if phase != "Succeeded":
+        print("%s: %s: %s" % (name, phase, session.get("reason") or "no reason recorded"))
+        sys.exit(1)
+    snapshots = ["%s (%s)" % (s["name"], s.get("size") or "?") for s in session["snapshots"]]
+    print("%s: %s; snapshots: %s" % (name, phase, ", ".join(snapshots)))
+'
+echo "backup gate passed for $namespace/$config"
