@@ -536,6 +536,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('sync-storage', 'sync-storage', [CompletionResultType]::ParameterValue, 'Initialize a volume backend from a Job that mounts it')
             [CompletionResult]::new('retention', 'retention', [CompletionResultType]::ParameterValue, 'Apply the retention policies after a BackupSession')
             [CompletionResult]::new('check-volume', 'check-volume', [CompletionResultType]::ParameterValue, 'Probe a volume backend: write, read back and delete an object (`storage check`)')
+            [CompletionResult]::new('list-manifests', 'list-manifests', [CompletionResultType]::ParameterValue, 'List the objects of a manifest snapshot on a volume (`restore --dry-run`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -632,6 +633,23 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'kubectl-kubestash;executor;list-manifests' {
+            [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'The component repository inside the container')
+            [CompletionResult]::new('--snapshot-id', '--snapshot-id', [CompletionResultType]::ParameterName, 'The restic snapshot id')
+            [CompletionResult]::new('--param', '--param', [CompletionResultType]::ParameterName, 'A restore task parameter, key=value (repeatable)')
+            [CompletionResult]::new('--restore-namespace', '--restore-namespace', [CompletionResultType]::ParameterName, 'Namespace the objects would be moved into')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'kubectl-kubestash;executor;help' {
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Back up one component of a BackupSession')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Restore one component of a Snapshot for a RestoreSession')
@@ -639,6 +657,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('sync-storage', 'sync-storage', [CompletionResultType]::ParameterValue, 'Initialize a volume backend from a Job that mounts it')
             [CompletionResult]::new('retention', 'retention', [CompletionResultType]::ParameterValue, 'Apply the retention policies after a BackupSession')
             [CompletionResult]::new('check-volume', 'check-volume', [CompletionResultType]::ParameterValue, 'Probe a volume backend: write, read back and delete an object (`storage check`)')
+            [CompletionResult]::new('list-manifests', 'list-manifests', [CompletionResultType]::ParameterValue, 'List the objects of a manifest snapshot on a volume (`restore --dry-run`)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -658,6 +677,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             break
         }
         'kubectl-kubestash;executor;help;check-volume' {
+            break
+        }
+        'kubectl-kubestash;executor;help;list-manifests' {
             break
         }
         'kubectl-kubestash;executor;help;help' {
@@ -785,6 +807,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('sync-storage', 'sync-storage', [CompletionResultType]::ParameterValue, 'Initialize a volume backend from a Job that mounts it')
             [CompletionResult]::new('retention', 'retention', [CompletionResultType]::ParameterValue, 'Apply the retention policies after a BackupSession')
             [CompletionResult]::new('check-volume', 'check-volume', [CompletionResultType]::ParameterValue, 'Probe a volume backend: write, read back and delete an object (`storage check`)')
+            [CompletionResult]::new('list-manifests', 'list-manifests', [CompletionResultType]::ParameterValue, 'List the objects of a manifest snapshot on a volume (`restore --dry-run`)')
             break
         }
         'kubectl-kubestash;help;executor;backup' {
@@ -803,6 +826,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             break
         }
         'kubectl-kubestash;help;executor;check-volume' {
+            break
+        }
+        'kubectl-kubestash;help;executor;list-manifests' {
             break
         }
         'kubectl-kubestash;help;__complete' {

@@ -106,6 +106,9 @@ _kubectl__kubestash() {
             kubectl__kubestash__subcmd__executor,help)
                 cmd="kubectl__kubestash__subcmd__executor__subcmd__help"
                 ;;
+            kubectl__kubestash__subcmd__executor,list-manifests)
+                cmd="kubectl__kubestash__subcmd__executor__subcmd__list__subcmd__manifests"
+                ;;
             kubectl__kubestash__subcmd__executor,restore)
                 cmd="kubectl__kubestash__subcmd__executor__subcmd__restore"
                 ;;
@@ -126,6 +129,9 @@ _kubectl__kubestash() {
                 ;;
             kubectl__kubestash__subcmd__executor__subcmd__help,help)
                 cmd="kubectl__kubestash__subcmd__executor__subcmd__help__subcmd__help"
+                ;;
+            kubectl__kubestash__subcmd__executor__subcmd__help,list-manifests)
+                cmd="kubectl__kubestash__subcmd__executor__subcmd__help__subcmd__list__subcmd__manifests"
                 ;;
             kubectl__kubestash__subcmd__executor__subcmd__help,restore)
                 cmd="kubectl__kubestash__subcmd__executor__subcmd__help__subcmd__restore"
@@ -207,6 +213,9 @@ _kubectl__kubestash() {
                 ;;
             kubectl__kubestash__subcmd__help__subcmd__executor,check-volume)
                 cmd="kubectl__kubestash__subcmd__help__subcmd__executor__subcmd__check__subcmd__volume"
+                ;;
+            kubectl__kubestash__subcmd__help__subcmd__executor,list-manifests)
+                cmd="kubectl__kubestash__subcmd__help__subcmd__executor__subcmd__list__subcmd__manifests"
                 ;;
             kubectl__kubestash__subcmd__help__subcmd__executor,restore)
                 cmd="kubectl__kubestash__subcmd__help__subcmd__executor__subcmd__restore"
@@ -761,7 +770,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__executor)
-            opts="-n -o -v -h --kubeconfig --context --namespace --output --verbose --help backup restore trigger sync-storage retention check-volume help"
+            opts="-n -o -v -h --kubeconfig --context --namespace --output --verbose --help backup restore trigger sync-storage retention check-volume list-manifests help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -895,7 +904,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__executor__subcmd__help)
-            opts="backup restore trigger sync-storage retention check-volume help"
+            opts="backup restore trigger sync-storage retention check-volume list-manifests help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -937,6 +946,20 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__executor__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__executor__subcmd__help__subcmd__list__subcmd__manifests)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -999,6 +1022,60 @@ _kubectl__kubestash() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__executor__subcmd__list__subcmd__manifests)
+            opts="-n -o -v -h --path --snapshot-id --param --restore-namespace --kubeconfig --context --namespace --output --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --snapshot-id)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --param)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --restore-namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1325,7 +1402,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__help__subcmd__executor)
-            opts="backup restore trigger sync-storage retention check-volume"
+            opts="backup restore trigger sync-storage retention check-volume list-manifests"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1353,6 +1430,20 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__help__subcmd__executor__subcmd__check__subcmd__volume)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__help__subcmd__executor__subcmd__list__subcmd__manifests)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

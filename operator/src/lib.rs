@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod leader;
 pub mod metrics;
 pub mod mounts;
+pub mod preview;
 pub mod sessions;
 pub mod util;
 

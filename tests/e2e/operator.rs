@@ -433,6 +433,51 @@ fn manifest_backup_takes_exactly_the_selection_and_restores_into_a_fresh_namespa
         "apiVersion: core.kubestash.com/v1alpha1\nkind: RestoreSession\nmetadata:\n  name: manifests-back\n  namespace: shop\nspec:\n  dataSource:\n    repository: shop-manifests-repo\n    snapshot: latest\n    encryptionSecret:\n      name: shop-restic-password\n      namespace: shop\n  manifestOptions:\n    workload:\n      restoreNamespace: shop-restored\n  addon:\n    name: kubedump-addon\n    tasks:\n      - name: manifest-restore\n",
     )
     .unwrap();
+    // The dry run lists what the restore would create (read by a Job from the volume
+    // storage) and creates nothing.
+    let dry = setup
+        .sandbox
+        .plugin(&["restore", "-f", restore.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stdout
+            .starts_with("apiVersion: core.kubestash.com/v1alpha1"),
+        "{}",
+        dry.stdout
+    );
+    let listed: Vec<&str> = dry
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("#   "))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            "#   configmaps shop-restored/orders-config",
+            "#   secrets shop-restored/orders-db-credentials",
+            "#   services shop-restored/orders",
+        ],
+        "{}",
+        dry.stdout
+    );
+    let dry_json = setup.sandbox.plugin(&[
+        "restore",
+        "-f",
+        restore.to_str().unwrap(),
+        "--dry-run",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(dry_json.code, 0, "{}", dry_json.stderr);
+    let preview: Value = serde_json::from_str(&dry_json.stdout).unwrap();
+    assert_eq!(preview["restoreSession"]["kind"], "RestoreSession");
+    assert_eq!(preview["objects"]["manifest"].as_array().unwrap().len(), 3);
+    assert!(!setup
+        .sandbox
+        .kubectl(&["get", "restoresession", "manifests-back", "-n", "shop"])
+        .status
+        .success());
+
     setup
         .sandbox
         .kubectl_ok(&["create", "namespace", "shop-restored"]);

@@ -23,6 +23,25 @@ pub enum ExecutorCommand {
     Retention(RetentionArgs),
     /// Probe a volume backend: write, read back and delete an object (`storage check`).
     CheckVolume(CheckVolumeArgs),
+    /// List the objects of a manifest snapshot on a volume (`restore --dry-run`).
+    ListManifests(ListManifestsArgs),
+}
+
+/// `executor list-manifests`; the password comes in `RESTIC_PASSWORD`.
+#[derive(Debug, Args)]
+pub struct ListManifestsArgs {
+    /// The component repository inside the container.
+    #[arg(long)]
+    pub path: std::path::PathBuf,
+    /// The restic snapshot id.
+    #[arg(long)]
+    pub snapshot_id: String,
+    /// A restore task parameter, key=value (repeatable).
+    #[arg(long = "param")]
+    pub params: Vec<String>,
+    /// Namespace the objects would be moved into.
+    #[arg(long)]
+    pub restore_namespace: Option<String>,
 }
 
 /// `executor check-volume`.
@@ -102,15 +121,8 @@ pub struct RetentionArgs {
 
 /// Runs one step; its errors are already recorded in the object's status.
 pub fn run(command: &ExecutorCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
-    if let ExecutorCommand::CheckVolume(args) = command {
-        // Needs no API access: the report goes to the log, where `storage check` reads it.
-        let report = executor::check_volume(&args.path)?;
-        println!(
-            "{}{}",
-            executor::PROBE_LOG_PREFIX,
-            serde_json::to_string(&report)?
-        );
-        return Ok(ExitStatus::Success);
+    if let Some(outcome) = run_offline(command) {
+        return outcome;
     }
     let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
     runtime.block_on(async {
@@ -162,8 +174,42 @@ pub fn run(command: &ExecutorCommand, global: &GlobalArgs) -> anyhow::Result<Exi
             ExecutorCommand::Retention(args) => {
                 executor::retention(client, &namespace, &args.backup_session).await?
             }
-            ExecutorCommand::CheckVolume(_) => unreachable!("handled before connecting"),
+            ExecutorCommand::CheckVolume(_) | ExecutorCommand::ListManifests(_) => {
+                return Err(anyhow::anyhow!("this step runs without the API"))
+            }
         }
         Ok(ExitStatus::Success)
     })
+}
+
+/// The steps that need no API access: they print their result to the log, where the CLI
+/// that created the Job reads it. `None` for the other steps.
+fn run_offline(command: &ExecutorCommand) -> Option<anyhow::Result<ExitStatus>> {
+    match command {
+        ExecutorCommand::CheckVolume(args) => Some((|| {
+            let report = executor::check_volume(&args.path)?;
+            print_line(executor::PROBE_LOG_PREFIX, &report)?;
+            Ok(ExitStatus::Success)
+        })()),
+        ExecutorCommand::ListManifests(args) => Some((|| {
+            let params = executor::parse_params(&args.params)?;
+            let objects = kubestash_operator::preview::list_mounted(
+                &args.path,
+                &args.snapshot_id,
+                &params,
+                args.restore_namespace.as_deref(),
+            )?;
+            for object in &objects {
+                print_line(kubestash_operator::preview::MANIFEST_LOG_PREFIX, object)?;
+            }
+            Ok(ExitStatus::Success)
+        })()),
+        _ => None,
+    }
+}
+
+/// One JSON value on one line after a prefix.
+fn print_line(prefix: &str, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{prefix}{}", serde_json::to_string(value)?);
+    Ok(())
 }

@@ -194,14 +194,7 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
             return Err(CliError::bad_input(findings.join("\n")).into());
         }
         if args.dry_run {
-            let mut value = serde_json::to_value(&restore)?;
-            value["apiVersion"] = json!("core.kubestash.com/v1alpha1");
-            value["kind"] = json!("RestoreSession");
-            match global.output {
-                OutputFormat::Json => output::print_structured(OutputFormat::Json, &value)?,
-                _ => print!("{}", serde_yaml::to_string(&value)?),
-            }
-            return Ok(ExitStatus::Success);
+            return dry_run(&cluster.client, &restore, args, global.output).await;
         }
         let namespace = restore.namespace().unwrap_or(cluster.namespace.clone());
         let api: Api<RestoreSession> = Api::namespaced(cluster.client.clone(), &namespace);
@@ -296,4 +289,68 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
             Ok(ExitStatus::Failed)
         }
     })
+}
+
+/// Prints the RestoreSession; for a manifest restore also the objects it would create (as
+/// YAML comments after the document, or an `objects` field beside it in JSON).
+async fn dry_run(
+    client: &kube::Client,
+    restore: &RestoreSession,
+    args: &RestoreArgs,
+    format: OutputFormat,
+) -> anyhow::Result<ExitStatus> {
+    let mut value = serde_json::to_value(restore)?;
+    value["apiVersion"] = json!("core.kubestash.com/v1alpha1");
+    value["kind"] = json!("RestoreSession");
+    let manifests = restore.spec.target.is_none()
+        && restore
+            .spec
+            .addon
+            .as_ref()
+            .is_some_and(|addon| addon.name == "kubedump-addon");
+    if !manifests {
+        match format {
+            OutputFormat::Json => output::print_structured(OutputFormat::Json, &value)?,
+            _ => print!("{}", serde_yaml::to_string(&value)?),
+        }
+        return Ok(ExitStatus::Success);
+    }
+    let timeout = kubestash::duration::parse_go_duration(&args.timeout)
+        .unwrap_or(Duration::from_secs(120))
+        .min(Duration::from_secs(300));
+    let objects = kubestash_operator::preview::manifest_objects(
+        client,
+        restore,
+        kubestash_operator::IMAGE,
+        timeout,
+    )
+    .await
+    .map_err(|error| CliError {
+        status: ExitStatus::Failed,
+        message: format!(
+            "RestoreSession {}/{}: cannot list the snapshot's objects: {error}",
+            restore.namespace().unwrap_or_default(),
+            restore.name_any()
+        ),
+        hint: Some("check the repository, the snapshot and the encryption Secret".into()),
+    })?;
+    match format {
+        OutputFormat::Json => output::print_structured(
+            OutputFormat::Json,
+            &json!({"restoreSession": value, "objects": objects}),
+        )?,
+        _ => {
+            print!("{}", serde_yaml::to_string(&value)?);
+            for (component, objects) in &objects {
+                println!(
+                    "# component `{component}` would restore {} object(s), in this order:",
+                    objects.len()
+                );
+                for object in objects {
+                    println!("#   {object}");
+                }
+            }
+        }
+    }
+    Ok(ExitStatus::Success)
 }

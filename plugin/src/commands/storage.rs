@@ -742,13 +742,15 @@ fn plan(
                 Some(value) => {
                     data.insert(key.to_string(), value);
                 }
-                None if *required => return Err(CliError::bad_input(format!(
+                None if *required => {
+                    return Err(CliError::bad_input(format!(
                     "storage setup: --secret-from-env needs ${key} for --provider {provider_name}"
                 ))
-                .with_hint(format!(
-                    "export {key}=… first, or pass --secret NAME of an existing Secret"
-                ))
-                .into()),
+                    .with_hint(format!(
+                        "export {key}=… first, or pass --secret NAME of an existing Secret"
+                    ))
+                    .into())
+                }
                 None => {}
             }
         }
