@@ -210,3 +210,48 @@ fn pause_and_resume_flip_spec_paused() {
     assert!(String::from_utf8_lossy(&missing.stderr)
         .contains("BackupConfiguration shop/nothing not found"));
 }
+
+#[test]
+fn waiting_past_the_timeout_exits_3_and_names_the_session() {
+    let sandbox = prepared();
+    let run = plugin(
+        &sandbox,
+        &[
+            "backup",
+            "now",
+            "orders-backup",
+            "-n",
+            "shop",
+            "--wait",
+            "--timeout",
+            "1ms",
+            "-o",
+            "json",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("timed out after 1ms waiting for orders-backup-nightly-"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: see `kubectl describe backupsession"),
+        "{stderr}"
+    );
+    assert!(run.stdout.is_empty(), "no result object on a timeout");
+    let bad = plugin(
+        &sandbox,
+        &[
+            "backup",
+            "now",
+            "orders-backup",
+            "-n",
+            "shop",
+            "--timeout",
+            "soon",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--timeout `soon`"));
+}
