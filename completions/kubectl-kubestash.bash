@@ -121,6 +121,9 @@ _kubectl__kubestash() {
             kubectl__kubestash__subcmd__executor,trigger)
                 cmd="kubectl__kubestash__subcmd__executor__subcmd__trigger"
                 ;;
+            kubectl__kubestash__subcmd__executor,wipe-snapshot)
+                cmd="kubectl__kubestash__subcmd__executor__subcmd__wipe__subcmd__snapshot"
+                ;;
             kubectl__kubestash__subcmd__executor__subcmd__help,backup)
                 cmd="kubectl__kubestash__subcmd__executor__subcmd__help__subcmd__backup"
                 ;;
@@ -144,6 +147,9 @@ _kubectl__kubestash() {
                 ;;
             kubectl__kubestash__subcmd__executor__subcmd__help,trigger)
                 cmd="kubectl__kubestash__subcmd__executor__subcmd__help__subcmd__trigger"
+                ;;
+            kubectl__kubestash__subcmd__executor__subcmd__help,wipe-snapshot)
+                cmd="kubectl__kubestash__subcmd__executor__subcmd__help__subcmd__wipe__subcmd__snapshot"
                 ;;
             kubectl__kubestash__subcmd__help,__complete)
                 cmd="kubectl__kubestash__subcmd__help__subcmd____complete"
@@ -228,6 +234,9 @@ _kubectl__kubestash() {
                 ;;
             kubectl__kubestash__subcmd__help__subcmd__executor,trigger)
                 cmd="kubectl__kubestash__subcmd__help__subcmd__executor__subcmd__trigger"
+                ;;
+            kubectl__kubestash__subcmd__help__subcmd__executor,wipe-snapshot)
+                cmd="kubectl__kubestash__subcmd__help__subcmd__executor__subcmd__wipe__subcmd__snapshot"
                 ;;
             kubectl__kubestash__subcmd__help__subcmd__operator,run)
                 cmd="kubectl__kubestash__subcmd__help__subcmd__operator__subcmd__run"
@@ -770,7 +779,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__executor)
-            opts="-n -o -v -h --kubeconfig --context --namespace --output --verbose --help backup restore trigger sync-storage retention check-volume list-manifests help"
+            opts="-n -o -v -h --kubeconfig --context --namespace --output --verbose --help backup restore trigger sync-storage retention check-volume list-manifests wipe-snapshot help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -904,7 +913,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__executor__subcmd__help)
-            opts="backup restore trigger sync-storage retention check-volume list-manifests help"
+            opts="backup restore trigger sync-storage retention check-volume list-manifests wipe-snapshot help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1016,6 +1025,20 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__executor__subcmd__help__subcmd__trigger)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__executor__subcmd__help__subcmd__wipe__subcmd__snapshot)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1275,6 +1298,48 @@ _kubectl__kubestash() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__kubestash__subcmd__executor__subcmd__wipe__subcmd__snapshot)
+            opts="-n -o -v -h --snapshot --kubeconfig --context --namespace --output --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --snapshot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__kubestash__subcmd__help)
             opts="version crds completion validate backup restore install uninstall operator pause resume snapshots storage blueprint demo sandbox executor __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1402,7 +1467,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__help__subcmd__executor)
-            opts="backup restore trigger sync-storage retention check-volume list-manifests"
+            opts="backup restore trigger sync-storage retention check-volume list-manifests wipe-snapshot"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1500,6 +1565,20 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__help__subcmd__executor__subcmd__trigger)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__help__subcmd__executor__subcmd__wipe__subcmd__snapshot)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -103,7 +103,11 @@ pub fn executor_rules() -> Vec<Value> {
             &status,
             &["get", "update", "patch"],
         ),
-        rule(&["storage.kubestash.com"], &["snapshots"], &["delete"]),
+        rule(
+            &["storage.kubestash.com"],
+            &["snapshots"],
+            &["delete", "patch"],
+        ),
         rule(&["core.kubestash.com"], &["backupsessions"], &["create"]),
         rule(
             &[

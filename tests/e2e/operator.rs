@@ -738,3 +738,77 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
         status["phase"] == "Invalid" && status.to_string().contains("schedule")
     });
 }
+
+#[test]
+fn deleting_a_wipeout_snapshot_removes_its_restic_snapshot_and_backend_copy() {
+    let setup = Setup::new();
+    let _operator = Operator::start(&setup.sandbox);
+    let configuration = setup
+        .examples
+        .path()
+        .join("workload/backupconfiguration.yaml");
+    let text = std::fs::read_to_string(&configuration).unwrap();
+    std::fs::write(
+        &configuration,
+        text.replace(
+            "          directory: /shop/orders\n",
+            "          directory: /shop/orders\n          deletionPolicy: WipeOut\n",
+        ),
+    )
+    .unwrap();
+    setup.workload();
+    std::fs::create_dir_all(setup.pvc("shop", "orders-data")).unwrap();
+    std::fs::write(setup.pvc("shop", "orders-data").join("a"), b"a").unwrap();
+    let mut names = Vec::new();
+    for _ in 0..2 {
+        let run = setup.sandbox.plugin(&[
+            "backup",
+            "now",
+            "orders-backup",
+            "-n",
+            "shop",
+            "--wait",
+            "--timeout",
+            "2m",
+            "-o",
+            "json",
+        ]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let result: Value = serde_json::from_str(&run.stdout).unwrap();
+        names.push(result["snapshots"][0]["name"].as_str().unwrap().to_string());
+    }
+    let repository = setup
+        .storage()
+        .join("shop/orders/repository/v1/nightly/dump");
+    let copies = setup.storage().join("shop/orders/snapshots");
+    assert_eq!(
+        restic(&repository, &["snapshots", "--json"])
+            .matches("\"id\"")
+            .count(),
+        2
+    );
+    let finalizers = setup.field(
+        &["get", "snapshot", &names[0], "-n", "shop"],
+        "/metadata/finalizers",
+    );
+    assert_eq!(finalizers, serde_json::json!(["kubestash.com/cleanup"]));
+
+    // kubectl waits for the finalizer: the cleanup Job mounts the volume and removes the data.
+    setup.sandbox.kubectl_ok(&[
+        "delete",
+        "snapshot",
+        &names[0],
+        "-n",
+        "shop",
+        "--timeout=90s",
+    ]);
+    assert_eq!(
+        restic(&repository, &["snapshots", "--json"])
+            .matches("\"id\"")
+            .count(),
+        1
+    );
+    assert!(!copies.join(format!("{}.yaml", names[0])).exists());
+    assert!(copies.join(format!("{}.yaml", names[1])).exists());
+    restic(&repository, &["check"]);
+}

@@ -1,19 +1,147 @@
 //! Snapshot: its phase from its components and conditions (KubeStash's rule in
-//! `snapshot_helpers.go`).
+//! `snapshot_helpers.go`), and with `deletionPolicy: WipeOut` a finalizer that removes the
+//! restic snapshot and the backend copy before the object goes.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use k8s_openapi::api::batch::v1::Job;
 use kube::runtime::controller::Action;
 use kube::runtime::{watcher, Controller};
-use kube::{Api, ResourceExt};
-use kubestash::api::storage::{Snapshot, SnapshotPhase};
+use kube::{Api, Client, ResourceExt};
+use kubestash::api::storage::{Repository, RepositoryDeletionPolicy, Snapshot, SnapshotPhase};
+use kubestash::naming;
 use serde_json::json;
 
-use super::Context;
+use super::{job_outcome, managed_labels, Context};
+use crate::backend;
+use crate::jobs::{self, JobSpec};
 use crate::util;
 use crate::Result;
+
+/// The finalizer of Snapshots whose deletion must clean the backend.
+pub const CLEANUP_FINALIZER: &str = "kubestash.com/cleanup";
+
+/// Set on a Snapshot whose backend data is already gone (retention wipes before deleting),
+/// so its finalizer is released without a second cleanup.
+pub const WIPED_ANNOTATION: &str = "kubestash.com/backend-wiped";
+
+fn has_finalizer(snapshot: &Snapshot) -> bool {
+    snapshot.finalizers().iter().any(|f| f == CLEANUP_FINALIZER)
+}
+
+/// Removes the cleanup finalizer.
+pub async fn release(client: &Client, snapshot: &Snapshot) -> Result<()> {
+    if !has_finalizer(snapshot) {
+        return Ok(());
+    }
+    let api: Api<Snapshot> =
+        Api::namespaced(client.clone(), &snapshot.namespace().unwrap_or_default());
+    let rest: Vec<&String> = snapshot
+        .finalizers()
+        .iter()
+        .filter(|f| *f != CLEANUP_FINALIZER)
+        .collect();
+    match util::patch_merge(
+        &api,
+        &snapshot.name_any(),
+        json!({"metadata": {"finalizers": rest, "resourceVersion": snapshot.resource_version()}}),
+    )
+    .await
+    {
+        Ok(_) => Ok(()),
+        Err(crate::Error::Kube(kube::Error::Api(status))) if status.code == 404 => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// The Job that cleans a Snapshot on a volume backend.
+pub fn wipe_job_name(snapshot: &str) -> String {
+    naming::valid_name("wipe", snapshot, "")
+}
+
+/// The WipeOut cleanup of a deleted Snapshot: in this process for cloud backends, through a
+/// Job that mounts the volume otherwise. Released without cleanup when the Repository is gone
+/// or itself being deleted (its own deletionPolicy decides about the data then).
+async fn cleanup(snapshot: &Snapshot, ctx: &Context) -> Result<Action> {
+    let client = &ctx.client;
+    let namespace = snapshot.namespace().unwrap_or_default();
+    if snapshot.annotations().contains_key(WIPED_ANNOTATION) {
+        release(client, snapshot).await?;
+        return Ok(Action::await_change());
+    }
+    let repositories: Api<Repository> = Api::namespaced(client.clone(), &namespace);
+    let repository = util::get_opt(&repositories, &snapshot.spec.repository).await?;
+    let Some(repository) = repository.filter(|r| r.metadata.deletion_timestamp.is_none()) else {
+        release(client, snapshot).await?;
+        return Ok(Action::await_change());
+    };
+    let storage = match backend::repository_storage(client, &repository).await {
+        Ok(storage) => storage,
+        Err(error) => {
+            tracing::warn!(snapshot = %snapshot.name_any(), %error, "no storage to clean; releasing");
+            release(client, snapshot).await?;
+            return Ok(Action::await_change());
+        }
+    };
+    if !backend::is_local(&storage) {
+        crate::executor::wipe_snapshots(client, &repository, std::slice::from_ref(snapshot))
+            .await?;
+        release(client, snapshot).await?;
+        return Ok(Action::await_change());
+    }
+    let job_name = wipe_job_name(&snapshot.name_any());
+    let jobs_api: Api<Job> = Api::namespaced(client.clone(), &namespace);
+    let job = match util::get_opt(&jobs_api, &job_name).await? {
+        Some(job) => job,
+        None => {
+            let (volume, mount) = jobs::storage_volume(&storage)
+                .ok_or_else(|| crate::Error::msg("spec.storage.local is missing"))?;
+            let account = ctx.ensure_executor_account(&namespace).await?;
+            let job = jobs::build_job(JobSpec {
+                name: job_name.clone(),
+                namespace: namespace.clone(),
+                labels: managed_labels(&[]),
+                image: ctx.options.image.clone(),
+                args: vec![
+                    "executor".into(),
+                    "wipe-snapshot".into(),
+                    format!("--namespace={namespace}"),
+                    format!("--snapshot={}", snapshot.name_any()),
+                ],
+                volumes: vec![volume],
+                mounts: vec![mount],
+                job_template: Some(kubestash::api::core::session::JobTemplate {
+                    backoff_limit: Some(1),
+                    ttl_seconds_after_finished: Some(600),
+                    ..Default::default()
+                }),
+                service_account: Some(account),
+                ..JobSpec::default()
+            });
+            ctx.ensure_job(&job).await?
+        }
+    };
+    match job_outcome(&job) {
+        // The executor released the finalizer; this covers a release that did not land.
+        Some(Ok(())) => {
+            release(client, snapshot).await?;
+            Ok(Action::await_change())
+        }
+        Some(Err(reason)) => {
+            let logs = super::job_log_tail(client, &job, 3)
+                .await
+                .unwrap_or_default();
+            tracing::warn!(snapshot = %snapshot.name_any(), %reason, %logs, "WipeOut cleanup failed; retrying");
+            let _ = jobs_api
+                .delete(&job_name, &kube::api::DeleteParams::background())
+                .await;
+            Ok(Action::requeue(Duration::from_secs(30)))
+        }
+        None => Ok(Action::requeue(Duration::from_secs(2))),
+    }
+}
 
 /// The phase of a Snapshot: Failed when metadata upload or the recent-list update failed or
 /// the backup is incomplete; Pending without components; Failed when a component failed;
@@ -79,7 +207,26 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
 
 async fn reconcile(snapshot: Arc<Snapshot>, ctx: Arc<Context>) -> Result<Action> {
     if snapshot.metadata.deletion_timestamp.is_some() {
+        if has_finalizer(&snapshot) {
+            return cleanup(&snapshot, &ctx).await;
+        }
         return Ok(Action::await_change());
+    }
+    if snapshot.spec.deletion_policy == RepositoryDeletionPolicy::WipeOut
+        && !has_finalizer(&snapshot)
+    {
+        let api: Api<Snapshot> = Api::namespaced(
+            ctx.client.clone(),
+            &snapshot.namespace().unwrap_or_default(),
+        );
+        let mut finalizers = snapshot.finalizers().to_vec();
+        finalizers.push(CLEANUP_FINALIZER.to_string());
+        util::patch_merge(
+            &api,
+            &snapshot.name_any(),
+            json!({"metadata": {"finalizers": finalizers, "resourceVersion": snapshot.resource_version()}}),
+        )
+        .await?;
     }
     let phase = snapshot_phase(&snapshot);
     let current = snapshot.status.as_ref().and_then(|s| s.phase);

@@ -14,7 +14,7 @@ use kubestash::api::storage::BackupStorage;
 
 pub use backup::{backup, BackupArgs};
 pub use restore::{restore, RestoreArgs};
-pub use retention::{apply_retention, retention};
+pub use retention::{apply_retention, retention, wipe_snapshot, wipe_snapshots};
 
 use crate::util;
 use crate::{Error, Result};

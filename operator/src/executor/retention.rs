@@ -68,9 +68,36 @@ pub async fn apply_retention(
     if forget.is_empty() {
         return Ok(Vec::new());
     }
+    wipe_snapshots(client, repository, &forget).await?;
+    let names: Vec<String> = forget.iter().map(|s| s.name_any()).collect();
+    for name in &names {
+        // Already wiped: a WipeOut finalizer is released without a second cleanup.
+        let mark = json!({"metadata": {"annotations": {crate::controllers::snapshot::WIPED_ANNOTATION: "true"}}});
+        match util::patch_merge(&api, name, mark).await {
+            Ok(_) => {}
+            Err(crate::Error::Kube(kube::Error::Api(status))) if status.code == 404 => continue,
+            Err(error) => return Err(error),
+        }
+        match api.delete(name, &DeleteParams::default()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(names)
+}
+
+/// Removes what these Snapshot objects recorded from the backend: their restic snapshots
+/// (forgotten, then the repository pruned) and their copies under `<directory>/snapshots/`.
+/// Ids already gone from the repository are skipped, so a retry is harmless.
+pub async fn wipe_snapshots(
+    client: &Client,
+    repository: &Repository,
+    snapshots: &[Snapshot],
+) -> Result<()> {
     // restic snapshot ids per component repository.
     let mut by_path: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for snapshot in &forget {
+    for snapshot in snapshots {
         for component in snapshot
             .status
             .as_ref()
@@ -96,8 +123,17 @@ pub async fn apply_retention(
         }
         let engine = backend::component_repository(client, repository, &path, None).await?;
         backend::blocking(move || {
-            if engine.exists()? {
-                engine.forget(&ids)?;
+            if !engine.exists()? {
+                return Ok(());
+            }
+            let present: Vec<String> = engine
+                .snapshots(&[])?
+                .into_iter()
+                .map(|s| s.id)
+                .filter(|id| ids.iter().any(|recorded| id.starts_with(recorded.as_str())))
+                .collect();
+            if !present.is_empty() {
+                engine.forget(&present)?;
                 engine.prune()?;
             }
             Ok(())
@@ -107,23 +143,28 @@ pub async fn apply_retention(
     let storage = backend::repository_storage(client, repository).await?;
     let store = backend::storage_location(client, &storage).await?.store()?;
     let directory = repository.spec.path.clone();
-    let names: Vec<String> = forget.iter().map(|s| s.name_any()).collect();
-    let to_delete = names.clone();
+    let names: Vec<String> = snapshots.iter().map(|s| s.name_any()).collect();
     backend::blocking(move || {
-        for name in &to_delete {
+        for name in &names {
             layout::delete_snapshot(&store, &directory, name)?;
         }
         Ok(())
     })
-    .await?;
-    for name in &names {
-        match api.delete(name, &DeleteParams::default()).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 404 => {}
-            Err(error) => return Err(error.into()),
-        }
+    .await
+}
+
+/// `executor wipe-snapshot`: the WipeOut cleanup of a deleted Snapshot, then its finalizer
+/// is released.
+pub async fn wipe_snapshot(client: &Client, namespace: &str, name: &str) -> Result<()> {
+    let api: Api<Snapshot> = Api::namespaced(client.clone(), namespace);
+    let Some(snapshot) = util::get_opt(&api, name).await? else {
+        return Ok(());
+    };
+    let repositories: Api<Repository> = Api::namespaced(client.clone(), namespace);
+    if let Some(repository) = util::get_opt(&repositories, &snapshot.spec.repository).await? {
+        wipe_snapshots(client, &repository, std::slice::from_ref(&snapshot)).await?;
     }
-    Ok(names)
+    crate::controllers::snapshot::release(client, &snapshot).await
 }
 
 /// Applies the retention policies of every repository of a session and records the outcome

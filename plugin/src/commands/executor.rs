@@ -25,6 +25,16 @@ pub enum ExecutorCommand {
     CheckVolume(CheckVolumeArgs),
     /// List the objects of a manifest snapshot on a volume (`restore --dry-run`).
     ListManifests(ListManifestsArgs),
+    /// Remove a deleted WipeOut Snapshot's data from the backend, then release it.
+    WipeSnapshot(WipeSnapshotArgs),
+}
+
+/// `executor wipe-snapshot`.
+#[derive(Debug, Args)]
+pub struct WipeSnapshotArgs {
+    /// The Snapshot.
+    #[arg(long)]
+    pub snapshot: String,
 }
 
 /// `executor list-manifests`; the password comes in `RESTIC_PASSWORD`.
@@ -173,6 +183,9 @@ pub fn run(command: &ExecutorCommand, global: &GlobalArgs) -> anyhow::Result<Exi
             }
             ExecutorCommand::Retention(args) => {
                 executor::retention(client, &namespace, &args.backup_session).await?
+            }
+            ExecutorCommand::WipeSnapshot(args) => {
+                executor::wipe_snapshot(client, &namespace, &args.snapshot).await?
             }
             ExecutorCommand::CheckVolume(_) | ExecutorCommand::ListManifests(_) => {
                 return Err(anyhow::anyhow!("this step runs without the API"))
