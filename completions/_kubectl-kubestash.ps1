@@ -538,6 +538,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('check-volume', 'check-volume', [CompletionResultType]::ParameterValue, 'Probe a volume backend: write, read back and delete an object (`storage check`)')
             [CompletionResult]::new('list-manifests', 'list-manifests', [CompletionResultType]::ParameterValue, 'List the objects of a manifest snapshot on a volume (`restore --dry-run`)')
             [CompletionResult]::new('wipe-snapshot', 'wipe-snapshot', [CompletionResultType]::ParameterValue, 'Remove a deleted WipeOut Snapshot''s data from the backend, then release it')
+            [CompletionResult]::new('wipe-volume', 'wipe-volume', [CompletionResultType]::ParameterValue, 'Empty a volume directory (WipeOut delete of a Repository or BackupStorage)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -665,6 +666,20 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'kubectl-kubestash;executor;wipe-volume' {
+            [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'The backend directory inside the container (mount path and subPath)')
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)')
+            [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'kubectl-kubestash;executor;help' {
             [CompletionResult]::new('backup', 'backup', [CompletionResultType]::ParameterValue, 'Back up one component of a BackupSession')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Restore one component of a Snapshot for a RestoreSession')
@@ -674,6 +689,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('check-volume', 'check-volume', [CompletionResultType]::ParameterValue, 'Probe a volume backend: write, read back and delete an object (`storage check`)')
             [CompletionResult]::new('list-manifests', 'list-manifests', [CompletionResultType]::ParameterValue, 'List the objects of a manifest snapshot on a volume (`restore --dry-run`)')
             [CompletionResult]::new('wipe-snapshot', 'wipe-snapshot', [CompletionResultType]::ParameterValue, 'Remove a deleted WipeOut Snapshot''s data from the backend, then release it')
+            [CompletionResult]::new('wipe-volume', 'wipe-volume', [CompletionResultType]::ParameterValue, 'Empty a volume directory (WipeOut delete of a Repository or BackupStorage)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -699,6 +715,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             break
         }
         'kubectl-kubestash;executor;help;wipe-snapshot' {
+            break
+        }
+        'kubectl-kubestash;executor;help;wipe-volume' {
             break
         }
         'kubectl-kubestash;executor;help;help' {
@@ -828,6 +847,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('check-volume', 'check-volume', [CompletionResultType]::ParameterValue, 'Probe a volume backend: write, read back and delete an object (`storage check`)')
             [CompletionResult]::new('list-manifests', 'list-manifests', [CompletionResultType]::ParameterValue, 'List the objects of a manifest snapshot on a volume (`restore --dry-run`)')
             [CompletionResult]::new('wipe-snapshot', 'wipe-snapshot', [CompletionResultType]::ParameterValue, 'Remove a deleted WipeOut Snapshot''s data from the backend, then release it')
+            [CompletionResult]::new('wipe-volume', 'wipe-volume', [CompletionResultType]::ParameterValue, 'Empty a volume directory (WipeOut delete of a Repository or BackupStorage)')
             break
         }
         'kubectl-kubestash;help;executor;backup' {
@@ -852,6 +872,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             break
         }
         'kubectl-kubestash;help;executor;wipe-snapshot' {
+            break
+        }
+        'kubectl-kubestash;help;executor;wipe-volume' {
             break
         }
         'kubectl-kubestash;help;__complete' {

@@ -124,6 +124,9 @@ _kubectl__kubestash() {
             kubectl__kubestash__subcmd__executor,wipe-snapshot)
                 cmd="kubectl__kubestash__subcmd__executor__subcmd__wipe__subcmd__snapshot"
                 ;;
+            kubectl__kubestash__subcmd__executor,wipe-volume)
+                cmd="kubectl__kubestash__subcmd__executor__subcmd__wipe__subcmd__volume"
+                ;;
             kubectl__kubestash__subcmd__executor__subcmd__help,backup)
                 cmd="kubectl__kubestash__subcmd__executor__subcmd__help__subcmd__backup"
                 ;;
@@ -150,6 +153,9 @@ _kubectl__kubestash() {
                 ;;
             kubectl__kubestash__subcmd__executor__subcmd__help,wipe-snapshot)
                 cmd="kubectl__kubestash__subcmd__executor__subcmd__help__subcmd__wipe__subcmd__snapshot"
+                ;;
+            kubectl__kubestash__subcmd__executor__subcmd__help,wipe-volume)
+                cmd="kubectl__kubestash__subcmd__executor__subcmd__help__subcmd__wipe__subcmd__volume"
                 ;;
             kubectl__kubestash__subcmd__help,__complete)
                 cmd="kubectl__kubestash__subcmd__help__subcmd____complete"
@@ -237,6 +243,9 @@ _kubectl__kubestash() {
                 ;;
             kubectl__kubestash__subcmd__help__subcmd__executor,wipe-snapshot)
                 cmd="kubectl__kubestash__subcmd__help__subcmd__executor__subcmd__wipe__subcmd__snapshot"
+                ;;
+            kubectl__kubestash__subcmd__help__subcmd__executor,wipe-volume)
+                cmd="kubectl__kubestash__subcmd__help__subcmd__executor__subcmd__wipe__subcmd__volume"
                 ;;
             kubectl__kubestash__subcmd__help__subcmd__operator,run)
                 cmd="kubectl__kubestash__subcmd__help__subcmd__operator__subcmd__run"
@@ -779,7 +788,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__executor)
-            opts="-n -o -v -h --kubeconfig --context --namespace --output --verbose --help backup restore trigger sync-storage retention check-volume list-manifests wipe-snapshot help"
+            opts="-n -o -v -h --kubeconfig --context --namespace --output --verbose --help backup restore trigger sync-storage retention check-volume list-manifests wipe-snapshot wipe-volume help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -913,7 +922,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__executor__subcmd__help)
-            opts="backup restore trigger sync-storage retention check-volume list-manifests wipe-snapshot help"
+            opts="backup restore trigger sync-storage retention check-volume list-manifests wipe-snapshot wipe-volume help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1039,6 +1048,20 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__executor__subcmd__help__subcmd__wipe__subcmd__snapshot)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__executor__subcmd__help__subcmd__wipe__subcmd__volume)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1340,6 +1363,48 @@ _kubectl__kubestash() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__kubestash__subcmd__executor__subcmd__wipe__subcmd__volume)
+            opts="-n -o -v -h --path --kubeconfig --context --namespace --output --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json yaml" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__kubestash__subcmd__help)
             opts="version crds completion validate backup restore install uninstall operator pause resume snapshots storage blueprint demo sandbox executor __complete help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1467,7 +1532,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__help__subcmd__executor)
-            opts="backup restore trigger sync-storage retention check-volume list-manifests wipe-snapshot"
+            opts="backup restore trigger sync-storage retention check-volume list-manifests wipe-snapshot wipe-volume"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1579,6 +1644,20 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__help__subcmd__executor__subcmd__wipe__subcmd__snapshot)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__kubestash__subcmd__help__subcmd__executor__subcmd__wipe__subcmd__volume)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

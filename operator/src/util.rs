@@ -98,6 +98,51 @@ where
         .await?)
 }
 
+/// The finalizer of objects whose deletion must clean the backend (`deletionPolicy: WipeOut`).
+pub const CLEANUP_FINALIZER: &str = "kubestash.com/cleanup";
+
+/// Whether the object carries the cleanup finalizer.
+pub fn has_cleanup_finalizer<K: ResourceExt>(object: &K) -> bool {
+    object.finalizers().iter().any(|f| f == CLEANUP_FINALIZER)
+}
+
+/// Adds the cleanup finalizer (guarded by the resourceVersion read).
+pub async fn add_cleanup_finalizer<K>(api: &Api<K>, object: &K) -> Result<()>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug + ResourceExt,
+{
+    if has_cleanup_finalizer(object) {
+        return Ok(());
+    }
+    let mut finalizers = object.finalizers().to_vec();
+    finalizers.push(CLEANUP_FINALIZER.to_string());
+    let patch = serde_json::json!({"metadata": {"finalizers": finalizers, "resourceVersion": object.resource_version()}});
+    patch_merge(api, &object.name_any(), patch)
+        .await
+        .map(|_| ())
+}
+
+/// Removes the cleanup finalizer; an object already gone is fine.
+pub async fn remove_cleanup_finalizer<K>(api: &Api<K>, object: &K) -> Result<()>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug + ResourceExt,
+{
+    if !has_cleanup_finalizer(object) {
+        return Ok(());
+    }
+    let rest: Vec<&String> = object
+        .finalizers()
+        .iter()
+        .filter(|f| *f != CLEANUP_FINALIZER)
+        .collect();
+    let patch = serde_json::json!({"metadata": {"finalizers": rest, "resourceVersion": object.resource_version()}});
+    match patch_merge(api, &object.name_any(), patch).await {
+        Ok(_) => Ok(()),
+        Err(crate::Error::Kube(kube::Error::Api(status))) if status.code == 404 => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
 /// Gets an object, `None` when it does not exist.
 pub async fn get_opt<K>(api: &Api<K>, name: &str) -> Result<Option<K>>
 where

@@ -740,7 +740,7 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
 }
 
 #[test]
-fn deleting_a_wipeout_snapshot_removes_its_restic_snapshot_and_backend_copy() {
+fn wipeout_deletes_of_snapshot_repository_and_storage_remove_their_backend_data() {
     let setup = Setup::new();
     let _operator = Operator::start(&setup.sandbox);
     let configuration = setup
@@ -811,4 +811,70 @@ fn deleting_a_wipeout_snapshot_removes_its_restic_snapshot_and_backend_copy() {
     assert!(!copies.join(format!("{}.yaml", names[0])).exists());
     assert!(copies.join(format!("{}.yaml", names[1])).exists());
     restic(&repository, &["check"]);
+
+    // A WipeOut Repository takes its directory with it (the configuration goes first, or it
+    // would recreate the Repository).
+    setup.sandbox.kubectl_ok(&[
+        "delete",
+        "backupconfiguration",
+        "orders-backup",
+        "-n",
+        "shop",
+    ]);
+    setup.sandbox.kubectl(&[
+        "delete",
+        "repository",
+        "orders-repo",
+        "-n",
+        "shop",
+        "--timeout=90s",
+    ]);
+    wait_for("the Repository to go", Duration::from_secs(60), || {
+        !setup
+            .sandbox
+            .kubectl(&["get", "repository", "orders-repo", "-n", "shop"])
+            .status
+            .success()
+    });
+    let orders = setup.storage().join("shop/orders");
+    assert!(
+        !orders.exists() || std::fs::read_dir(&orders).unwrap().count() == 0,
+        "the repository directory is wiped"
+    );
+    assert!(
+        setup.storage().join("metadata.yaml").exists(),
+        "the rest of the backend stays"
+    );
+
+    // A WipeOut BackupStorage empties the backend.
+    setup.sandbox.kubectl_ok(&[
+        "patch",
+        "backupstorage",
+        "local-disk",
+        "-n",
+        "shop",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"deletionPolicy":"WipeOut"}}"#,
+    ]);
+    wait_for("the storage finalizer", Duration::from_secs(30), || {
+        setup.field(
+            &["get", "backupstorage", "local-disk", "-n", "shop"],
+            "/metadata/finalizers",
+        ) == serde_json::json!(["kubestash.com/cleanup"])
+    });
+    setup.sandbox.kubectl_ok(&[
+        "delete",
+        "backupstorage",
+        "local-disk",
+        "-n",
+        "shop",
+        "--timeout=90s",
+    ]);
+    assert!(setup.storage().exists(), "the mount point stays");
+    assert_eq!(
+        std::fs::read_dir(setup.storage()).unwrap().count(),
+        0,
+        "the backend is empty"
+    );
 }

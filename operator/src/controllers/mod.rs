@@ -6,6 +6,7 @@ pub mod restore;
 pub mod session;
 pub mod snapshot;
 pub mod storage;
+pub mod wipe;
 
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;

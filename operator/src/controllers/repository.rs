@@ -1,5 +1,7 @@
 //! Repository: status from its Snapshots (count, size, last backup, recent snapshots,
-//! component paths, integrity). `repository.yaml` is written when its storage syncs.
+//! component paths, integrity). `repository.yaml` is written when its storage syncs. With
+//! `deletionPolicy: WipeOut` a finalizer removes the repository's directory from the backend
+//! before the object goes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +11,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{watcher, Controller};
 use kube::{Api, ResourceExt};
-use kubestash::api::storage::{Repository, Snapshot, SnapshotPhase};
+use kubestash::api::storage::{Repository, RepositoryDeletionPolicy, Snapshot, SnapshotPhase};
 use serde_json::{json, Value};
 
 use super::snapshot::snapshot_phase;
@@ -48,12 +50,46 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     super::drain(controller.boxed(), ctx).await;
 }
 
+/// The WipeOut cleanup of a deleted Repository: its directory in the backend goes.
+async fn wipe(repository: &Repository, ctx: &Context) -> Result<Action> {
+    let namespace = repository.namespace().unwrap_or_default();
+    let api: Api<Repository> = Api::namespaced(ctx.client.clone(), &namespace);
+    let storage = match crate::backend::repository_storage(&ctx.client, repository).await {
+        Ok(storage) if storage.metadata.deletion_timestamp.is_none() => storage,
+        // The storage is gone or going: its own deletionPolicy decides about the data.
+        _ => {
+            util::remove_cleanup_finalizer(&api, repository).await?;
+            return Ok(Action::await_change());
+        }
+    };
+    let job = kubestash::naming::valid_name(
+        "wipe",
+        &format!("{namespace}-{}", repository.name_any()),
+        "",
+    );
+    if super::wipe::wipe_directory(ctx, &storage, &repository.spec.path, &job).await? {
+        util::remove_cleanup_finalizer(&api, repository).await?;
+        Ok(Action::await_change())
+    } else {
+        Ok(Action::requeue(Duration::from_secs(2)))
+    }
+}
+
 async fn reconcile(repository: Arc<Repository>, ctx: Arc<Context>) -> Result<Action> {
     if repository.metadata.deletion_timestamp.is_some() {
+        if util::has_cleanup_finalizer(repository.as_ref()) {
+            return wipe(&repository, &ctx).await;
+        }
         return Ok(Action::await_change());
     }
     let namespace = repository.namespace().unwrap_or_default();
     let name = repository.name_any();
+    let api: Api<Repository> = Api::namespaced(ctx.client.clone(), &namespace);
+    if repository.spec.deletion_policy == RepositoryDeletionPolicy::WipeOut {
+        util::add_cleanup_finalizer(&api, repository.as_ref()).await?;
+    } else {
+        util::remove_cleanup_finalizer(&api, repository.as_ref()).await?;
+    }
     let snapshots_api: Api<Snapshot> = Api::namespaced(ctx.client.clone(), &namespace);
     let mut snapshots: Vec<Snapshot> = snapshots_api
         .list(&Default::default())

@@ -20,40 +20,19 @@ use crate::jobs::{self, JobSpec};
 use crate::util;
 use crate::Result;
 
-/// The finalizer of Snapshots whose deletion must clean the backend.
-pub const CLEANUP_FINALIZER: &str = "kubestash.com/cleanup";
-
 /// Set on a Snapshot whose backend data is already gone (retention wipes before deleting),
 /// so its finalizer is released without a second cleanup.
 pub const WIPED_ANNOTATION: &str = "kubestash.com/backend-wiped";
 
 fn has_finalizer(snapshot: &Snapshot) -> bool {
-    snapshot.finalizers().iter().any(|f| f == CLEANUP_FINALIZER)
+    util::has_cleanup_finalizer(snapshot)
 }
 
 /// Removes the cleanup finalizer.
 pub async fn release(client: &Client, snapshot: &Snapshot) -> Result<()> {
-    if !has_finalizer(snapshot) {
-        return Ok(());
-    }
     let api: Api<Snapshot> =
         Api::namespaced(client.clone(), &snapshot.namespace().unwrap_or_default());
-    let rest: Vec<&String> = snapshot
-        .finalizers()
-        .iter()
-        .filter(|f| *f != CLEANUP_FINALIZER)
-        .collect();
-    match util::patch_merge(
-        &api,
-        &snapshot.name_any(),
-        json!({"metadata": {"finalizers": rest, "resourceVersion": snapshot.resource_version()}}),
-    )
-    .await
-    {
-        Ok(_) => Ok(()),
-        Err(crate::Error::Kube(kube::Error::Api(status))) if status.code == 404 => Ok(()),
-        Err(error) => Err(error),
-    }
+    util::remove_cleanup_finalizer(&api, snapshot).await
 }
 
 /// The Job that cleans a Snapshot on a volume backend.
@@ -212,21 +191,14 @@ async fn reconcile(snapshot: Arc<Snapshot>, ctx: Arc<Context>) -> Result<Action>
         }
         return Ok(Action::await_change());
     }
-    if snapshot.spec.deletion_policy == RepositoryDeletionPolicy::WipeOut
-        && !has_finalizer(&snapshot)
-    {
-        let api: Api<Snapshot> = Api::namespaced(
-            ctx.client.clone(),
-            &snapshot.namespace().unwrap_or_default(),
-        );
-        let mut finalizers = snapshot.finalizers().to_vec();
-        finalizers.push(CLEANUP_FINALIZER.to_string());
-        util::patch_merge(
-            &api,
-            &snapshot.name_any(),
-            json!({"metadata": {"finalizers": finalizers, "resourceVersion": snapshot.resource_version()}}),
-        )
-        .await?;
+    let api: Api<Snapshot> = Api::namespaced(
+        ctx.client.clone(),
+        &snapshot.namespace().unwrap_or_default(),
+    );
+    if snapshot.spec.deletion_policy == RepositoryDeletionPolicy::WipeOut {
+        util::add_cleanup_finalizer(&api, snapshot.as_ref()).await?;
+    } else {
+        util::remove_cleanup_finalizer(&api, snapshot.as_ref()).await?;
     }
     let phase = snapshot_phase(&snapshot);
     let current = snapshot.status.as_ref().and_then(|s| s.phase);

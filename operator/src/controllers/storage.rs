@@ -76,12 +76,28 @@ async fn uninitialized(ctx: &Context, storage: &BackupStorage) -> Result<Vec<Str
 }
 
 async fn reconcile(storage: Arc<BackupStorage>, ctx: Arc<Context>) -> Result<Action> {
-    if storage.metadata.deletion_timestamp.is_some() {
-        return Ok(Action::await_change());
-    }
     let namespace = storage.namespace().unwrap_or_default();
     let name = storage.name_any();
     let api: Api<BackupStorage> = Api::namespaced(ctx.client.clone(), &namespace);
+    if storage.metadata.deletion_timestamp.is_some() {
+        if !util::has_cleanup_finalizer(storage.as_ref()) {
+            return Ok(Action::await_change());
+        }
+        // WipeOut: everything below the backend root goes before the object.
+        let job = naming::valid_name("wipe", &name, "");
+        return if super::wipe::wipe_directory(&ctx, &storage, "", &job).await? {
+            util::remove_cleanup_finalizer(&api, storage.as_ref()).await?;
+            Ok(Action::await_change())
+        } else {
+            Ok(Action::requeue(Duration::from_secs(2)))
+        };
+    }
+    match storage.spec.deletion_policy {
+        kubestash::api::storage::BackupStorageDeletionPolicy::WipeOut => {
+            util::add_cleanup_finalizer(&api, storage.as_ref()).await?
+        }
+        _ => util::remove_cleanup_finalizer(&api, storage.as_ref()).await?,
+    }
     let status = storage.status.clone().unwrap_or_default();
     let mut conditions = status.conditions.clone().unwrap_or_default();
     if let Some(secret) = storage_secret_name(&storage) {

@@ -107,6 +107,36 @@ pub fn check_volume(container_path: &std::path::Path) -> Result<crate::backend::
     Ok(report)
 }
 
+/// Empties a volume directory for a WipeOut delete (`executor wipe-volume`): everything
+/// below `container_path` goes, the directory itself stays (it may be the mount point).
+pub fn wipe_volume(container_path: &std::path::Path) -> Result<usize> {
+    let root = crate::mounts::Mounts::from_env().resolve(container_path);
+    let entries = match std::fs::read_dir(&root) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(error) => {
+            return Err(Error::msg(format!(
+                "cannot read `{}`: {error}",
+                container_path.display()
+            )))
+        }
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry =
+            entry.map_err(|e| Error::msg(format!("`{}`: {e}", container_path.display())))?;
+        let path = entry.path();
+        let result = if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        result.map_err(|e| Error::msg(format!("cannot remove `{}`: {e}", path.display())))?;
+        removed += 1;
+    }
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,5 +166,16 @@ mod tests {
         std::fs::write(&file, b"x").unwrap();
         let error = check_volume(&file).unwrap_err().to_string();
         assert!(error.contains("not-a-directory"), "{error}");
+    }
+
+    #[test]
+    fn wiping_a_volume_empties_it_and_keeps_the_mount_point() {
+        let directory = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(directory.path().join("repo/data")).unwrap();
+        std::fs::write(directory.path().join("metadata.yaml"), b"x").unwrap();
+        assert_eq!(wipe_volume(directory.path()).unwrap(), 2);
+        assert!(directory.path().exists());
+        assert_eq!(std::fs::read_dir(directory.path()).unwrap().count(), 0);
+        assert_eq!(wipe_volume(&directory.path().join("gone")).unwrap(), 0);
     }
 }

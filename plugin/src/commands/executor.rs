@@ -27,6 +27,8 @@ pub enum ExecutorCommand {
     ListManifests(ListManifestsArgs),
     /// Remove a deleted WipeOut Snapshot's data from the backend, then release it.
     WipeSnapshot(WipeSnapshotArgs),
+    /// Empty a volume directory (WipeOut delete of a Repository or BackupStorage).
+    WipeVolume(CheckVolumeArgs),
 }
 
 /// `executor wipe-snapshot`.
@@ -54,7 +56,7 @@ pub struct ListManifestsArgs {
     pub restore_namespace: Option<String>,
 }
 
-/// `executor check-volume`.
+/// `executor check-volume` and `executor wipe-volume`.
 #[derive(Debug, Args)]
 pub struct CheckVolumeArgs {
     /// The backend directory inside the container (mount path and subPath).
@@ -187,7 +189,9 @@ pub fn run(command: &ExecutorCommand, global: &GlobalArgs) -> anyhow::Result<Exi
             ExecutorCommand::WipeSnapshot(args) => {
                 executor::wipe_snapshot(client, &namespace, &args.snapshot).await?
             }
-            ExecutorCommand::CheckVolume(_) | ExecutorCommand::ListManifests(_) => {
+            ExecutorCommand::CheckVolume(_)
+            | ExecutorCommand::ListManifests(_)
+            | ExecutorCommand::WipeVolume(_) => {
                 return Err(anyhow::anyhow!("this step runs without the API"))
             }
         }
@@ -215,6 +219,11 @@ fn run_offline(command: &ExecutorCommand) -> Option<anyhow::Result<ExitStatus>> 
             for object in &objects {
                 print_line(kubestash_operator::preview::MANIFEST_LOG_PREFIX, object)?;
             }
+            Ok(ExitStatus::Success)
+        })()),
+        ExecutorCommand::WipeVolume(args) => Some((|| {
+            let removed = executor::wipe_volume(&args.path)?;
+            println!("removed {removed} entries below {}", args.path.display());
             Ok(ExitStatus::Success)
         })()),
         _ => None,

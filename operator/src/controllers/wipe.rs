@@ -1,0 +1,96 @@
+//! WipeOut deletes of Repositories and BackupStorages: a directory of the backend (or all of
+//! it) is removed before the object goes. Cloud backends are cleaned in this process; a
+//! volume through a Job that mounts it (`executor wipe-volume`, which needs no API access).
+
+use std::path::PathBuf;
+
+use k8s_openapi::api::batch::v1::Job;
+use kube::api::DeleteParams;
+use kube::{Api, ResourceExt};
+use kubestash::api::storage::BackupStorage;
+use kubestash::engine::location::clean_prefix;
+
+use super::{job_outcome, managed_labels, Context};
+use crate::backend;
+use crate::jobs::{self, JobSpec};
+use crate::util;
+use crate::{Error, Result, LABEL_STORAGE};
+
+/// Removes `directory` below the storage's root (everything when empty). `Ok(true)` once
+/// done, `Ok(false)` while the Job runs; a failed Job is an error and is recreated on the
+/// next call.
+pub async fn wipe_directory(
+    ctx: &Context,
+    storage: &BackupStorage,
+    directory: &str,
+    job_name: &str,
+) -> Result<bool> {
+    let directory = clean_prefix(directory);
+    if !backend::is_local(storage) {
+        let store = backend::storage_location(&ctx.client, storage)
+            .await?
+            .store()?;
+        backend::blocking(move || Ok(store.delete_all(&directory)?)).await?;
+        return Ok(true);
+    }
+    let namespace = storage.namespace().unwrap_or_default();
+    let local = storage
+        .spec
+        .storage
+        .local
+        .as_ref()
+        .ok_or_else(|| Error::msg("spec.storage.local is missing"))?;
+    let mut path = PathBuf::from(&local.mount_path);
+    for part in [
+        clean_prefix(local.sub_path.as_deref().unwrap_or_default()),
+        directory,
+    ] {
+        if !part.is_empty() {
+            path.push(part);
+        }
+    }
+    let jobs_api: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
+    let job = match util::get_opt(&jobs_api, job_name).await? {
+        Some(job) => job,
+        None => {
+            let (volume, mount) = jobs::storage_volume(storage)
+                .ok_or_else(|| Error::msg("spec.storage.local is not a volume"))?;
+            let job = jobs::build_job(JobSpec {
+                name: job_name.to_string(),
+                namespace: namespace.clone(),
+                labels: managed_labels(&[(LABEL_STORAGE, &storage.name_any())]),
+                image: ctx.options.image.clone(),
+                args: vec![
+                    "executor".into(),
+                    "wipe-volume".into(),
+                    format!("--path={}", path.display()),
+                ],
+                volumes: vec![volume],
+                mounts: vec![mount],
+                job_template: Some(kubestash::api::core::session::JobTemplate {
+                    backoff_limit: Some(1),
+                    ttl_seconds_after_finished: Some(600),
+                    ..Default::default()
+                }),
+                ..JobSpec::default()
+            });
+            ctx.ensure_job(&job).await?
+        }
+    };
+    match job_outcome(&job) {
+        Some(Ok(())) => {
+            let _ = jobs_api.delete(job_name, &DeleteParams::background()).await;
+            Ok(true)
+        }
+        Some(Err(reason)) => {
+            let logs = super::job_log_tail(&ctx.client, &job, 3)
+                .await
+                .unwrap_or_default();
+            let _ = jobs_api.delete(job_name, &DeleteParams::background()).await;
+            Err(Error::msg(format!(
+                "WipeOut Job `{namespace}/{job_name}` failed: {reason} {logs}"
+            )))
+        }
+        None => Ok(false),
+    }
+}
