@@ -77,6 +77,82 @@ pub fn crds() -> Vec<CustomResourceDefinition> {
     definitions
 }
 
+/// The committed `crds/` files, compiled in. Generating the CRDs from the types ([`crds`])
+/// costs seconds of CPU (the schemas of the embedded pod templates are deep), which every
+/// `operator run`, `install` and `demo` would pay at start; these are the same documents,
+/// which the drift test (`crds/` against [`crds`]) keeps true.
+const COMMITTED_CRDS: [&str; 15] = [
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crds/addons.kubestash.com_addons.yaml"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crds/addons.kubestash.com_functions.yaml"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crds/appcatalog.appscode.com_appbindings.yaml"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crds/core.kubestash.com_backupbatches.yaml"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crds/core.kubestash.com_backupblueprints.yaml"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crds/core.kubestash.com_backupconfigurations.yaml"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crds/core.kubestash.com_backupsessions.yaml"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crds/core.kubestash.com_backupverificationsession.yaml"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crds/core.kubestash.com_backupverifier.yaml"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crds/core.kubestash.com_hooktemplates.yaml"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crds/core.kubestash.com_restoresessions.yaml"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crds/storage.kubestash.com_backupstorages.yaml"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crds/storage.kubestash.com_repositories.yaml"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crds/storage.kubestash.com_retentionpolicies.yaml"
+    )),
+    include_str!(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/crds/storage.kubestash.com_snapshots.yaml"
+    )),
+];
+
+/// The CustomResourceDefinitions as JSON objects, ready to apply, parsed from the committed
+/// `crds/` files (see [`crds`] for the source of truth).
+pub fn crd_manifests() -> Vec<serde_json::Value> {
+    COMMITTED_CRDS
+        .iter()
+        .map(|text| serde_yaml::from_str(text).expect("the committed CRDs are valid YAML"))
+        .collect()
+}
+
 /// Descriptions that come from the embedded Kubernetes types (Affinity, Volume, Probe, ...).
 ///
 /// Dropping them from our CRDs keeps every CRD well under the 256 KiB that `kubectl apply`'s
@@ -345,5 +421,17 @@ mod tests {
         assert!(names.contains(&"storage.kubestash.com_backupstorages.yaml".to_string()));
         assert!(names.contains(&"core.kubestash.com_backupverifier.yaml".to_string()));
         assert!(names.contains(&"appcatalog.appscode.com_appbindings.yaml".to_string()));
+    }
+
+    #[test]
+    fn the_compiled_in_crds_are_the_generated_ones() {
+        let generated: Vec<serde_json::Value> = crds()
+            .iter()
+            .map(|crd| serde_json::to_value(crd).unwrap())
+            .collect();
+        assert!(
+            crd_manifests() == generated,
+            "crds/ is stale: run `cargo run -p kubectl-kubestash -- crds --out crds`"
+        );
     }
 }

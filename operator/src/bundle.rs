@@ -151,9 +151,7 @@ pub fn executor_rules() -> Vec<Value> {
 pub fn objects(namespace: &str, image: &str) -> Vec<Value> {
     let labels = json!({"app.kubernetes.io/name": "kubestash-operator", crate::MANAGED_BY.0: crate::MANAGED_BY.1});
     let mut out = Vec::new();
-    for crd in kubestash::api::crds() {
-        out.push(serde_json::to_value(crd).expect("a CRD serializes"));
-    }
+    out.extend(kubestash::api::crd_manifests());
     out.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": labels}}));
     out.push(json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "kubestash-operator", "namespace": namespace, "labels": labels}}));
     out.push(
