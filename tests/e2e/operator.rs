@@ -878,3 +878,135 @@ fn wipeout_deletes_of_snapshot_repository_and_storage_remove_their_backend_data(
         "the backend is empty"
     );
 }
+
+fn kill_9(pattern: &str) -> bool {
+    Command::new("pkill")
+        .args(["-9", "-f", "--", pattern])
+        .status()
+        .unwrap()
+        .success()
+}
+
+fn session_phase(setup: &Setup, session: &str) -> String {
+    setup
+        .field(
+            &["get", "backupsession", session, "-n", "shop"],
+            "/status/phase",
+        )
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn wait_final(setup: &Setup, session: &str) -> String {
+    let mut phase = String::new();
+    wait_for("the session to end", Duration::from_secs(120), || {
+        phase = session_phase(setup, session);
+        matches!(phase.as_str(), "Succeeded" | "Failed" | "Skipped")
+    });
+    phase
+}
+
+#[test]
+fn a_restarted_operator_finishes_the_session_and_a_killed_executor_fails_it_cleanly() {
+    let setup = Setup::new();
+    let operator = Operator::start(&setup.sandbox);
+    setup.workload();
+    let data = setup.pvc("shop", "orders-data");
+    std::fs::create_dir_all(&data).unwrap();
+    // 128 MiB that does not compress or deduplicate, so a backup takes a moment.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let bytes: Vec<u8> = (0..16 * 1024 * 1024)
+        .flat_map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()
+        })
+        .collect();
+    std::fs::write(data.join("big.bin"), &bytes).unwrap();
+    wait_for("BackupConfiguration Ready", Duration::from_secs(30), || {
+        setup.field(
+            &["get", "backupconfiguration", "orders-backup", "-n", "shop"],
+            "/status/phase",
+        ) == "Ready"
+    });
+    let trigger = || {
+        let run = setup
+            .sandbox
+            .plugin(&["backup", "now", "orders-backup", "-n", "shop"]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.stdout
+            .trim()
+            .trim_start_matches("backupsession/")
+            .to_string()
+    };
+
+    // The operator dies (SIGKILL) once the backup Job exists; a new one finishes the session.
+    let session = trigger();
+    wait_for("the backup Job", Duration::from_secs(30), || {
+        setup
+            .sandbox
+            .kubectl(&["get", "job", &format!("{session}-dump"), "-n", "shop"])
+            .status
+            .success()
+    });
+    Command::new("kill")
+        .args(["-9", &operator.0.id().to_string()])
+        .status()
+        .unwrap();
+    drop(operator);
+    let operator = Operator::start(&setup.sandbox);
+    assert_eq!(wait_final(&setup, &session), "Succeeded");
+
+    // The executor dies mid-backup (the repository is locked): with no Job retries left the
+    // session fails, saying which Job failed.
+    setup.sandbox.kubectl_ok(&[
+        "patch", "backupconfiguration", "orders-backup", "-n", "shop", "--type=json", "-p",
+        r#"[{"op":"replace","path":"/spec/sessions/0/scheduler/jobTemplate/backoffLimit","value":0}]"#,
+    ]);
+    std::thread::sleep(Duration::from_secs(2));
+    let session = trigger();
+    let locks = setup
+        .storage()
+        .join("shop/orders/repository/v1/nightly/dump/locks");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_dir(&locks).is_ok_and(|mut d| d.next().is_some()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the backup never took its lock"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        kill_9(&format!("--backupsession={session}")),
+        "the executor was running"
+    );
+    assert_eq!(wait_final(&setup, &session), "Failed");
+    let status =
+        setup.json(&["get", "backupsession", &session, "-n", "shop"])["status"].to_string();
+    assert!(
+        status.contains(&format!("{session}-dump")),
+        "names the Job: {status}"
+    );
+
+    // The next run clears the dead executor's lock and works; restic agrees.
+    let run = setup.sandbox.plugin(&[
+        "backup",
+        "now",
+        "orders-backup",
+        "-n",
+        "shop",
+        "--wait",
+        "--timeout",
+        "2m",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    restic(
+        &setup
+            .storage()
+            .join("shop/orders/repository/v1/nightly/dump"),
+        &["check"],
+    );
+    drop(operator);
+}
