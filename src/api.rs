@@ -434,4 +434,19 @@ mod tests {
             "crds/ is stale: run `cargo run -p kubectl-kubestash -- crds --out crds`"
         );
     }
+
+    #[test]
+    fn acronym_fields_keep_kubestash_spelling() {
+        let snapshot: storage::SnapshotSpec =
+            serde_json::from_value(serde_json::json!({"repository": "r", "snapshotID": "01H"}))
+                .unwrap();
+        assert_eq!(snapshot.snapshot_id.as_deref(), Some("01H"));
+        let s3: storage::S3Spec = serde_json::from_value(
+            serde_json::json!({"endpoint": "e", "bucket": "b", "insecureTLS": true}),
+        )
+        .unwrap();
+        assert_eq!(s3.insecure_tls, Some(true));
+        let text = serde_json::to_string(&s3).unwrap();
+        assert!(text.contains("\"insecureTLS\":true"), "{text}");
+    }
 }

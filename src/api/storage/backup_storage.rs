@@ -111,7 +111,11 @@ pub struct S3Spec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<i64>,
     /// Skip TLS certificate verification.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "insecureTLS",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub insecure_tls: Option<bool>,
 }
 

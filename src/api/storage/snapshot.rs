@@ -34,7 +34,11 @@ use crate::api::storage::RepositoryDeletionPolicy;
 #[serde(rename_all = "camelCase")]
 pub struct SnapshotSpec {
     /// A ULID identifying the snapshot.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "snapshotID",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub snapshot_id: Option<String>,
     /// `FullBackup` or `IncrementalBackup`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
