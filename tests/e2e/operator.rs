@@ -1010,3 +1010,34 @@ fn a_restarted_operator_finishes_the_session_and_a_killed_executor_fails_it_clea
     );
     drop(operator);
 }
+
+#[test]
+fn uninstall_removes_the_bundle_and_keeps_the_crds_unless_asked() {
+    let sandbox = RunningSandbox::start();
+    let install = sandbox.plugin(&["install", "--no-operator"]);
+    assert_eq!(install.code, 0, "{}", install.stderr);
+    sandbox.kubectl_ok(&["get", "addon", "workload-addon"]);
+    sandbox.kubectl_ok(&["get", "clusterrole", "kubestash-operator"]);
+
+    let uninstall = sandbox.plugin(&["uninstall"]);
+    assert_eq!(uninstall.code, 0, "{}", uninstall.stderr);
+    assert!(uninstall
+        .stderr
+        .contains("the CRDs and your KubeStash objects were kept"));
+    assert!(!sandbox
+        .kubectl(&["get", "addon", "workload-addon"])
+        .status
+        .success());
+    assert!(!sandbox
+        .kubectl(&["get", "clusterrole", "kubestash-operator"])
+        .status
+        .success());
+    sandbox.kubectl_ok(&["get", "crd", "backupconfigurations.core.kubestash.com"]);
+
+    let all = sandbox.plugin(&["uninstall", "--include-crds"]);
+    assert_eq!(all.code, 0, "{}", all.stderr);
+    assert!(!sandbox
+        .kubectl(&["get", "crd", "backupconfigurations.core.kubestash.com"])
+        .status
+        .success());
+}

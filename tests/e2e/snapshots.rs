@@ -214,6 +214,17 @@ fn pause_and_resume_flip_spec_paused() {
 #[test]
 fn waiting_past_the_timeout_exits_3_and_names_the_session() {
     let sandbox = prepared();
+    // A live Lease held by an operator that never acts: nothing embedded starts, the session
+    // stays Pending, and the wait runs out.
+    sandbox.kubectl_ok(&["create", "namespace", "kubestash"]);
+    let lease = format!(
+        "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata: {{name: kubestash-operator, namespace: kubestash}}\nspec: {{holderIdentity: elsewhere, leaseDurationSeconds: 3600, renewTime: \"{}\"}}\n",
+        chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ")
+    );
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("lease.yaml");
+    std::fs::write(&file, lease).unwrap();
+    sandbox.kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
     let run = plugin(
         &sandbox,
         &[
@@ -224,7 +235,7 @@ fn waiting_past_the_timeout_exits_3_and_names_the_session() {
             "shop",
             "--wait",
             "--timeout",
-            "1ms",
+            "2s",
             "-o",
             "json",
         ],
@@ -232,8 +243,12 @@ fn waiting_past_the_timeout_exits_3_and_names_the_session() {
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(3), "{stderr}");
     assert!(
-        stderr.contains("timed out after 1ms waiting for orders-backup-nightly-"),
+        stderr.contains("timed out after 2s waiting for orders-backup-nightly-"),
         "{stderr}"
+    );
+    assert!(
+        !stderr.contains("in this process"),
+        "an operator holds the Lease: {stderr}"
     );
     assert!(
         stderr.contains("hint: see `kubectl describe backupsession"),

@@ -131,11 +131,7 @@ pub fn uninstall(args: &UninstallArgs, global: &GlobalArgs) -> anyhow::Result<Ex
             let name = object["metadata"]["name"].as_str().unwrap_or_default();
             let api_version = object["apiVersion"].as_str().unwrap_or_default();
             let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-            let plural = if kind == "CustomResourceDefinition" {
-                "customresourcedefinitions".to_string()
-            } else {
-                format!("{}s", kind.to_lowercase())
-            };
+            let plural = crate::commands::operator::plural(kind);
             let resource = ApiResource::from_gvk_with_plural(
                 &GroupVersionKind::gvk(group, version, kind),
                 &plural,

@@ -35,7 +35,7 @@ pub struct RunArgs {
 
 /// The plural of a kind, by the rules Kubernetes' defaults use (`RetentionPolicy` →
 /// `retentionpolicies`, `Ingress` → `ingresses`).
-fn plural(kind: &str) -> String {
+pub(crate) fn plural(kind: &str) -> String {
     let lower = kind.to_lowercase();
     if let Some(stem) = lower.strip_suffix('y') {
         if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) {
