@@ -75,6 +75,17 @@ async fn uninitialized(ctx: &Context, storage: &BackupStorage) -> Result<Vec<Str
     Ok(names)
 }
 
+/// Whether a sync Job of this storage is still running.
+async fn sync_running(jobs: &Api<Job>, storage: &str) -> Result<bool> {
+    let running = jobs
+        .list(&kube::api::ListParams::default().labels(&format!("{LABEL_STORAGE}={storage}")))
+        .await?
+        .items
+        .iter()
+        .any(|job| job.name_any().starts_with("sync-") && job_outcome(job).is_none());
+    Ok(running)
+}
+
 async fn reconcile(storage: Arc<BackupStorage>, ctx: Arc<Context>) -> Result<Action> {
     let namespace = storage.namespace().unwrap_or_default();
     let name = storage.name_any();
@@ -165,6 +176,12 @@ async fn reconcile(storage: Arc<BackupStorage>, ctx: Arc<Context>) -> Result<Act
     let jobs_api: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
     let job = match util::get_opt(&jobs_api, &job_name).await? {
         Some(job) => job,
+        // One sync at a time per storage: while Repositories keep arriving (a thousand
+        // BackupConfigurations applied at once), the next Job waits for the running one and
+        // then takes everything still pending, instead of one Job per arrival.
+        None if sync_running(&jobs_api, &name).await? => {
+            return Ok(Action::requeue(Duration::from_secs(2)))
+        }
         None => {
             let account = ctx.ensure_executor_account(&namespace).await?;
             let (volume, mount) = jobs::storage_volume(&storage)
