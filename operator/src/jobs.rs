@@ -4,6 +4,7 @@
 //! Job object with the session's job template merged in.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
@@ -247,6 +248,43 @@ pub fn storage_volume(storage: &BackupStorage) -> Option<(Volume, VolumeMount)> 
             ..VolumeMount::default()
         },
     ))
+}
+
+/// The directory `parts` (storage-relative, e.g. a repository path) as a Job that mounts
+/// the volume of a local storage sees it: mount path, subPath, then the parts.
+pub fn storage_container_path(storage: &BackupStorage, parts: &[&str]) -> Option<PathBuf> {
+    let local = storage.spec.storage.local.as_ref()?;
+    let mut path = PathBuf::from(&local.mount_path);
+    let sub_path = local.sub_path.as_deref().unwrap_or_default();
+    for part in std::iter::once(sub_path).chain(parts.iter().copied()) {
+        let part = kubestash::engine::location::clean_prefix(part);
+        if !part.is_empty() {
+            path.push(part);
+        }
+    }
+    Some(path)
+}
+
+/// A short Job that mounts a local storage's volume and runs `base`'s command, retried
+/// `backoff_limit` times and removed `ttl_seconds` after it finishes. `None` when the storage
+/// is not a volume.
+pub fn storage_job(
+    storage: &BackupStorage,
+    base: JobSpec,
+    backoff_limit: i32,
+    ttl_seconds: i32,
+) -> Option<Job> {
+    let (volume, mount) = storage_volume(storage)?;
+    Some(build_job(JobSpec {
+        volumes: vec![volume],
+        mounts: vec![mount],
+        job_template: Some(JobTemplate {
+            backoff_limit: Some(backoff_limit),
+            ttl_seconds_after_finished: Some(ttl_seconds),
+            ..Default::default()
+        }),
+        ..base
+    }))
 }
 
 /// Everything a Job needs.

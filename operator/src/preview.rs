@@ -4,7 +4,7 @@
 //! list-manifests`), with the repository password handed over in a temporary Secret.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
@@ -193,23 +193,9 @@ pub async fn manifest_objects(
             })?;
         let component_path = status.path.clone().unwrap_or_default();
         let objects = if backend::is_local(&storage) {
-            let local = storage
-                .spec
-                .storage
-                .local
-                .as_ref()
-                .ok_or_else(|| Error::msg("spec.storage.local is missing"))?;
-            let mut path = PathBuf::from(&local.mount_path);
-            for part in [
-                local.sub_path.clone().unwrap_or_default(),
-                repository.spec.path.clone(),
-                component_path,
-            ] {
-                let part = kubestash::engine::location::clean_prefix(&part);
-                if !part.is_empty() {
-                    path.push(part);
-                }
-            }
+            let path =
+                jobs::storage_container_path(&storage, &[&repository.spec.path, &component_path])
+                    .ok_or_else(|| Error::msg("spec.storage.local is missing"))?;
             let job = ListJob {
                 client,
                 storage: &storage,
@@ -286,8 +272,6 @@ impl ListJob<'_> {
     }
 
     async fn run_job(&self, name: &str, namespace: &str) -> Result<Vec<PreviewObject>> {
-        let (volume, mount) = jobs::storage_volume(self.storage)
-            .ok_or_else(|| Error::msg("spec.storage.local is not a volume"))?;
         let mut args = vec![
             "executor".to_string(),
             "list-manifests".to_string(),
@@ -298,7 +282,7 @@ impl ListJob<'_> {
         if let Some(target) = self.target_namespace {
             args.push(format!("--restore-namespace={target}"));
         }
-        let mut job = jobs::build_job(JobSpec {
+        let base = JobSpec {
             name: name.to_string(),
             namespace: namespace.to_string(),
             labels: BTreeMap::from([(
@@ -307,15 +291,10 @@ impl ListJob<'_> {
             )]),
             image: self.image.to_string(),
             args,
-            volumes: vec![volume],
-            mounts: vec![mount],
-            job_template: Some(kubestash::api::core::session::JobTemplate {
-                backoff_limit: Some(0),
-                ttl_seconds_after_finished: Some(600),
-                ..Default::default()
-            }),
             ..JobSpec::default()
-        });
+        };
+        let mut job = jobs::storage_job(self.storage, base, 0, 600)
+            .ok_or_else(|| Error::msg("spec.storage.local is not a volume"))?;
         if let Some(container) = job
             .spec
             .as_mut()

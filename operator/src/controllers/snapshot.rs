@@ -75,10 +75,8 @@ async fn cleanup(snapshot: &Snapshot, ctx: &Context) -> Result<Action> {
     let job = match util::get_opt(&jobs_api, &job_name).await? {
         Some(job) => job,
         None => {
-            let (volume, mount) = jobs::storage_volume(&storage)
-                .ok_or_else(|| crate::Error::msg("spec.storage.local is missing"))?;
             let account = ctx.ensure_executor_account(&namespace).await?;
-            let job = jobs::build_job(JobSpec {
+            let base = JobSpec {
                 name: job_name.clone(),
                 namespace: namespace.clone(),
                 labels: managed_labels(&[]),
@@ -89,16 +87,11 @@ async fn cleanup(snapshot: &Snapshot, ctx: &Context) -> Result<Action> {
                     format!("--namespace={namespace}"),
                     format!("--snapshot={}", snapshot.name_any()),
                 ],
-                volumes: vec![volume],
-                mounts: vec![mount],
-                job_template: Some(kubestash::api::core::session::JobTemplate {
-                    backoff_limit: Some(1),
-                    ttl_seconds_after_finished: Some(600),
-                    ..Default::default()
-                }),
                 service_account: Some(account),
                 ..JobSpec::default()
-            });
+            };
+            let job = jobs::storage_job(&storage, base, 1, 600)
+                .ok_or_else(|| crate::Error::msg("spec.storage.local is missing"))?;
             ctx.ensure_job(&job).await?
         }
     };

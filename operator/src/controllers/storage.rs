@@ -184,9 +184,7 @@ async fn reconcile(storage: Arc<BackupStorage>, ctx: Arc<Context>) -> Result<Act
         }
         None => {
             let account = ctx.ensure_executor_account(&namespace).await?;
-            let (volume, mount) = jobs::storage_volume(&storage)
-                .ok_or_else(|| crate::Error::msg("spec.storage.local is missing"))?;
-            let job = jobs::build_job(JobSpec {
+            let base = JobSpec {
                 name: job_name.clone(),
                 namespace: namespace.clone(),
                 labels: managed_labels(&[(LABEL_STORAGE, &name)]),
@@ -198,16 +196,11 @@ async fn reconcile(storage: Arc<BackupStorage>, ctx: Arc<Context>) -> Result<Act
                     format!("--namespace={namespace}"),
                     format!("--storage={name}"),
                 ],
-                volumes: vec![volume],
-                mounts: vec![mount],
-                job_template: Some(kubestash::api::core::session::JobTemplate {
-                    backoff_limit: Some(1),
-                    ttl_seconds_after_finished: Some(3600),
-                    ..Default::default()
-                }),
                 service_account: Some(account),
                 ..JobSpec::default()
-            });
+            };
+            let job = jobs::storage_job(&storage, base, 1, 3600)
+                .ok_or_else(|| crate::Error::msg("spec.storage.local is missing"))?;
             ctx.ensure_job(&job).await?
         }
     };

@@ -2,8 +2,6 @@
 //! it) is removed before the object goes. Cloud backends are cleaned in this process; a
 //! volume through a Job that mounts it (`executor wipe-volume`, which needs no API access).
 
-use std::path::PathBuf;
-
 use k8s_openapi::api::batch::v1::Job;
 use kube::api::DeleteParams;
 use kube::{Api, ResourceExt};
@@ -34,28 +32,13 @@ pub async fn wipe_directory(
         return Ok(true);
     }
     let namespace = storage.namespace().unwrap_or_default();
-    let local = storage
-        .spec
-        .storage
-        .local
-        .as_ref()
+    let path = jobs::storage_container_path(storage, &[&directory])
         .ok_or_else(|| Error::msg("spec.storage.local is missing"))?;
-    let mut path = PathBuf::from(&local.mount_path);
-    for part in [
-        clean_prefix(local.sub_path.as_deref().unwrap_or_default()),
-        directory,
-    ] {
-        if !part.is_empty() {
-            path.push(part);
-        }
-    }
     let jobs_api: Api<Job> = Api::namespaced(ctx.client.clone(), &namespace);
     let job = match util::get_opt(&jobs_api, job_name).await? {
         Some(job) => job,
         None => {
-            let (volume, mount) = jobs::storage_volume(storage)
-                .ok_or_else(|| Error::msg("spec.storage.local is not a volume"))?;
-            let job = jobs::build_job(JobSpec {
+            let base = JobSpec {
                 name: job_name.to_string(),
                 namespace: namespace.clone(),
                 labels: managed_labels(&[(LABEL_STORAGE, &storage.name_any())]),
@@ -65,15 +48,10 @@ pub async fn wipe_directory(
                     "wipe-volume".into(),
                     format!("--path={}", path.display()),
                 ],
-                volumes: vec![volume],
-                mounts: vec![mount],
-                job_template: Some(kubestash::api::core::session::JobTemplate {
-                    backoff_limit: Some(1),
-                    ttl_seconds_after_finished: Some(600),
-                    ..Default::default()
-                }),
                 ..JobSpec::default()
-            });
+            };
+            let job = jobs::storage_job(storage, base, 1, 600)
+                .ok_or_else(|| Error::msg("spec.storage.local is not a volume"))?;
             ctx.ensure_job(&job).await?
         }
     };

@@ -303,23 +303,11 @@ async fn check_through_job(
 ) -> anyhow::Result<ProbeReport> {
     let namespace = storage.namespace().unwrap_or_default();
     let name = storage.name_any();
-    let local = storage
-        .spec
-        .storage
-        .local
-        .as_ref()
+    let path = jobs::storage_container_path(storage, &[])
         .ok_or_else(|| anyhow::anyhow!("spec.storage.local is missing"))?;
-    let (volume, mount) = jobs::storage_volume(storage)
-        .ok_or_else(|| anyhow::anyhow!("spec.storage.local is not a volume"))?;
-    let mut path = std::path::PathBuf::from(&local.mount_path);
-    let sub_path =
-        kubestash::engine::location::clean_prefix(local.sub_path.as_deref().unwrap_or_default());
-    if !sub_path.is_empty() {
-        path.push(sub_path);
-    }
     let suffix = format!("{:x}", chrono::Utc::now().timestamp_micros() & 0xff_ffff);
     let job_name = kubestash::naming::valid_name("check", &name, &suffix);
-    let job = jobs::build_job(JobSpec {
+    let base = JobSpec {
         name: job_name.clone(),
         namespace: namespace.clone(),
         labels: BTreeMap::from([
@@ -336,15 +324,10 @@ async fn check_through_job(
             "check-volume".into(),
             format!("--path={}", path.display()),
         ],
-        volumes: vec![volume],
-        mounts: vec![mount],
-        job_template: Some(kubestash::api::core::session::JobTemplate {
-            backoff_limit: Some(0),
-            ttl_seconds_after_finished: Some(600),
-            ..Default::default()
-        }),
         ..JobSpec::default()
-    });
+    };
+    let job = jobs::storage_job(storage, base, 0, 600)
+        .ok_or_else(|| anyhow::anyhow!("spec.storage.local is not a volume"))?;
     let api: Api<Job> = Api::namespaced(client.clone(), &namespace);
     api.create(&PostParams::default(), &job)
         .await
