@@ -657,7 +657,13 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
     let run = backup();
     assert_eq!(run.code, 0, "{}", run.stderr);
 
-    // The backup Job deleted while the session runs.
+    // The backup Job deleted while the session runs (128 MiB that neither compresses nor
+    // deduplicates keep the backup busy long enough).
+    std::fs::write(
+        setup.pvc("shop", "orders-data").join("big.bin"),
+        incompressible(128 * 1024 * 1024),
+    )
+    .unwrap();
     let created = setup
         .sandbox
         .plugin(&["backup", "now", "orders-backup", "-n", "shop"]);
@@ -689,9 +695,9 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
         phase == "Failed" || phase == "Succeeded"
     });
     let status = setup.json(&["get", "backupsession", &session, "-n", "shop"])["status"].clone();
-    if status["phase"] == "Failed" {
-        assert!(status.to_string().contains("was deleted"), "{status}");
-    }
+    assert_eq!(status["phase"], "Failed", "{status}");
+    assert!(status.to_string().contains("was deleted"), "{status}");
+    std::fs::remove_file(setup.pvc("shop", "orders-data").join("big.bin")).unwrap();
 
     // Target missing: a backup fails at once, naming it.
     setup
@@ -879,6 +885,20 @@ fn wipeout_deletes_of_snapshot_repository_and_storage_remove_their_backend_data(
     );
 }
 
+/// `len` bytes from a xorshift generator: no compression, no deduplication.
+fn incompressible(len: usize) -> Vec<u8> {
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    (0..len.div_ceil(8))
+        .flat_map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()
+        })
+        .take(len)
+        .collect()
+}
+
 fn kill_9(pattern: &str) -> bool {
     Command::new("pkill")
         .args(["-9", "-f", "--", pattern])
@@ -915,16 +935,7 @@ fn a_restarted_operator_finishes_the_session_and_a_killed_executor_fails_it_clea
     let data = setup.pvc("shop", "orders-data");
     std::fs::create_dir_all(&data).unwrap();
     // 128 MiB that does not compress or deduplicate, so a backup takes a moment.
-    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
-    let bytes: Vec<u8> = (0..16 * 1024 * 1024)
-        .flat_map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state.to_le_bytes()
-        })
-        .collect();
-    std::fs::write(data.join("big.bin"), &bytes).unwrap();
+    std::fs::write(data.join("big.bin"), incompressible(128 * 1024 * 1024)).unwrap();
     wait_for("BackupConfiguration Ready", Duration::from_secs(30), || {
         setup.field(
             &["get", "backupconfiguration", "orders-backup", "-n", "shop"],
