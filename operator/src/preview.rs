@@ -67,15 +67,37 @@ pub fn restore_filter(restore: &RestoreSession) -> (BTreeMap<String, String>, Op
             (key, text)
         })
         .collect();
-    let namespace = restore
+    let namespace = restore_namespace(restore, &params);
+    (params, namespace)
+}
+
+/// Where a manifest restore puts namespaced objects: `manifestOptions.workload.restoreNamespace`,
+/// else the `RestoreNamespace` parameter; `None` keeps their own namespaces.
+pub fn restore_namespace(
+    restore: &RestoreSession,
+    params: &BTreeMap<String, String>,
+) -> Option<String> {
+    restore
         .spec
         .manifest_options
         .as_ref()
         .and_then(|options| options.workload.as_ref())
         .and_then(|workload| workload.restore_namespace.clone())
         .or_else(|| params.get("RestoreNamespace").cloned())
-        .filter(|namespace| !namespace.is_empty());
-    (params, namespace)
+        .filter(|namespace| !namespace.is_empty())
+}
+
+/// The objects of a manifest snapshot's files that pass the restore parameters' filters,
+/// moved into `target_namespace`, in restore order.
+pub fn plan(
+    files: &[(String, Vec<u8>)],
+    params: &BTreeMap<String, String>,
+    target_namespace: Option<&str>,
+) -> Result<Vec<kubestash::manifest::ManifestObject>> {
+    let parameters: serde_json::Map<String, Value> =
+        params.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+    let filter = ManifestFilter::from_parameters(&parameters);
+    plan_restore(files, &filter, target_namespace).map_err(Error::msg)
 }
 
 /// Reads a manifest snapshot and applies the filters. Blocking.
@@ -86,11 +108,7 @@ pub fn list_objects(
     target_namespace: Option<&str>,
 ) -> Result<Vec<PreviewObject>> {
     let files = engine.read_files(restic_id, "/")?;
-    let parameters: serde_json::Map<String, Value> =
-        params.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
-    let filter = ManifestFilter::from_parameters(&parameters);
-    Ok(plan_restore(&files, &filter, target_namespace)
-        .map_err(Error::msg)?
+    Ok(plan(&files, params, target_namespace)?
         .into_iter()
         .map(|object| PreviewObject {
             resource: object.resource,

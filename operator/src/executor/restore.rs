@@ -8,8 +8,7 @@ use kube::{Api, Client};
 use kubestash::api::core::RestoreSession;
 use kubestash::api::storage::{Repository, Snapshot};
 use kubestash::engine::RestoreRequest;
-use kubestash::manifest::{plan_restore, ManifestFilter};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{list_param, Mode};
 use crate::backend;
@@ -178,21 +177,8 @@ async fn run(client: &Client, args: &RestoreArgs, api: &Api<RestoreSession>) -> 
         Mode::Manifest => {
             let id = restic_id.clone();
             let files = backend::blocking(move || Ok(engine.read_files(&id, "/")?)).await?;
-            let parameters: serde_json::Map<String, Value> = args
-                .params
-                .iter()
-                .map(|(k, v)| (k.clone(), json!(v)))
-                .collect();
-            let filter = ManifestFilter::from_parameters(&parameters);
-            let target_namespace = session
-                .spec
-                .manifest_options
-                .as_ref()
-                .and_then(|o| o.workload.as_ref())
-                .and_then(|w| w.restore_namespace.clone())
-                .or_else(|| args.params.get("RestoreNamespace").cloned());
-            let objects =
-                plan_restore(&files, &filter, target_namespace.as_deref()).map_err(Error::msg)?;
+            let target_namespace = crate::preview::restore_namespace(&session, &args.params);
+            let objects = crate::preview::plan(&files, &args.params, target_namespace.as_deref())?;
             let override_existing = args
                 .params
                 .get("OverrideResources")
