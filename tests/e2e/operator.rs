@@ -1052,3 +1052,37 @@ fn uninstall_removes_the_bundle_and_keeps_the_crds_unless_asked() {
         .status
         .success());
 }
+
+#[test]
+fn install_wait_runs_the_operator_deployment_which_then_serves_backups() {
+    // The only test that installs the Deployment: its pod serves metrics on port 8080.
+    let setup = Setup::new();
+    let install = setup
+        .sandbox
+        .plugin(&["install", "--wait", "--timeout", "60s"]);
+    assert_eq!(install.code, 0, "{}", install.stderr);
+    assert!(
+        install.stderr.contains("holds the leader Lease"),
+        "{}",
+        install.stderr
+    );
+    setup.workload();
+    std::fs::create_dir_all(setup.pvc("shop", "orders-data")).unwrap();
+    std::fs::write(setup.pvc("shop", "orders-data").join("a"), b"a").unwrap();
+    let run = setup.sandbox.plugin(&[
+        "backup",
+        "now",
+        "orders-backup",
+        "-n",
+        "shop",
+        "--wait",
+        "--timeout",
+        "2m",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        !run.stderr.contains("in this process"),
+        "the installed operator did the work: {}",
+        run.stderr
+    );
+}
