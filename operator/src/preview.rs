@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, Secret, SecretKeySelector};
 use k8s_openapi::ByteString;
 use kube::api::{DeleteParams, ObjectMeta, PostParams};
@@ -332,25 +331,7 @@ impl ListJob<'_> {
                 ..EnvVar::default()
             });
         }
-        let jobs_api: Api<Job> = Api::namespaced(self.client.clone(), namespace);
-        jobs_api.create(&PostParams::default(), &job).await?;
-        let (finished, outcome) = loop {
-            let current = jobs_api.get(name).await?;
-            if let Some(outcome) = crate::controllers::job_outcome(&current) {
-                break (current, outcome);
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        };
-        let logs = crate::controllers::job_log_tail(self.client, &finished, 100_000)
-            .await
-            .unwrap_or_default();
-        let _ = jobs_api.delete(name, &DeleteParams::background()).await;
-        if let Err(reason) = outcome {
-            let last = logs.lines().last().unwrap_or_default();
-            return Err(Error::msg(format!(
-                "the preview Job `{namespace}/{name}` failed ({reason}): {last}"
-            )));
-        }
+        let logs = crate::controllers::run_job(self.client, &job, 100_000).await?;
         logs.lines()
             .filter_map(|line| line.strip_prefix(MANIFEST_LOG_PREFIX))
             .map(|text| {

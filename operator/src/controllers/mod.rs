@@ -165,6 +165,38 @@ pub fn job_outcome(job: &Job) -> Option<std::result::Result<(), String>> {
     None
 }
 
+/// Creates a Job, waits until it ends and returns the last `log_lines` lines of its log; the
+/// Job is deleted either way. A failed Job is an error naming it, with its last log line.
+/// Callers bound the wait with their own timeout.
+pub async fn run_job(client: &Client, job: &Job, log_lines: i64) -> Result<String> {
+    let namespace = job.namespace().unwrap_or_default();
+    let name = job.name_any();
+    let api: Api<Job> = Api::namespaced(client.clone(), &namespace);
+    api.create(&PostParams::default(), job).await?;
+    let (finished, outcome) = loop {
+        let current = api.get(&name).await?;
+        if let Some(outcome) = job_outcome(&current) {
+            break (current, outcome);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    };
+    let logs = job_log_tail(client, &finished, log_lines)
+        .await
+        .unwrap_or_default();
+    let _ = api
+        .delete(&name, &kube::api::DeleteParams::background())
+        .await;
+    match outcome {
+        Ok(()) => Ok(logs),
+        Err(reason) => {
+            let last = logs.lines().last().unwrap_or_default();
+            Err(Error::msg(format!(
+                "Job `{namespace}/{name}` failed ({reason}): {last}"
+            )))
+        }
+    }
+}
+
 /// The last lines of the logs of a Job's pods, for error messages.
 pub async fn job_log_tail(client: &Client, job: &Job, lines: i64) -> Option<String> {
     use k8s_openapi::api::core::v1::Pod;

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::ByteString;
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams};
@@ -328,34 +327,13 @@ async fn check_through_job(
     };
     let job = jobs::storage_job(storage, base, 0, 600)
         .ok_or_else(|| anyhow::anyhow!("spec.storage.local is not a volume"))?;
-    let api: Api<Job> = Api::namespaced(client.clone(), &namespace);
-    api.create(&PostParams::default(), &job)
-        .await
-        .with_context(|| format!("failed to create the check Job {namespace}/{job_name}"))?;
-    let outcome = loop {
-        let current = api.get(&job_name).await?;
-        if let Some(outcome) = kubestash_operator::controllers::job_outcome(&current) {
-            break (current, outcome);
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    };
-    let (finished, result) = outcome;
-    let logs = kubestash_operator::controllers::job_log_tail(client, &finished, 20)
-        .await
-        .unwrap_or_default();
-    let _ = api.delete(&job_name, &DeleteParams::background()).await;
-    let report = logs
-        .lines()
+    let logs = kubestash_operator::controllers::run_job(client, &job, 20).await?;
+    logs.lines()
         .find_map(|line| line.strip_prefix(PROBE_LOG_PREFIX))
-        .and_then(|text| serde_json::from_str::<ProbeReport>(text).ok());
-    match (result, report) {
-        (Ok(()), Some(report)) => Ok(report),
-        (Ok(()), None) => anyhow::bail!("the check Job {job_name} printed no report: {logs}"),
-        (Err(reason), _) => {
-            let last = logs.lines().last().unwrap_or_default();
-            anyhow::bail!("the check Job {job_name} failed ({reason}): {last}")
-        }
-    }
+        .and_then(|text| serde_json::from_str::<ProbeReport>(text).ok())
+        .ok_or_else(|| {
+            anyhow::anyhow!("the check Job {namespace}/{job_name} printed no report: {logs}")
+        })
 }
 
 fn print_check(
@@ -696,7 +674,7 @@ fn plan(
         "kind": "BackupStorage",
         "metadata": {"name": name, "namespace": namespace},
         "spec": {
-            "storage": strip_nulls(backend),
+            "storage": backend,
             "usagePolicy": {"allowedNamespaces": {"from": match args.usage_policy {
                 UsagePolicy::Same => "Same",
                 UsagePolicy::All => "All",
@@ -751,18 +729,6 @@ fn plan(
         storage,
         credentials,
     })
-}
-
-fn strip_nulls(value: serde_json::Value) -> serde_json::Value {
-    match value {
-        serde_json::Value::Object(map) => serde_json::Value::Object(
-            map.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, strip_nulls(v)))
-                .collect(),
-        ),
-        other => other,
-    }
 }
 
 fn secret_object(
