@@ -101,6 +101,29 @@ impl Setup {
     }
 
     /// The shared objects plus the workload example's claim, Deployment and configuration.
+    /// `backup now orders-backup -n shop --wait --timeout 2m` plus `extra`.
+    fn backup_wait(&self, extra: &[&str]) -> crate::Run {
+        let mut args = vec![
+            "backup",
+            "now",
+            "orders-backup",
+            "-n",
+            "shop",
+            "--wait",
+            "--timeout",
+            "2m",
+        ];
+        args.extend_from_slice(extra);
+        self.sandbox.plugin(&args)
+    }
+
+    /// One small file in the workload example's volume.
+    fn seed_orders_data(&self) {
+        let data = self.pvc("shop", "orders-data");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join("a"), b"a").unwrap();
+    }
+
     fn workload(&self) {
         self.shared();
         self.apply(&[
@@ -521,16 +544,7 @@ fn retention_keeps_what_the_policy_says_in_restic_and_as_snapshots() {
     for round in 0..6 {
         std::fs::create_dir_all(&data).unwrap();
         std::fs::write(data.join("round.txt"), format!("round {round}")).unwrap();
-        let run = setup.sandbox.plugin(&[
-            "backup",
-            "now",
-            "orders-backup",
-            "-n",
-            "shop",
-            "--wait",
-            "--timeout",
-            "2m",
-        ]);
+        let run = setup.backup_wait(&[]);
         assert_eq!(run.code, 0, "round {round}: {}\n{}", run.stdout, run.stderr);
     }
     // keep-a-week: last 3 (daily 7 keeps one of today, already among them).
@@ -567,22 +581,8 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
     let setup = Setup::new();
     let _operator = Operator::start(&setup.sandbox);
     setup.workload();
-    std::fs::create_dir_all(setup.pvc("shop", "orders-data")).unwrap();
-    std::fs::write(setup.pvc("shop", "orders-data").join("a"), b"a").unwrap();
-    let backup = || {
-        setup.sandbox.plugin(&[
-            "backup",
-            "now",
-            "orders-backup",
-            "-n",
-            "shop",
-            "--wait",
-            "--timeout",
-            "2m",
-            "-o",
-            "json",
-        ])
-    };
+    setup.seed_orders_data();
+    let backup = || setup.backup_wait(&["-o", "json"]);
     // The CI gate script passes on a good backup...
     let gate = || {
         let output = Command::new(crate::repository_root().join("tests/ci/backup-gate.sh"))
@@ -763,22 +763,10 @@ fn wipeout_deletes_of_snapshot_repository_and_storage_remove_their_backend_data(
     )
     .unwrap();
     setup.workload();
-    std::fs::create_dir_all(setup.pvc("shop", "orders-data")).unwrap();
-    std::fs::write(setup.pvc("shop", "orders-data").join("a"), b"a").unwrap();
+    setup.seed_orders_data();
     let mut names = Vec::new();
     for _ in 0..2 {
-        let run = setup.sandbox.plugin(&[
-            "backup",
-            "now",
-            "orders-backup",
-            "-n",
-            "shop",
-            "--wait",
-            "--timeout",
-            "2m",
-            "-o",
-            "json",
-        ]);
+        let run = setup.backup_wait(&["-o", "json"]);
         assert_eq!(run.code, 0, "{}", run.stderr);
         let result: Value = serde_json::from_str(&run.stdout).unwrap();
         names.push(result["snapshots"][0]["name"].as_str().unwrap().to_string());
@@ -1002,16 +990,7 @@ fn a_restarted_operator_finishes_the_session_and_a_killed_executor_fails_it_clea
     );
 
     // The next run clears the dead executor's lock and works; restic agrees.
-    let run = setup.sandbox.plugin(&[
-        "backup",
-        "now",
-        "orders-backup",
-        "-n",
-        "shop",
-        "--wait",
-        "--timeout",
-        "2m",
-    ]);
+    let run = setup.backup_wait(&[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     restic(
         &setup
@@ -1067,18 +1046,8 @@ fn install_wait_runs_the_operator_deployment_which_then_serves_backups() {
         install.stderr
     );
     setup.workload();
-    std::fs::create_dir_all(setup.pvc("shop", "orders-data")).unwrap();
-    std::fs::write(setup.pvc("shop", "orders-data").join("a"), b"a").unwrap();
-    let run = setup.sandbox.plugin(&[
-        "backup",
-        "now",
-        "orders-backup",
-        "-n",
-        "shop",
-        "--wait",
-        "--timeout",
-        "2m",
-    ]);
+    setup.seed_orders_data();
+    let run = setup.backup_wait(&[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
         !run.stderr.contains("in this process"),
