@@ -1,9 +1,11 @@
 //! End-to-end tests: the real `kubectl-kubestash` binary (and `kubectl`) run as child
 //! processes, one temp directory per test.
 
+mod autobackup;
 mod blueprint;
 mod demo;
 mod generated;
+mod hooks;
 mod operator;
 mod plugin;
 mod pty;

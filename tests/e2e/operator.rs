@@ -11,13 +11,13 @@ use serde_json::Value;
 use crate::sandbox::{wait_for, RunningSandbox};
 use crate::{binary, copy_examples};
 
-const PASSWORD: &str = "correct-horse-battery-staple";
+pub(crate) const PASSWORD: &str = "correct-horse-battery-staple";
 
 /// `operator run` against a sandbox; killed on drop.
-struct Operator(Child);
+pub(crate) struct Operator(Child);
 
 impl Operator {
-    fn start(sandbox: &RunningSandbox) -> Self {
+    pub(crate) fn start(sandbox: &RunningSandbox) -> Self {
         let child = Command::new(binary())
             .args(["operator", "run"])
             .env("KUBECONFIG", &sandbox.kubeconfig)
@@ -51,35 +51,35 @@ impl Drop for Operator {
 }
 
 /// A sandbox with the examples copied next to it.
-struct Setup {
-    sandbox: RunningSandbox,
+pub(crate) struct Setup {
+    pub(crate) sandbox: RunningSandbox,
     examples: tempfile::TempDir,
 }
 
 impl Setup {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let sandbox = RunningSandbox::start();
         let examples = tempfile::tempdir().unwrap();
         copy_examples(examples.path());
         Self { sandbox, examples }
     }
 
-    fn file(&self, relative: &str) -> String {
+    pub(crate) fn file(&self, relative: &str) -> String {
         self.examples.path().join(relative).display().to_string()
     }
 
-    fn storage(&self) -> PathBuf {
+    pub(crate) fn storage(&self) -> PathBuf {
         // `copy_examples` puts the storage beside the file that names it.
         self.examples.path().join("shared/storage")
     }
 
-    fn apply(&self, files: &[&str]) {
+    pub(crate) fn apply(&self, files: &[&str]) {
         for file in files {
             self.sandbox.kubectl_ok(&["apply", "-f", &self.file(file)]);
         }
     }
 
-    fn pvc(&self, namespace: &str, claim: &str) -> PathBuf {
+    pub(crate) fn pvc(&self, namespace: &str, claim: &str) -> PathBuf {
         self.sandbox
             .data_dir()
             .join("pvc")
@@ -87,13 +87,13 @@ impl Setup {
             .join(claim)
     }
 
-    fn json(&self, args: &[&str]) -> Value {
+    pub(crate) fn json(&self, args: &[&str]) -> Value {
         let mut all = args.to_vec();
         all.extend(["-o", "json"]);
         serde_json::from_str(&self.sandbox.kubectl_ok(&all)).unwrap()
     }
 
-    fn field(&self, args: &[&str], pointer: &str) -> Value {
+    pub(crate) fn field(&self, args: &[&str], pointer: &str) -> Value {
         self.json(args)
             .pointer(pointer)
             .cloned()
@@ -102,7 +102,7 @@ impl Setup {
 
     /// The shared objects plus the workload example's claim, Deployment and configuration.
     /// `backup now orders-backup -n shop --wait --timeout 2m` plus `extra`.
-    fn backup_wait(&self, extra: &[&str]) -> crate::Run {
+    pub(crate) fn backup_wait(&self, extra: &[&str]) -> crate::Run {
         let mut args = vec![
             "backup",
             "now",
@@ -118,13 +118,13 @@ impl Setup {
     }
 
     /// One small file in the workload example's volume.
-    fn seed_orders_data(&self) {
+    pub(crate) fn seed_orders_data(&self) {
         let data = self.pvc("shop", "orders-data");
         std::fs::create_dir_all(&data).unwrap();
         std::fs::write(data.join("a"), b"a").unwrap();
     }
 
-    fn workload(&self) {
+    pub(crate) fn workload(&self) {
         self.shared();
         self.apply(&[
             "workload/pvc.yaml",
@@ -133,7 +133,7 @@ impl Setup {
         ]);
     }
 
-    fn shared(&self) {
+    pub(crate) fn shared(&self) {
         self.apply(&[
             "shared/namespace.yaml",
             "shared/encryption-secret.yaml",
@@ -143,7 +143,7 @@ impl Setup {
     }
 }
 
-fn restic(repository: &Path, args: &[&str]) -> String {
+pub(crate) fn restic(repository: &Path, args: &[&str]) -> String {
     let output = Command::new("restic")
         .arg("-r")
         .arg(repository)

@@ -1,5 +1,6 @@
 //! The reconcilers, one per kind, and [`run`], which runs them all until shutdown.
 
+pub mod autobackup;
 pub mod configuration;
 pub mod repository;
 pub mod restore;
@@ -322,6 +323,7 @@ pub async fn run(
         tokio::spawn(session::run(ctx.clone(), stop_rx.clone())),
         tokio::spawn(snapshot::run(ctx.clone(), stop_rx.clone())),
         tokio::spawn(restore::run(ctx.clone(), stop_rx.clone())),
+        tokio::spawn(autobackup::run(ctx.clone(), stop_rx.clone())),
     ]);
     let mut stop = stop_rx.clone();
     let lost = async {
