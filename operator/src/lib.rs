@@ -8,6 +8,7 @@ pub mod bundle;
 pub mod catalog;
 pub mod controllers;
 pub mod executor;
+pub mod hooks;
 pub mod jobs;
 pub mod leader;
 pub mod metrics;

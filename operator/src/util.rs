@@ -88,6 +88,20 @@ where
         .await?)
 }
 
+/// The conditions the server holds now (a reconcile's copy may be behind its own writes).
+pub async fn fresh_conditions<K>(api: &Api<K>, name: &str) -> Result<Vec<Condition>>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug + serde::Serialize,
+{
+    let current = serde_json::to_value(api.get_status(name).await?)?;
+    Ok(current
+        .pointer("/status/conditions")
+        .cloned()
+        .map(serde_json::from_value)
+        .transpose()?
+        .unwrap_or_default())
+}
+
 /// Merge-patches the object.
 pub async fn patch_merge<K>(api: &Api<K>, name: &str, patch: Value) -> Result<K>
 where

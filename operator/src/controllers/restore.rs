@@ -26,6 +26,7 @@ use super::configuration::target_exists;
 use super::snapshot::snapshot_phase;
 use super::{job_log_tail, job_outcome, managed_labels, Context};
 use crate::backend;
+use crate::hooks;
 use crate::jobs::{self, JobSpec};
 use crate::util::{self, condition, set_condition};
 use crate::{Error, Result, LABEL_RESTORE_SESSION};
@@ -117,7 +118,7 @@ impl Run {
         reason: &str,
         message: String,
     ) -> Result<Action> {
-        let mut conditions = self.conditions();
+        let mut conditions = util::fresh_conditions(&self.api, &self.name).await?;
         set_condition(
             &mut conditions,
             condition(
@@ -135,6 +136,61 @@ impl Run {
         .await?;
         tracing::info!(restore = %self.name, namespace = %self.namespace, phase = ?phase, %message, "restore session finished");
         Ok(Action::requeue(Duration::from_secs(1)))
+    }
+}
+
+impl Run {
+    /// Runs the pre-restore (`error: None`, `post: false`) or post-restore hooks once and
+    /// records them; returns their failure.
+    async fn hooks(&self, post: bool, error: Option<&str>) -> Result<Option<String>> {
+        let spec_hooks = self.restore.spec.hooks.clone().unwrap_or_default();
+        let (list, succeeded, condition_type) = if post {
+            (
+                spec_hooks.post_restore.unwrap_or_default(),
+                Some(error.is_none()),
+                "PostRestoreHooksExecutionSucceeded",
+            )
+        } else {
+            (
+                spec_hooks.pre_restore.unwrap_or_default(),
+                None,
+                "PreRestoreHooksExecutionSucceeded",
+            )
+        };
+        let phase = match (post, error) {
+            (false, _) => "Running",
+            (true, None) => "Succeeded",
+            (true, Some(_)) => "Failed",
+        };
+        let runner = hooks::Hooks {
+            ctx: &self.ctx,
+            namespace: &self.namespace,
+            session: &self.name,
+            owner: Some(util::owner_reference(self.restore.as_ref(), false)),
+            summary: hooks::Summary {
+                name: self.name.clone(),
+                namespace: self.namespace.clone(),
+                invoker: kubestash::api::common::TypedObjectReference {
+                    api_group: Some("core.kubestash.com".into()),
+                    kind: Some("RestoreSession".into()),
+                    namespace: Some(self.namespace.clone()),
+                    name: self.name.clone(),
+                },
+                target: self.restore.spec.target.clone().unwrap_or_default(),
+                phase: phase.into(),
+                duration: self.duration(),
+                error: error.unwrap_or_default().into(),
+            },
+        };
+        hooks::run_recorded(
+            &self.api,
+            &self.name,
+            &runner,
+            &list,
+            succeeded,
+            condition_type,
+        )
+        .await
     }
 }
 
@@ -395,6 +451,16 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
             ..JobSpec::default()
         }));
     }
+    if let Some(error) = run.hooks(false, None).await? {
+        return run
+            .finish(
+                RestorePhase::Failed,
+                "PreRestoreHooksExecutionSucceeded",
+                "PreRestoreHookFailed",
+                format!("pre-restore {error}; nothing was restored"),
+            )
+            .await;
+    }
     // Pause backups of the same target while restoring.
     let mut paused = Vec::new();
     if let Some(target) = &spec.target {
@@ -423,7 +489,7 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
         .restore_timeout
         .as_deref()
         .and_then(|t| kubestash::duration::parse_go_duration(t).ok());
-    let mut conditions = run.conditions();
+    let mut conditions = util::fresh_conditions(&run.api, &run.name).await?;
     set_condition(
         &mut conditions,
         condition("ValidationPassed", true, "ValidationSucceeded", ""),
@@ -587,6 +653,16 @@ async fn progress(run: &Run) -> Result<Action> {
         .values()
         .all(|c| c.phase == Some(RestorePhase::Succeeded));
     if errors.is_empty() && all_succeeded {
+        if let Some(hook_error) = run.hooks(true, None).await? {
+            return run
+                .finish(
+                    RestorePhase::Failed,
+                    "PostRestoreHooksExecutionSucceeded",
+                    "PostRestoreHookFailed",
+                    format!("the restore succeeded but post-restore {hook_error}"),
+                )
+                .await;
+        }
         run.finish(
             RestorePhase::Succeeded,
             "RestoreSucceeded",
@@ -597,6 +673,9 @@ async fn progress(run: &Run) -> Result<Action> {
     } else {
         if errors.is_empty() {
             errors.push("the restore Job ended without reporting its components".into());
+        }
+        if let Some(hook_error) = run.hooks(true, Some(&errors.join("; "))).await? {
+            errors.push(format!("post-restore {hook_error}"));
         }
         run.finish(
             RestorePhase::Failed,

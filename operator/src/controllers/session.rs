@@ -25,6 +25,7 @@ use serde_json::{json, Value};
 use super::snapshot::snapshot_phase;
 use super::{job_log_tail, job_outcome, managed_labels, Context};
 use crate::backend;
+use crate::hooks;
 use crate::jobs::{self, JobSpec};
 use crate::util::{self, condition, set_condition};
 use crate::{
@@ -126,7 +127,7 @@ impl Run {
         message: String,
         extra: Value,
     ) -> Result<Action> {
-        let mut conditions = self.conditions();
+        let mut conditions = util::fresh_conditions(&self.api, &self.name).await?;
         let status_flag =
             matches!(phase, BackupSessionPhase::Succeeded) || type_ == "BackupSkipped";
         set_condition(
@@ -145,6 +146,100 @@ impl Run {
         self.ctx.metrics.session_finished(&label);
         tracing::info!(session = %self.name, namespace = %self.namespace, phase = %label, %message, "backup session finished");
         Ok(Action::requeue(Duration::from_secs(1)))
+    }
+
+    /// The hooks of this session, with a summary in `phase` (and `error`).
+    fn hooks<'a>(
+        &'a self,
+        configuration: &BackupConfiguration,
+        phase: &str,
+        error: &str,
+    ) -> hooks::Hooks<'a> {
+        hooks::Hooks {
+            ctx: &self.ctx,
+            namespace: &self.namespace,
+            session: &self.name,
+            owner: Some(util::owner_reference(self.session.as_ref(), false)),
+            summary: hooks::Summary {
+                name: self.name.clone(),
+                namespace: self.namespace.clone(),
+                invoker: kubestash::api::common::TypedObjectReference {
+                    api_group: Some("core.kubestash.com".into()),
+                    kind: Some("BackupConfiguration".into()),
+                    namespace: Some(self.namespace.clone()),
+                    name: configuration.name_any(),
+                },
+                target: configuration.spec.target.clone().unwrap_or_default(),
+                phase: phase.into(),
+                duration: self.duration(),
+                error: error.into(),
+            },
+        }
+    }
+
+    /// Runs the session's pre-backup hooks once; `Some` when one failed and ended the session.
+    async fn pre_hooks(
+        &self,
+        configuration: &BackupConfiguration,
+        session: &Session,
+    ) -> Result<Option<Action>> {
+        let list = session
+            .config
+            .hooks
+            .as_ref()
+            .and_then(|h| h.pre_backup.clone())
+            .unwrap_or_default();
+        let runner = self.hooks(configuration, "Running", "");
+        let failure = hooks::run_recorded(
+            &self.api,
+            &self.name,
+            &runner,
+            &list,
+            None,
+            "PreBackupHooksExecutionSucceeded",
+        )
+        .await?;
+        match failure {
+            Some(error) => Ok(Some(
+                self.fail(
+                    "PreBackupHooksExecutionSucceeded",
+                    "PreBackupHookFailed",
+                    format!("pre-backup {error}; the backup did not run"),
+                )
+                .await?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Runs the session's post-backup hooks once for an outcome; returns their failure.
+    async fn post_hooks(
+        &self,
+        configuration: &BackupConfiguration,
+        session: &Session,
+        error: Option<&str>,
+    ) -> Result<Option<String>> {
+        let list = session
+            .config
+            .hooks
+            .as_ref()
+            .and_then(|h| h.post_backup.clone())
+            .unwrap_or_default();
+        let phase = if error.is_some() {
+            "Failed"
+        } else {
+            "Succeeded"
+        };
+        let runner = self.hooks(configuration, phase, error.unwrap_or_default());
+        hooks::run_recorded(
+            &self.api,
+            &self.name,
+            &runner,
+            &list,
+            Some(error.is_none()),
+            "PostBackupHooksExecutionSucceeded",
+        )
+        .await
     }
 
     async fn fail(&self, type_: &str, reason: &str, message: String) -> Result<Action> {
@@ -547,6 +642,9 @@ async fn start(
         Ok(plan) => plan,
         Err(action) => return Ok(action),
     };
+    if let Some(action) = run.pre_hooks(configuration, session).await? {
+        return Ok(action);
+    }
     // Snapshots first: the executor writes into them.
     let total_components = plan.jobs.len() as i32;
     let mut entries = Vec::new();
@@ -588,7 +686,7 @@ async fn start(
         .clone()
         .or(session.config.backup_timeout.clone())
         .and_then(|t| kubestash::duration::parse_go_duration(&t).ok());
-    let mut conditions = run.conditions();
+    let mut conditions = util::fresh_conditions(&run.api, &run.name).await?;
     set_condition(
         &mut conditions,
         condition(
@@ -810,12 +908,20 @@ async fn progress(
         errors.push("a Snapshot of this session was deleted before it finished".into());
     }
     if !errors.is_empty() {
+        let message = errors.join("; ");
+        let message = match run
+            .post_hooks(configuration, session, Some(&message))
+            .await?
+        {
+            Some(hook_error) => format!("{message}; post-backup {hook_error}"),
+            None => message,
+        };
         return run
             .finish(
                 BackupSessionPhase::Failed,
                 "BackupSucceeded",
                 "BackupFailed",
-                errors.join("; "),
+                message,
                 json!({"snapshots": entries}),
             )
             .await;
@@ -876,6 +982,17 @@ async fn progress(
                     .await;
             }
         }
+    }
+    if let Some(hook_error) = run.post_hooks(configuration, session, None).await? {
+        return run
+            .finish(
+                BackupSessionPhase::Failed,
+                "PostBackupHooksExecutionSucceeded",
+                "PostBackupHookFailed",
+                format!("the backup succeeded but post-backup {hook_error}"),
+                json!({"snapshots": entries}),
+            )
+            .await;
     }
     let size: u64 = snapshots
         .iter()

@@ -1,0 +1,790 @@
+//! HookTemplate execution: the pre/post hooks of backup and restore sessions.
+//!
+//! A hook names a HookTemplate (whose usage policy must admit the session's namespace) and
+//! gives its parameters. `${param}` placeholders in the action are filled from the hook's
+//! `params`, falling back to the template's parameter defaults; `httpPost.body` is also
+//! rendered as a (field-reference only) Go template over the session summary, e.g.
+//! `{{.Status.Phase}}` or `{{.Target.Name}}`.
+//!
+//! Executors:
+//! - `Operator`: the operator itself runs the action: `exec` as a child process of the
+//!   operator (with the hook's `variables` and the parameters in its environment),
+//!   `httpGet`/`httpPost` (2xx/3xx is success), `tcpSocket` (a connection is success).
+//! - `Function`: a Job runs the Function's image with its command and args filled from the
+//!   parameters, the executor's and the hook's env, volumes and mounts; the Job's exit
+//!   decides.
+//! - `Pod` (exec inside the target's pods) is not run: the hook fails saying so.
+//!
+//! Every attempt is bounded by the hook's `timeout` (30 s when unset) and retried up to
+//! `maxRetry` times. Pre hooks run in order and stop at the first failure; post hooks honour
+//! `executionPolicy` (Always, OnSuccess, OnFailure) and all run.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{EnvVar, Namespace};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube::Api;
+use kubestash::api::addons::Function;
+use kubestash::api::common::TypedObjectReference;
+use kubestash::api::core::session::{
+    HookExecutionPolicy, HookExecutionStatus, HookInfo, HookPhase,
+};
+use kubestash::api::core::{HookAction, HookExecutorType, HookTemplate};
+use kubestash::validation::{namespace_allowed, NamespaceAccess};
+use serde_json::{json, Value};
+
+use crate::controllers::Context;
+use crate::jobs::{self, JobSpec};
+use crate::util;
+
+/// How long one attempt of a hook may take when the hook sets no `timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a hook's `httpPost.body` template sees (KubeStash's `Summary`).
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    /// Session name.
+    pub name: String,
+    /// Session namespace.
+    pub namespace: String,
+    /// The BackupConfiguration or RestoreSession behind the session.
+    pub invoker: TypedObjectReference,
+    /// The backed-up or restored object.
+    pub target: TypedObjectReference,
+    /// Phase of the session when the hook runs (`Running` for pre hooks).
+    pub phase: String,
+    /// How long the session has run.
+    pub duration: String,
+    /// Why it failed, when it did.
+    pub error: String,
+}
+
+impl Summary {
+    fn to_go_value(&self) -> Value {
+        let reference = |r: &TypedObjectReference| {
+            json!({
+                "APIGroup": r.api_group.clone().unwrap_or_default(),
+                "Kind": r.kind.clone().unwrap_or_default(),
+                "Namespace": r.namespace.clone().unwrap_or_default(),
+                "Name": r.name,
+            })
+        };
+        json!({
+            "Name": self.name,
+            "Namespace": self.namespace,
+            "Invoker": reference(&self.invoker),
+            "Target": reference(&self.target),
+            "Status": {"Phase": self.phase, "Duration": self.duration, "Error": self.error},
+        })
+    }
+}
+
+/// Where the hooks of one session run.
+pub struct Hooks<'a> {
+    /// The operator's context.
+    pub ctx: &'a Context,
+    /// Namespace of the session (hook Jobs run there).
+    pub namespace: &'a str,
+    /// Name of the session (hook Jobs are named after it).
+    pub session: &'a str,
+    /// Owner of hook Jobs.
+    pub owner: Option<OwnerReference>,
+    /// The summary the templates see.
+    pub summary: Summary,
+}
+
+/// The outcome of a list of hooks.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Phase per hook that ran.
+    pub statuses: Vec<HookExecutionStatus>,
+    /// `hook name: error` of each failure.
+    pub failures: Vec<String>,
+}
+
+impl Report {
+    /// The failures in one line.
+    pub fn error(&self) -> Option<String> {
+        (!self.failures.is_empty()).then(|| self.failures.join("; "))
+    }
+}
+
+/// Whether a post hook runs after a session that `succeeded` (pre hooks: `None`).
+pub fn should_run(hook: &HookInfo, succeeded: Option<bool>) -> bool {
+    match (succeeded, hook.execution_policy) {
+        (None, _) | (_, HookExecutionPolicy::Always) => true,
+        (Some(ok), HookExecutionPolicy::OnSuccess) => ok,
+        (Some(ok), HookExecutionPolicy::OnFailure) => !ok,
+    }
+}
+
+impl Hooks<'_> {
+    /// Runs `hooks`: pre hooks (`succeeded: None`) stop at the first failure; post hooks run
+    /// when their execution policy matches `succeeded`, all of them.
+    pub async fn run(&self, hooks: &[HookInfo], succeeded: Option<bool>) -> Report {
+        let mut report = Report::default();
+        for hook in hooks.iter().filter(|h| should_run(h, succeeded)) {
+            let attempts = hook.max_retry.unwrap_or(0).max(0) as usize + 1;
+            let mut last = Ok(());
+            for attempt in 1..=attempts {
+                last = self.attempt(hook, attempt).await;
+                match &last {
+                    Ok(()) => break,
+                    Err(error) => {
+                        tracing::warn!(hook = %hook.name, session = %self.session, attempt, %error, "hook failed");
+                        if attempt < attempts {
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    }
+                }
+            }
+            let phase = match &last {
+                Ok(()) => HookPhase::Succeeded,
+                Err(error) => {
+                    report
+                        .failures
+                        .push(format!("hook `{}`: {error}", hook.name));
+                    HookPhase::Failed
+                }
+            };
+            report.statuses.push(HookExecutionStatus {
+                name: hook.name.clone(),
+                phase: Some(phase),
+            });
+            if last.is_err() && succeeded.is_none() {
+                break;
+            }
+        }
+        report
+    }
+
+    async fn attempt(&self, hook: &HookInfo, attempt: usize) -> Result<(), String> {
+        let timeout = match &hook.timeout {
+            Some(text) => kubestash::duration::parse_go_duration(text)
+                .map_err(|error| format!("timeout `{text}`: {error}"))?,
+            None => DEFAULT_TIMEOUT,
+        };
+        let prepared = self.prepare(hook).await?;
+        match tokio::time::timeout(timeout, self.execute(hook, prepared, attempt)).await {
+            Ok(result) => result,
+            Err(_) => Err(format!(
+                "did not finish within {}",
+                kubestash::duration::format_go_duration(timeout)
+            )),
+        }
+    }
+
+    /// Loads the template, checks its usage policy and fills the parameters.
+    async fn prepare(&self, hook: &HookInfo) -> Result<Prepared, String> {
+        let reference = hook
+            .hook_template
+            .as_ref()
+            .ok_or_else(|| "hookTemplate is required".to_string())?;
+        let template_namespace = reference
+            .namespace
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| self.namespace.to_string());
+        let display = format!("HookTemplate `{template_namespace}/{}`", reference.name);
+        let api: Api<HookTemplate> = Api::namespaced(self.ctx.client.clone(), &template_namespace);
+        let template = util::get_opt(&api, &reference.name)
+            .await
+            .map_err(|error| format!("unable to read {display}: {error}"))?
+            .ok_or_else(|| format!("{display} not found"))?;
+        let labels = if template_namespace == self.namespace {
+            None
+        } else {
+            let namespaces: Api<Namespace> = Api::all(self.ctx.client.clone());
+            util::get_opt(&namespaces, self.namespace)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|n| n.metadata.labels)
+        };
+        if let NamespaceAccess::Denied(reason) = namespace_allowed(
+            template.spec.usage_policy.as_ref(),
+            &template_namespace,
+            self.namespace,
+            labels.as_ref(),
+        ) {
+            return Err(format!(
+                "{display} may not be used from namespace `{}`: {reason}",
+                self.namespace
+            ));
+        }
+        let mut params: BTreeMap<String, String> = BTreeMap::new();
+        for definition in template.spec.params.iter().flatten() {
+            if let Some(default) = &definition.default {
+                params.insert(definition.name.clone(), default.clone());
+            }
+        }
+        for (key, value) in hook.params.iter().flatten() {
+            let text = match value {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            params.insert(key.clone(), text);
+        }
+        let missing: Vec<&str> = template
+            .spec
+            .params
+            .iter()
+            .flatten()
+            .filter(|d| d.required && params.get(&d.name).is_none_or(|v| v.is_empty()))
+            .map(|d| d.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "{display} needs the parameter(s) {} in the hook's `params`",
+                missing.join(", ")
+            ));
+        }
+        Ok(Prepared {
+            display,
+            template,
+            params,
+        })
+    }
+
+    async fn execute(
+        &self,
+        hook: &HookInfo,
+        prepared: Prepared,
+        attempt: usize,
+    ) -> Result<(), String> {
+        let Prepared {
+            display,
+            template,
+            params,
+        } = prepared;
+        let executor = template.spec.executor.clone().unwrap_or_default();
+        match executor.type_ {
+            Some(HookExecutorType::Operator) => {
+                let action = template
+                    .spec
+                    .action
+                    .clone()
+                    .ok_or_else(|| format!("{display} has no spec.action"))?;
+                let action = fill_action(&action, &params, &self.summary)
+                    .map_err(|error| format!("{display}: {error}"))?;
+                let env = environment(hook, &params)?;
+                run_action(&action, &env).await
+            }
+            Some(HookExecutorType::Function) => {
+                let function = executor
+                    .function
+                    .clone()
+                    .ok_or_else(|| format!("{display} has no spec.executor.function"))?;
+                self.run_function(hook, &function, &params, attempt).await
+            }
+            Some(HookExecutorType::Pod) => Err(format!(
+                "{display} uses executor type Pod (exec inside the target's pods), which this operator does not run; use the Operator or Function executor"
+            )),
+            None => Err(format!("{display} has no spec.executor.type")),
+        }
+    }
+
+    async fn run_function(
+        &self,
+        hook: &HookInfo,
+        executor: &kubestash::api::core::FunctionHookExecutor,
+        params: &BTreeMap<String, String>,
+        attempt: usize,
+    ) -> Result<(), String> {
+        let functions: Api<Function> = Api::all(self.ctx.client.clone());
+        let function = util::get_opt(&functions, &executor.name)
+            .await
+            .map_err(|error| format!("unable to read Function `{}`: {error}", executor.name))?
+            .ok_or_else(|| format!("Function `{}` not found", executor.name))?;
+        let lookup = |name: &str| params.get(name).cloned();
+        let fill = |text: &String| kubestash::placeholder::substitute(text, lookup).text;
+        let mut env: Vec<EnvVar> = executor.env.clone().unwrap_or_default();
+        env.extend(hook.variables.clone().unwrap_or_default());
+        env.extend(params.iter().map(|(name, value)| EnvVar {
+            name: name.clone(),
+            value: Some(value.clone()),
+            value_from: None,
+        }));
+        let mut volumes = executor.volumes.clone().unwrap_or_default();
+        volumes.extend(hook.volumes.clone().unwrap_or_default());
+        let mut mounts = executor.volume_mounts.clone().unwrap_or_default();
+        mounts.extend(hook.volume_mounts.clone().unwrap_or_default());
+        let account = self
+            .ctx
+            .ensure_executor_account(self.namespace)
+            .await
+            .map_err(|error| error.to_string())?;
+        let name = kubestash::naming::valid_name(
+            "hook",
+            &format!("{}-{}", self.session, hook.name),
+            &format!("{attempt}"),
+        );
+        let mut job = jobs::build_job(JobSpec {
+            name: name.clone(),
+            namespace: self.namespace.to_string(),
+            labels: crate::controllers::managed_labels(&[("kubestash.com/hook", &hook.name)]),
+            owner: self.owner.clone(),
+            image: fill(&function.spec.image),
+            command: function.spec.command.iter().flatten().map(fill).collect(),
+            args: function.spec.args.iter().flatten().map(fill).collect(),
+            volumes,
+            mounts,
+            service_account: Some(account),
+            ..JobSpec::default()
+        });
+        if let Some(container) = job
+            .spec
+            .as_mut()
+            .and_then(|s| s.template.spec.as_mut())
+            .and_then(|s| s.containers.first_mut())
+        {
+            container.env.get_or_insert_with(Vec::new).extend(env);
+        }
+        crate::controllers::run_job(&self.ctx.client, &job, 5)
+            .await
+            .map(|_| ())
+            .map_err(|error| error.to_string())
+    }
+}
+
+/// Runs `list` once for a session and records it: `status.hooks.<key>` (`preHooks` or
+/// `postHooks`) and the condition `condition_type`. A condition already present means the
+/// hooks ran before (the operator restarted since): they are not run twice. Returns the
+/// failure, if any.
+pub async fn run_recorded<K>(
+    api: &Api<K>,
+    name: &str,
+    hooks: &Hooks<'_>,
+    list: &[HookInfo],
+    succeeded: Option<bool>,
+    condition_type: &str,
+) -> crate::Result<Option<String>>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug + serde::Serialize,
+{
+    if list.is_empty() {
+        return Ok(None);
+    }
+    let conditions = util::fresh_conditions(api, name).await?;
+    if let Some(done) = util::find(Some(&conditions), condition_type) {
+        return Ok((done.status != "True").then(|| done.message.clone().unwrap_or_default()));
+    }
+    let report = hooks.run(list, succeeded).await;
+    if report.statuses.is_empty() {
+        return Ok(None);
+    }
+    let mut conditions = util::fresh_conditions(api, name).await?;
+    let (reason, message) = match report.error() {
+        Some(error) => ("HookExecutionFailed", error),
+        None => (
+            "HooksExecutedSuccessfully",
+            format!("{} hook(s) succeeded", report.statuses.len()),
+        ),
+    };
+    util::set_condition(
+        &mut conditions,
+        util::condition(condition_type, report.failures.is_empty(), reason, message),
+    );
+    let key = if succeeded.is_none() {
+        "preHooks"
+    } else {
+        "postHooks"
+    };
+    util::patch_status(
+        api,
+        name,
+        json!({"hooks": {key: report.statuses}, "conditions": conditions}),
+    )
+    .await?;
+    Ok(report.error())
+}
+
+struct Prepared {
+    display: String,
+    template: HookTemplate,
+    params: BTreeMap<String, String>,
+}
+
+/// The environment of an `exec` action: the parameters, then the hook's `variables`
+/// (literal values only: there is no pod to resolve `valueFrom` against).
+fn environment(
+    hook: &HookInfo,
+    params: &BTreeMap<String, String>,
+) -> Result<Vec<(String, String)>, String> {
+    let mut env: Vec<(String, String)> =
+        params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    for variable in hook.variables.iter().flatten() {
+        match &variable.value {
+            Some(value) => env.push((variable.name.clone(), value.clone())),
+            None if variable.value_from.is_some() => {
+                return Err(format!(
+                    "variable `{}` uses valueFrom, which the Operator executor cannot resolve; give a value",
+                    variable.name
+                ))
+            }
+            None => env.push((variable.name.clone(), String::new())),
+        }
+    }
+    Ok(env)
+}
+
+/// Fills `${param}` placeholders everywhere in the action and renders `httpPost.body`.
+fn fill_action(
+    action: &HookAction,
+    params: &BTreeMap<String, String>,
+    summary: &Summary,
+) -> Result<HookAction, String> {
+    let mut value = serde_json::to_value(action).map_err(|e| e.to_string())?;
+    let lookup = |name: &str| params.get(name).cloned();
+    let mut unresolved = Vec::new();
+    kubestash::placeholder::substitute_value(&mut value, &lookup, &mut unresolved);
+    let mut action: HookAction = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    if let Some(post) = action.http_post.as_mut() {
+        if let Some(body) = &post.body {
+            post.body = Some(
+                render(body, &summary.to_go_value())
+                    .map_err(|error| format!("spec.action.httpPost.body: {error}"))?,
+            );
+        }
+    }
+    Ok(action)
+}
+
+/// Renders the field references (`{{.Status.Phase}}`, `{{ .Target.Name }}`, with `-` trim
+/// markers) of a Go template. Anything else is refused by name rather than sent garbled.
+pub fn render(template: &str, data: &Value) -> Result<String, String> {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let mut before = &rest[..start];
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .ok_or_else(|| format!("unclosed `{{{{` at `{}`", &rest[start..]))?;
+        let mut inner = &after[..end];
+        if let Some(stripped) = inner.strip_prefix('-') {
+            before = before.trim_end();
+            inner = stripped;
+        }
+        let trim_after = inner.ends_with('-');
+        if trim_after {
+            inner = &inner[..inner.len() - 1];
+        }
+        out.push_str(before);
+        let expression = inner.trim();
+        let path = expression.strip_prefix('.').filter(|p| {
+            !p.is_empty()
+                && p.split('.')
+                    .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()))
+        });
+        let Some(path) = path else {
+            return Err(format!(
+                "`{{{{{expression}}}}}` is not a field reference; only fields such as {{{{.Status.Phase}}}} or {{{{.Target.Name}}}} are filled in"
+            ));
+        };
+        let mut current = data;
+        for part in path.split('.') {
+            current = current.get(part).ok_or_else(|| {
+                format!("`{{{{.{path}}}}}` names no field of the summary (Name, Namespace, Invoker, Target, Status)")
+            })?;
+        }
+        match current {
+            Value::String(text) => out.push_str(text),
+            other => out.push_str(&other.to_string()),
+        }
+        rest = &after[end + 2..];
+        if trim_after {
+            rest = rest.trim_start();
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn port_of(port: &IntOrString, field: &str) -> Result<u16, String> {
+    match port {
+        IntOrString::Int(number) => {
+            u16::try_from(*number).map_err(|_| format!("{field}: port {number} is out of range"))
+        }
+        IntOrString::String(text) => text.parse().map_err(|_| {
+            format!(
+                "{field}: named port `{text}` needs a pod; the Operator executor takes a number"
+            )
+        }),
+    }
+}
+
+fn url_of(
+    scheme: Option<&str>,
+    host: Option<&str>,
+    port: &IntOrString,
+    path: Option<&str>,
+    field: &str,
+) -> Result<String, String> {
+    let host = host
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| format!("{field}.host is required for the Operator executor"))?;
+    let port = port_of(port, &format!("{field}.port"))?;
+    let scheme = scheme.unwrap_or("HTTP").to_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Err(format!("{field}.scheme `{scheme}` is not HTTP or HTTPS"));
+    }
+    let path = path.unwrap_or("/");
+    let path = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        format!("/{path}")
+    };
+    Ok(format!("{scheme}://{host}:{port}{path}"))
+}
+
+async fn check_response(response: reqwest::Response, url: &str) -> Result<(), String> {
+    let status = response.status();
+    if status.is_success() || status.is_redirection() {
+        return Ok(());
+    }
+    let text = response.text().await.unwrap_or_default();
+    let text: String = text.trim().chars().take(200).collect();
+    Err(format!("{url} answered {status}: {text}"))
+}
+
+/// Runs an action in this process.
+async fn run_action(action: &HookAction, env: &[(String, String)]) -> Result<(), String> {
+    if action.handler_count() != 1 {
+        return Err(
+            "spec.action must set exactly one of exec, httpGet, httpPost, tcpSocket".into(),
+        );
+    }
+    if let Some(exec) = &action.exec {
+        let command = exec.command.clone().unwrap_or_default();
+        let (program, args) = command
+            .split_first()
+            .ok_or_else(|| "spec.action.exec.command is empty".to_string())?;
+        let output = tokio::process::Command::new(program)
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output()
+            .await
+            .map_err(|error| format!("unable to run `{program}`: {error}"))?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let last = stderr
+            .lines()
+            .chain(stdout.lines())
+            .rfind(|l| !l.trim().is_empty())
+            .unwrap_or_default()
+            .to_string();
+        return Err(format!(
+            "`{}` exited with {}: {last}",
+            command.join(" "),
+            output.status
+        ));
+    }
+    if let Some(socket) = &action.tcp_socket {
+        let host = socket
+            .host
+            .clone()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| {
+                "spec.action.tcpSocket.host is required for the Operator executor".to_string()
+            })?;
+        let port = port_of(&socket.port, "spec.action.tcpSocket.port")?;
+        return tokio::net::TcpStream::connect((host.as_str(), port))
+            .await
+            .map(|_| ())
+            .map_err(|error| format!("unable to connect to {host}:{port}: {error}"));
+    }
+    let client = reqwest::Client::builder()
+        .build()
+        .map_err(|error| format!("unable to build an HTTP client: {error}"))?;
+    if let Some(get) = &action.http_get {
+        let url = url_of(
+            get.scheme.as_deref(),
+            get.host.as_deref(),
+            &get.port,
+            get.path.as_deref(),
+            "spec.action.httpGet",
+        )?;
+        let mut request = client.get(&url);
+        for header in get.http_headers.iter().flatten() {
+            request = request.header(&header.name, &header.value);
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|error| format!("GET {url}: {error}"))?;
+        return check_response(response, &url).await;
+    }
+    if let Some(post) = &action.http_post {
+        let url = url_of(
+            post.scheme.as_deref(),
+            post.host.as_deref(),
+            &post.port,
+            post.path.as_deref(),
+            "spec.action.httpPost",
+        )?;
+        let mut request = client.post(&url);
+        for header in post.http_headers.iter().flatten() {
+            request = request.header(&header.name, &header.value);
+        }
+        if let Some(form) = post.form.as_ref().filter(|f| !f.is_empty()) {
+            let pairs: Vec<(String, String)> = form
+                .iter()
+                .flat_map(|entry| {
+                    entry
+                        .values
+                        .iter()
+                        .flatten()
+                        .map(|value| (entry.key.clone(), value.clone()))
+                })
+                .collect();
+            let body = pairs
+                .iter()
+                .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+                .collect::<Vec<_>>()
+                .join("&");
+            request = request
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body);
+        } else if let Some(body) = &post.body {
+            request = request.body(body.clone());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|error| format!("POST {url}: {error}"))?;
+        return check_response(response, &url).await;
+    }
+    Err("spec.action sets no handler".into())
+}
+
+fn urlencode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
+            b' ' => out.push('+'),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary() -> Value {
+        Summary {
+            name: "orders-backup-1".into(),
+            namespace: "shop".into(),
+            target: TypedObjectReference {
+                api_group: Some("apps".into()),
+                kind: Some("Deployment".into()),
+                namespace: Some("shop".into()),
+                name: "orders".into(),
+            },
+            phase: "Succeeded".into(),
+            ..Summary::default()
+        }
+        .to_go_value()
+    }
+
+    #[test]
+    fn field_references_are_rendered_with_trim_markers() {
+        let text =
+            r#"{"text":"{{ .Target.Name }} backup {{.Status.Phase}}",  {{- .Namespace -}}  !"}"#;
+        assert_eq!(
+            render(text, &summary()).unwrap(),
+            r#"{"text":"orders backup Succeeded",shop!"}"#
+        );
+    }
+
+    #[test]
+    fn anything_but_a_field_reference_is_refused_by_name() {
+        let error = render("{{if .Status.Phase}}x{{end}}", &summary()).unwrap_err();
+        assert!(error.contains("{{if .Status.Phase}}"), "{error}");
+        let error = render("{{.Status.Colour}}", &summary()).unwrap_err();
+        assert!(error.contains(".Status.Colour"), "{error}");
+        assert!(render("{{.Name", &summary()).is_err());
+    }
+
+    #[test]
+    fn post_hooks_follow_their_execution_policy() {
+        let hook = |policy| HookInfo {
+            execution_policy: policy,
+            ..HookInfo::default()
+        };
+        assert!(should_run(&hook(HookExecutionPolicy::OnFailure), None));
+        assert!(should_run(
+            &hook(HookExecutionPolicy::OnFailure),
+            Some(false)
+        ));
+        assert!(!should_run(
+            &hook(HookExecutionPolicy::OnFailure),
+            Some(true)
+        ));
+        assert!(!should_run(
+            &hook(HookExecutionPolicy::OnSuccess),
+            Some(false)
+        ));
+        assert!(should_run(&hook(HookExecutionPolicy::Always), Some(true)));
+    }
+
+    #[test]
+    fn urls_need_a_host_and_a_numeric_port() {
+        assert_eq!(
+            url_of(
+                None,
+                Some("127.0.0.1"),
+                &IntOrString::Int(8080),
+                Some("hook"),
+                "f"
+            )
+            .unwrap(),
+            "http://127.0.0.1:8080/hook"
+        );
+        assert!(url_of(None, None, &IntOrString::Int(80), None, "f")
+            .unwrap_err()
+            .contains("f.host"));
+        assert!(url_of(
+            None,
+            Some("h"),
+            &IntOrString::String("http".into()),
+            None,
+            "f"
+        )
+        .unwrap_err()
+        .contains("named port"));
+    }
+
+    #[tokio::test]
+    async fn exec_failures_carry_the_last_line_of_output() {
+        let action = HookAction {
+            exec: Some(k8s_openapi::api::core::v1::ExecAction {
+                command: Some(vec![
+                    "sh".into(),
+                    "-c".into(),
+                    "echo \"flushing $TABLE\"; echo 'table locked' >&2; exit 3".into(),
+                ]),
+            }),
+            ..HookAction::default()
+        };
+        let error = run_action(&action, &[("TABLE".into(), "orders".into())])
+            .await
+            .unwrap_err();
+        assert!(
+            error.contains("table locked") && error.contains('3'),
+            "{error}"
+        );
+    }
+}

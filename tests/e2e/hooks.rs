@@ -1,0 +1,235 @@
+//! HookTemplates on the sandbox: pre/post backup and restore hooks with the Operator
+//! executor (exec, httpPost with a templated body) and the Function executor (a Job), the
+//! execution policies, retries, and a failing pre hook that stops the backup.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::operator::{Operator, Setup};
+
+/// A one-shot-per-request HTTP server that answers 200 and hands over each request body.
+fn http_sink() -> (u16, mpsc::Receiver<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = sender.send(String::from_utf8_lossy(&body).into_owned());
+        }
+    });
+    (port, receiver)
+}
+
+fn apply_json(setup: &Setup, dir: &Path, name: &str, objects: &[Value]) {
+    let path = dir.join(format!("{name}.json"));
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": objects});
+    std::fs::write(&path, serde_json::to_string(&list).unwrap()).unwrap();
+    setup
+        .sandbox
+        .kubectl_ok(&["apply", "-f", &path.display().to_string()]);
+}
+
+fn exec_template(name: &str, script: &str, params: Value) -> Value {
+    json!({
+        "apiVersion": "core.kubestash.com/v1alpha1", "kind": "HookTemplate",
+        "metadata": {"name": name, "namespace": "shop"},
+        "spec": {
+            "params": params,
+            "action": {"exec": {"command": ["sh", "-c", script]}},
+            "executor": {"type": "Operator"},
+        },
+    })
+}
+
+fn hooks_patch(hooks: Value) -> String {
+    json!([{"op": "add", "path": "/spec/sessions/0/hooks", "value": hooks}]).to_string()
+}
+
+#[test]
+fn backup_and_restore_hooks_run_in_order_with_their_policies_and_a_failing_pre_hook_stops_the_backup(
+) {
+    let setup = Setup::new();
+    let _operator = Operator::start(&setup.sandbox);
+    setup.workload();
+    setup.seed_orders_data();
+    let scratch = tempfile::tempdir().unwrap();
+    let marks = scratch.path().join("marks.log");
+    let marks_text = || std::fs::read_to_string(&marks).unwrap_or_default();
+    let (port, bodies) = http_sink();
+    let image = setup.field(&["get", "function", "workload-backup"], "/spec/image");
+
+    apply_json(
+        &setup,
+        scratch.path(),
+        "templates",
+        &[
+            exec_template(
+                "flush",
+                &format!("echo \"pre ${{TABLE}} $TABLE\" >> {}", marks.display()),
+                json!([{"name": "TABLE", "required": true}]),
+            ),
+            exec_template(
+                "on-failure",
+                &format!("echo on-failure >> {}", marks.display()),
+                json!([]),
+            ),
+            exec_template("gate", "echo 'database locked' >&2; exit 4", json!([])),
+            json!({
+                "apiVersion": "core.kubestash.com/v1alpha1", "kind": "HookTemplate",
+                "metadata": {"name": "notify", "namespace": "shop"},
+                "spec": {
+                    "action": {"httpPost": {
+                        "host": "127.0.0.1", "port": port, "path": "/hook",
+                        "body": "{{ .Target.Name }} {{.Status.Phase}} ${channel}",
+                    }},
+                    "executor": {"type": "Operator"},
+                },
+            }),
+            json!({
+                "apiVersion": "addons.kubestash.com/v1alpha1", "kind": "Function",
+                "metadata": {"name": "touch-hook"},
+                "spec": {"image": image, "command": ["sh", "-c", format!("echo \"function $GREETING\" >> {}", marks.display())]},
+            }),
+            json!({
+                "apiVersion": "core.kubestash.com/v1alpha1", "kind": "HookTemplate",
+                "metadata": {"name": "in-a-job", "namespace": "shop"},
+                "spec": {"executor": {"type": "Function", "function": {"name": "touch-hook",
+                         "env": [{"name": "GREETING", "value": "hello"}]}}},
+            }),
+        ],
+    );
+    let hooks = json!({
+        "preBackup": [
+            {"name": "flush", "hookTemplate": {"name": "flush", "namespace": "shop"}, "params": {"TABLE": "orders"}},
+            {"name": "in-a-job", "hookTemplate": {"name": "in-a-job"}, "timeout": "60s"},
+        ],
+        "postBackup": [
+            {"name": "notify", "hookTemplate": {"name": "notify"}, "params": {"channel": "#ops"}},
+            {"name": "on-failure", "hookTemplate": {"name": "on-failure"}, "executionPolicy": "OnFailure"},
+        ],
+    });
+    setup.sandbox.kubectl_ok(&[
+        "patch",
+        "backupconfiguration",
+        "orders-backup",
+        "-n",
+        "shop",
+        "--type",
+        "json",
+        "-p",
+        &hooks_patch(hooks),
+    ]);
+
+    let backup = setup.backup_wait(&["-o", "json"]);
+    assert_eq!(backup.code, 0, "{}{}", backup.stdout, backup.stderr);
+    assert_eq!(marks_text(), "pre orders orders\nfunction hello\n");
+    let body = bodies.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(body, "orders Succeeded #ops");
+    let session: Value = serde_json::from_str(&backup.stdout).unwrap();
+    let name = session["backupSession"].as_str().unwrap().to_string();
+    let status = setup.json(&["get", "backupsession", &name, "-n", "shop"])["status"].clone();
+    assert_eq!(
+        status["hooks"],
+        json!({
+            "preHooks": [{"name": "flush", "phase": "Succeeded"}, {"name": "in-a-job", "phase": "Succeeded"}],
+            "postHooks": [{"name": "notify", "phase": "Succeeded"}],
+        })
+    );
+    let conditions = status["conditions"].as_array().unwrap();
+    for wanted in [
+        "PreBackupHooksExecutionSucceeded",
+        "PostBackupHooksExecutionSucceeded",
+    ] {
+        assert!(
+            conditions
+                .iter()
+                .any(|c| c["type"] == wanted && c["status"] == "True"),
+            "{wanted}: {conditions:?}"
+        );
+    }
+
+    // A pre hook that keeps failing (one retry) fails the session before any snapshot.
+    let hooks = json!({
+        "preBackup": [{"name": "gate", "hookTemplate": {"name": "gate"}, "maxRetry": 1}],
+        "postBackup": [{"name": "on-failure", "hookTemplate": {"name": "on-failure"}, "executionPolicy": "OnFailure"}],
+    });
+    setup.sandbox.kubectl_ok(&[
+        "patch",
+        "backupconfiguration",
+        "orders-backup",
+        "-n",
+        "shop",
+        "--type",
+        "json",
+        "-p",
+        &json!([{"op": "replace", "path": "/spec/sessions/0/hooks", "value": hooks}]).to_string(),
+    ]);
+    let snapshots_before = setup.json(&["get", "snapshots", "-n", "shop"])["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let failed = setup.backup_wait(&[]);
+    assert_eq!(failed.code, 1, "{}{}", failed.stdout, failed.stderr);
+    let output = format!("{}{}", failed.stdout, failed.stderr);
+    assert!(
+        output.contains("hook `gate`") && output.contains("database locked"),
+        "{output}"
+    );
+    assert_eq!(
+        setup.json(&["get", "snapshots", "-n", "shop"])["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        snapshots_before,
+        "no snapshot is taken after a failed pre hook"
+    );
+    // The pre hook failed, so post hooks do not run at all (the backup never started).
+    assert!(!marks_text().contains("on-failure"), "{}", marks_text());
+
+    // Restore hooks: pre and post around the restore Job.
+    let restore = std::fs::read_to_string(setup.file("workload/restoresession.yaml")).unwrap();
+    let mut restore: Value = serde_yaml::from_str(&restore).unwrap();
+    restore["spec"]["hooks"] = json!({
+        "preRestore": [{"name": "flush", "hookTemplate": {"name": "flush"}, "params": {"TABLE": "restore"}}],
+        "postRestore": [{"name": "notify", "hookTemplate": {"name": "notify"}, "params": {"channel": "#restores"}}],
+    });
+    apply_json(&setup, scratch.path(), "restore", &[restore]);
+    crate::sandbox::wait_for(
+        "the RestoreSession to succeed",
+        Duration::from_secs(60),
+        || {
+            setup.field(
+                &["get", "restoresession", "orders-restore", "-n", "shop"],
+                "/status/phase",
+            ) == "Succeeded"
+        },
+    );
+    assert!(
+        marks_text().ends_with("pre restore restore\n"),
+        "{}",
+        marks_text()
+    );
+    let body = bodies.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(body, "orders Succeeded #restores");
+}
