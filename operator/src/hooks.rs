@@ -7,25 +7,30 @@
 //! `{{.Status.Phase}}` or `{{.Target.Name}}`.
 //!
 //! Executors:
-//! - `Operator`: the operator itself runs the action: `exec` as a child process of the
-//!   operator (with the hook's `variables` and the parameters in its environment),
-//!   `httpGet`/`httpPost` (2xx/3xx is success), `tcpSocket` (a connection is success).
-//! - `Function`: a Job runs the Function's image with its command and args filled from the
-//!   parameters, the executor's and the hook's env, volumes and mounts; the Job's exit
-//!   decides.
+//! - `Operator`: the operator itself makes the call: `httpGet`/`httpPost` (2xx/3xx is
+//!   success) or `tcpSocket` (a connection is success). `exec` is refused: it would run any
+//!   command with the operator's ServiceAccount, which reads every Secret.
+//! - `Function`: a Job (as the namespace's executor ServiceAccount) runs the Function's
+//!   image with its command and args filled from the parameters, the executor's and the
+//!   hook's env, the parameters as env, volumes and mounts; the Job's exit decides.
 //! - `Pod` (exec inside the target's pods) is not run: the hook fails saying so.
 //!
-//! Every attempt is bounded by the hook's `timeout` (30 s when unset) and retried up to
-//! `maxRetry` times. Pre hooks run in order and stop at the first failure; post hooks honour
-//! `executionPolicy` (Always, OnSuccess, OnFailure) and all run.
+//! Every attempt is bounded by the hook's `timeout` (30 s for Operator calls, 5 min for
+//! Function Jobs, which may pull an image, when unset); a Job that overruns is deleted.
+//! Attempts are retried up to `maxRetry` times. Pre hooks run in order and stop at the first
+//! failure; post hooks honour `executionPolicy` (Always, OnSuccess, OnFailure) and all run.
+//! A `${param}` the hook does not give (and the template has no default for) fails the
+//! hook, naming it.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{EnvVar, Namespace};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube::Api;
+use kube::api::DeleteParams;
+use kube::{Api, ResourceExt};
 use kubestash::api::addons::Function;
 use kubestash::api::common::TypedObjectReference;
 use kubestash::api::core::session::{
@@ -35,12 +40,14 @@ use kubestash::api::core::{HookAction, HookExecutorType, HookTemplate};
 use kubestash::validation::{namespace_allowed, NamespaceAccess};
 use serde_json::{json, Value};
 
-use crate::controllers::Context;
+use crate::controllers::{job_log_tail, job_outcome, Context};
 use crate::jobs::{self, JobSpec};
 use crate::util;
 
-/// How long one attempt of a hook may take when the hook sets no `timeout`.
+/// How long one Operator-executor call may take when the hook sets no `timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a Function hook Job may take when the hook sets no `timeout`.
+pub const DEFAULT_JOB_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// What a hook's `httpPost.body` template sees (KubeStash's `Summary`).
 #[derive(Clone, Debug, Default)]
@@ -128,8 +135,9 @@ impl Hooks<'_> {
         for hook in hooks.iter().filter(|h| should_run(h, succeeded)) {
             let attempts = hook.max_retry.unwrap_or(0).max(0) as usize + 1;
             let mut last = Ok(());
+            let stage = if succeeded.is_none() { "pre" } else { "post" };
             for attempt in 1..=attempts {
-                last = self.attempt(hook, attempt).await;
+                last = self.attempt(hook, stage, attempt).await;
                 match &last {
                     Ok(()) => break,
                     Err(error) => {
@@ -160,19 +168,52 @@ impl Hooks<'_> {
         report
     }
 
-    async fn attempt(&self, hook: &HookInfo, attempt: usize) -> Result<(), String> {
+    async fn attempt(&self, hook: &HookInfo, stage: &str, attempt: usize) -> Result<(), String> {
         let timeout = match &hook.timeout {
-            Some(text) => kubestash::duration::parse_go_duration(text)
-                .map_err(|error| format!("timeout `{text}`: {error}"))?,
-            None => DEFAULT_TIMEOUT,
+            Some(text) => Some(
+                kubestash::duration::parse_go_duration(text)
+                    .map_err(|error| format!("timeout `{text}`: {error}"))?,
+            ),
+            None => None,
         };
         let prepared = self.prepare(hook).await?;
-        match tokio::time::timeout(timeout, self.execute(hook, prepared, attempt)).await {
-            Ok(result) => result,
-            Err(_) => Err(format!(
-                "did not finish within {}",
-                kubestash::duration::format_go_duration(timeout)
+        let executor = prepared.template.spec.executor.clone().unwrap_or_default();
+        let display = prepared.display.clone();
+        match executor.type_ {
+            Some(HookExecutorType::Operator) => {
+                let timeout = timeout.unwrap_or(DEFAULT_TIMEOUT);
+                let action = prepared
+                    .template
+                    .spec
+                    .action
+                    .clone()
+                    .ok_or_else(|| format!("{display} has no spec.action"))?;
+                let action = fill_action(&action, &prepared.params, &self.summary)
+                    .map_err(|error| format!("{display}: {error}"))?;
+                match tokio::time::timeout(timeout, run_action(&action)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(format!(
+                        "did not finish within {}",
+                        kubestash::duration::format_go_duration(timeout)
+                    )),
+                }
+            }
+            Some(HookExecutorType::Function) => {
+                let function = executor
+                    .function
+                    .clone()
+                    .ok_or_else(|| format!("{display} has no spec.executor.function"))?;
+                let job = self
+                    .function_job(hook, &function, &prepared.params, stage, attempt)
+                    .await
+                    .map_err(|error| format!("{display}: {error}"))?;
+                self.run_hook_job(&job, timeout.unwrap_or(DEFAULT_JOB_TIMEOUT))
+                    .await
+            }
+            Some(HookExecutorType::Pod) => Err(format!(
+                "{display} uses executor type Pod (exec inside the target's pods), which this operator does not run; use the Function executor for commands or the Operator executor for HTTP and TCP calls"
             )),
+            None => Err(format!("{display} has no spec.executor.type")),
         }
     }
 
@@ -248,58 +289,51 @@ impl Hooks<'_> {
         })
     }
 
-    async fn execute(
-        &self,
-        hook: &HookInfo,
-        prepared: Prepared,
-        attempt: usize,
-    ) -> Result<(), String> {
-        let Prepared {
-            display,
-            template,
-            params,
-        } = prepared;
-        let executor = template.spec.executor.clone().unwrap_or_default();
-        match executor.type_ {
-            Some(HookExecutorType::Operator) => {
-                let action = template
-                    .spec
-                    .action
-                    .clone()
-                    .ok_or_else(|| format!("{display} has no spec.action"))?;
-                let action = fill_action(&action, &params, &self.summary)
-                    .map_err(|error| format!("{display}: {error}"))?;
-                let env = environment(hook, &params)?;
-                run_action(&action, &env).await
-            }
-            Some(HookExecutorType::Function) => {
-                let function = executor
-                    .function
-                    .clone()
-                    .ok_or_else(|| format!("{display} has no spec.executor.function"))?;
-                self.run_function(hook, &function, &params, attempt).await
-            }
-            Some(HookExecutorType::Pod) => Err(format!(
-                "{display} uses executor type Pod (exec inside the target's pods), which this operator does not run; use the Operator or Function executor"
-            )),
-            None => Err(format!("{display} has no spec.executor.type")),
-        }
-    }
-
-    async fn run_function(
+    /// The Job of one attempt of a Function hook.
+    async fn function_job(
         &self,
         hook: &HookInfo,
         executor: &kubestash::api::core::FunctionHookExecutor,
         params: &BTreeMap<String, String>,
+        stage: &str,
         attempt: usize,
-    ) -> Result<(), String> {
+    ) -> Result<Job, String> {
         let functions: Api<Function> = Api::all(self.ctx.client.clone());
         let function = util::get_opt(&functions, &executor.name)
             .await
             .map_err(|error| format!("unable to read Function `{}`: {error}", executor.name))?
             .ok_or_else(|| format!("Function `{}` not found", executor.name))?;
         let lookup = |name: &str| params.get(name).cloned();
-        let fill = |text: &String| kubestash::placeholder::substitute(text, lookup).text;
+        let mut unresolved: Vec<String> = Vec::new();
+        let mut fill = |text: &String| {
+            let result = kubestash::placeholder::substitute(text, lookup);
+            for name in result.unresolved {
+                if !unresolved.contains(&name) {
+                    unresolved.push(name);
+                }
+            }
+            result.text
+        };
+        let image = fill(&function.spec.image);
+        let command: Vec<String> = function
+            .spec
+            .command
+            .iter()
+            .flatten()
+            .map(&mut fill)
+            .collect();
+        let args: Vec<String> = function.spec.args.iter().flatten().map(&mut fill).collect();
+        if !unresolved.is_empty() {
+            return Err(format!(
+                "Function `{}` needs {} in the hook's `params`",
+                executor.name,
+                unresolved
+                    .iter()
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         let mut env: Vec<EnvVar> = executor.env.clone().unwrap_or_default();
         env.extend(hook.variables.clone().unwrap_or_default());
         env.extend(params.iter().map(|(name, value)| EnvVar {
@@ -318,17 +352,17 @@ impl Hooks<'_> {
             .map_err(|error| error.to_string())?;
         let name = kubestash::naming::valid_name(
             "hook",
-            &format!("{}-{}", self.session, hook.name),
+            &format!("{}-{stage}-{}", self.session, hook.name),
             &format!("{attempt}"),
         );
         let mut job = jobs::build_job(JobSpec {
-            name: name.clone(),
+            name,
             namespace: self.namespace.to_string(),
             labels: crate::controllers::managed_labels(&[("kubestash.com/hook", &hook.name)]),
             owner: self.owner.clone(),
-            image: fill(&function.spec.image),
-            command: function.spec.command.iter().flatten().map(fill).collect(),
-            args: function.spec.args.iter().flatten().map(fill).collect(),
+            image,
+            command,
+            args,
             volumes,
             mounts,
             service_account: Some(account),
@@ -342,10 +376,54 @@ impl Hooks<'_> {
         {
             container.env.get_or_insert_with(Vec::new).extend(env);
         }
-        crate::controllers::run_job(&self.ctx.client, &job, 5)
+        Ok(job)
+    }
+
+    /// Runs a hook Job to its end within `timeout`. A Job already there (the operator
+    /// restarted mid-hook) is waited for rather than duplicated; one that overruns is
+    /// deleted, and so is a finished one (its owner, the session, would take it anyway).
+    async fn run_hook_job(&self, job: &Job, timeout: Duration) -> Result<(), String> {
+        let name = job.name_any();
+        let api: Api<Job> = Api::namespaced(self.ctx.client.clone(), self.namespace);
+        self.ctx
+            .ensure_job(job)
             .await
-            .map(|_| ())
-            .map_err(|error| error.to_string())
+            .map_err(|error| format!("unable to create Job `{name}`: {error}"))?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let delete = || async {
+            let _ = api.delete(&name, &DeleteParams::background()).await;
+        };
+        loop {
+            let current = match util::get_opt(&api, &name).await {
+                Ok(Some(current)) => current,
+                Ok(None) => {
+                    return Err(format!(
+                        "Job `{}/{name}` was deleted before it finished",
+                        self.namespace
+                    ))
+                }
+                Err(error) => return Err(format!("unable to read Job `{name}`: {error}")),
+            };
+            if let Some(outcome) = job_outcome(&current) {
+                let logs = job_log_tail(&self.ctx.client, &current, 5)
+                    .await
+                    .unwrap_or_default();
+                delete().await;
+                return outcome.map_err(|reason| {
+                    let last = logs.lines().last().unwrap_or_default();
+                    format!("Job `{}/{name}` failed ({reason}): {last}", self.namespace)
+                });
+            }
+            if tokio::time::Instant::now() >= deadline {
+                delete().await;
+                return Err(format!(
+                    "Job `{}/{name}` did not finish within {}; it was deleted",
+                    self.namespace,
+                    kubestash::duration::format_go_duration(timeout)
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
     }
 }
 
@@ -407,29 +485,6 @@ struct Prepared {
     params: BTreeMap<String, String>,
 }
 
-/// The environment of an `exec` action: the parameters, then the hook's `variables`
-/// (literal values only: there is no pod to resolve `valueFrom` against).
-fn environment(
-    hook: &HookInfo,
-    params: &BTreeMap<String, String>,
-) -> Result<Vec<(String, String)>, String> {
-    let mut env: Vec<(String, String)> =
-        params.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    for variable in hook.variables.iter().flatten() {
-        match &variable.value {
-            Some(value) => env.push((variable.name.clone(), value.clone())),
-            None if variable.value_from.is_some() => {
-                return Err(format!(
-                    "variable `{}` uses valueFrom, which the Operator executor cannot resolve; give a value",
-                    variable.name
-                ))
-            }
-            None => env.push((variable.name.clone(), String::new())),
-        }
-    }
-    Ok(env)
-}
-
 /// Fills `${param}` placeholders everywhere in the action and renders `httpPost.body`.
 fn fill_action(
     action: &HookAction,
@@ -440,6 +495,16 @@ fn fill_action(
     let lookup = |name: &str| params.get(name).cloned();
     let mut unresolved = Vec::new();
     kubestash::placeholder::substitute_value(&mut value, &lookup, &mut unresolved);
+    if !unresolved.is_empty() {
+        return Err(format!(
+            "spec.action needs {} in the hook's `params`",
+            unresolved
+                .iter()
+                .map(|name| format!("`{name}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let mut action: HookAction = serde_json::from_value(value).map_err(|e| e.to_string())?;
     if let Some(post) = action.http_post.as_mut() {
         if let Some(body) = &post.body {
@@ -550,42 +615,15 @@ async fn check_response(response: reqwest::Response, url: &str) -> Result<(), St
     Err(format!("{url} answered {status}: {text}"))
 }
 
-/// Runs an action in this process.
-async fn run_action(action: &HookAction, env: &[(String, String)]) -> Result<(), String> {
+/// Makes an Operator-executor call from this process.
+async fn run_action(action: &HookAction) -> Result<(), String> {
     if action.handler_count() != 1 {
         return Err(
             "spec.action must set exactly one of exec, httpGet, httpPost, tcpSocket".into(),
         );
     }
-    if let Some(exec) = &action.exec {
-        let command = exec.command.clone().unwrap_or_default();
-        let (program, args) = command
-            .split_first()
-            .ok_or_else(|| "spec.action.exec.command is empty".to_string())?;
-        let output = tokio::process::Command::new(program)
-            .args(args)
-            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .output()
-            .await
-            .map_err(|error| format!("unable to run `{program}`: {error}"))?;
-        if output.status.success() {
-            return Ok(());
-        }
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let last = stderr
-            .lines()
-            .chain(stdout.lines())
-            .rfind(|l| !l.trim().is_empty())
-            .unwrap_or_default()
-            .to_string();
-        return Err(format!(
-            "`{}` exited with {}: {last}",
-            command.join(" "),
-            output.status
-        ));
+    if action.exec.is_some() {
+        return Err("spec.action.exec cannot run with the Operator executor (it would run with the operator's permissions); use the Function executor for commands".into());
     }
     if let Some(socket) = &action.tcp_socket {
         let host = socket
@@ -768,23 +806,49 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn exec_failures_carry_the_last_line_of_output() {
+    async fn the_operator_executor_refuses_exec_and_reports_unset_params() {
         let action = HookAction {
             exec: Some(k8s_openapi::api::core::v1::ExecAction {
-                command: Some(vec![
-                    "sh".into(),
-                    "-c".into(),
-                    "echo \"flushing $TABLE\"; echo 'table locked' >&2; exit 3".into(),
-                ]),
+                command: Some(vec!["sh".into(), "-c".into(), "id".into()]),
             }),
             ..HookAction::default()
         };
-        let error = run_action(&action, &[("TABLE".into(), "orders".into())])
-            .await
-            .unwrap_err();
+        let error = run_action(&action).await.unwrap_err();
+        assert!(error.contains("Function executor"), "{error}");
+        let post = HookAction {
+            http_post: Some(kubestash::api::core::HttpPostAction {
+                path: Some("/${channel}".into()),
+                port: IntOrString::Int(80),
+                host: Some("${host}".into()),
+                scheme: None,
+                http_headers: None,
+                body: None,
+                form: None,
+            }),
+            ..HookAction::default()
+        };
+        let params = BTreeMap::from([("host".to_string(), "example.com".to_string())]);
+        let error = fill_action(&post, &params, &Summary::default()).unwrap_err();
         assert!(
-            error.contains("table locked") && error.contains('3'),
+            error.contains("`channel`") && !error.contains("`host`"),
             "{error}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_tcp_hook_succeeds_only_when_something_listens() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let action = |port: u16| HookAction {
+            tcp_socket: Some(k8s_openapi::api::core::v1::TCPSocketAction {
+                host: Some("127.0.0.1".into()),
+                port: IntOrString::Int(port.into()),
+            }),
+            ..HookAction::default()
+        };
+        run_action(&action(port)).await.unwrap();
+        drop(listener);
+        let error = run_action(&action(port)).await.unwrap_err();
+        assert!(error.contains(&format!("127.0.0.1:{port}")), "{error}");
     }
 }

@@ -142,18 +142,6 @@ fn an_annotated_deployment_gets_its_configuration_which_follows_the_annotations(
             })
         },
     );
-    assert!(!setup
-        .sandbox
-        .kubectl(&[
-            "get",
-            "backupconfiguration",
-            "persistentvolumeclaim-invoices-data",
-            "-n",
-            "shop"
-        ])
-        .status
-        .success());
-
     // Removing the annotation removes the configuration (and its CronJob with it).
     setup.sandbox.kubectl_ok(&[
         "annotate",
@@ -164,6 +152,19 @@ fn an_annotated_deployment_gets_its_configuration_which_follows_the_annotations(
         "blueprint.kubestash.com/name-",
     ]);
     wait_until(&setup, "deployment-invoices to be deleted", |c| c.is_none());
+    wait_for("its CronJob to go", Duration::from_secs(30), || {
+        !setup
+            .sandbox
+            .kubectl(&[
+                "get",
+                "cronjob",
+                "trigger-deployment-invoices-daily",
+                "-n",
+                "shop",
+            ])
+            .status
+            .success()
+    });
 
     // Annotated again it comes back; the blueprint says OnDelete, so deleting the blueprint
     // deletes it.

@@ -23,6 +23,7 @@ use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{
     Event, EventSource, Namespace, ObjectReference, PersistentVolumeClaim,
 };
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::core::PartialObjectMeta;
 use kube::runtime::reflector::{self, Store};
@@ -30,17 +31,20 @@ use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Resource, ResourceExt};
 use kubestash::api::core::{
     BackupBlueprint, BackupConfiguration, BlueprintDeletionPolicy, BLUEPRINT_NAMESPACE_ANNOTATION,
-    BLUEPRINT_NAME_ANNOTATION,
+    BLUEPRINT_NAME_ANNOTATION, VARIABLES_ANNOTATION_PREFIX,
 };
 use kubestash::api::{INVOKER_NAMESPACE_LABEL, INVOKER_NAME_LABEL};
 use kubestash::blueprint::{self, Target};
 use serde::de::DeserializeOwned;
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use super::Context;
 use crate::Result;
 
+/// Annotation marking a configuration generated here, naming its target
+/// (`<Kind>/<namespace>/<name>`); configurations without it are never touched.
+pub const TARGET_ANNOTATION: &str = "kubestash.com/auto-backup-target";
 /// Annotation on a generated configuration remembering the blueprint's deletion policy.
 pub const DELETION_POLICY_ANNOTATION: &str = "kubestash.com/blueprint-deletion-policy";
 /// Field manager of the generated configurations.
@@ -292,6 +296,7 @@ impl Sweeper {
             self.generated.wait_until_ready().boxed(),
         ]);
         if ready.await.into_iter().any(|r| r.is_err()) {
+            tracing::error!("auto-backup stopped: a watch ended before its first list");
             return;
         }
         loop {
@@ -340,8 +345,16 @@ impl Sweeper {
         for step in steps {
             match step {
                 Step::Apply(configuration, target) => {
-                    if let Err(problem) = self.apply(&configuration).await? {
-                        problems.push((*target, problem));
+                    match self.apply(&configuration).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(problem)) => problems.push((*target, problem)),
+                        Err(error) => {
+                            let (namespace, name) = configuration_key(&configuration);
+                            problems.push((
+                            *target,
+                            format!("unable to apply BackupConfiguration `{namespace}/{name}`: {error}"),
+                        ));
+                        }
                     }
                 }
                 Step::Delete {
@@ -355,7 +368,10 @@ impl Sweeper {
                     match api.delete(&name, &DeleteParams::background()).await {
                         Ok(_) => {}
                         Err(kube::Error::Api(status)) if status.code == 404 => {}
-                        Err(error) => return Err(error.into()),
+                        Err(error) => {
+                            tracing::warn!(%namespace, %name, %error, "unable to delete a generated BackupConfiguration");
+                            self.ctx.metrics.reconcile_errors.inc();
+                        }
                     }
                 }
             }
@@ -385,7 +401,7 @@ impl Sweeper {
         let (namespace, name) = configuration_key(configuration);
         let api: Api<BackupConfiguration> = Api::namespaced(self.ctx.client.clone(), &namespace);
         if let Some(existing) = crate::util::get_opt(&api, &name).await? {
-            if !existing.labels().contains_key(INVOKER_NAME_LABEL) {
+            if !existing.annotations().contains_key(TARGET_ANNOTATION) {
                 return Ok(Err(format!(
                     "BackupConfiguration `{namespace}/{name}` already exists and was not created from a BackupBlueprint; auto-backup leaves it alone"
                 )));
@@ -396,6 +412,10 @@ impl Sweeper {
         body["kind"] = json!("BackupConfiguration");
         if let Some(object) = body.as_object_mut() {
             object.remove("status");
+        }
+        // Not ours to set: a restore or `kubectl kubestash pause` owns `paused`.
+        if let Some(spec) = body.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.remove("paused");
         }
         let body = super::configuration::strip_nulls(body);
         api.patch(
@@ -456,14 +476,17 @@ fn plan(
 ) -> (Vec<Step>, Vec<(Found, String)>) {
     let mut steps = Vec::new();
     let mut problems = Vec::new();
-    // (namespace, name) of a configuration -> the target it was resolved for.
-    let mut wanted: BTreeMap<(String, String), String> = BTreeMap::new();
-    let mut annotated_targets: BTreeMap<String, (String, String)> = BTreeMap::new();
+    // Only configurations carrying the marker were made here; anything else is left alone.
     let existing: BTreeMap<(String, String), &BackupConfiguration> = generated
         .iter()
+        .filter(|c| c.annotations().contains_key(TARGET_ANNOTATION))
         .map(|c| (configuration_key(c), c))
         .collect();
+    let marker = |c: &BackupConfiguration| c.annotations().get(TARGET_ANNOTATION).cloned();
+    let mut annotated_targets: BTreeMap<String, (String, String)> = BTreeMap::new();
 
+    // Resolve every annotated target.
+    let mut resolved: Vec<(&Found, BackupConfiguration)> = Vec::new();
     let mut sorted: Vec<&Found> = targets.iter().collect();
     sorted.sort_by_key(|f| key_of(&f.target));
     for item in sorted {
@@ -472,55 +495,29 @@ fn plan(
             continue;
         };
         annotated_targets.insert(key_of(target), reference.clone());
-        let Some(blueprint) = blueprints.get(&reference) else {
-            problems.push((
-                item.clone(),
-                format!(
-                    "BackupBlueprint `{}/{}` (annotation {BLUEPRINT_NAME_ANNOTATION}) not found",
-                    reference.0, reference.1
-                ),
-            ));
-            continue;
-        };
-        let resolution =
-            match blueprint::resolve(blueprint, target, namespace_labels.get(&target.namespace)) {
-                Ok(resolution) => resolution,
-                Err(error) => {
-                    problems.push((item.clone(), error.to_string()));
-                    continue;
-                }
-            };
-        if !resolution.unresolved.is_empty() {
-            let names: Vec<String> = resolution
-                .unresolved
-                .iter()
-                .map(|name| format!("${{{name}}}"))
-                .collect();
-            problems.push((
-                item.clone(),
-                format!(
-                    "BackupBlueprint `{}/{}`: no value for {}; set the annotation(s) {}",
-                    reference.0,
-                    reference.1,
-                    names.join(", "),
-                    resolution
-                        .unresolved
-                        .iter()
-                        .map(|name| format!(
-                            "{}{name}",
-                            kubestash::api::core::VARIABLES_ANNOTATION_PREFIX
-                        ))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-            continue;
+        match resolve_target(item, &reference, blueprints, namespace_labels) {
+            Ok(configuration) => resolved.push((item, configuration)),
+            Err(problem) => problems.push((item.clone(), problem)),
         }
-        let mut configuration = resolution.configuration;
-        let key = configuration_key(&configuration);
-        if let Some(other) = wanted.get(&key) {
+    }
+
+    // One configuration name may be claimed by several targets (same kind and name in
+    // different namespaces, one template namespace): the one that has it keeps it.
+    let mut winners: BTreeMap<(String, String), String> = BTreeMap::new();
+    for (item, configuration) in &resolved {
+        let key = configuration_key(configuration);
+        let holder = existing.get(&key).and_then(|c| marker(c));
+        let this = key_of(&item.target);
+        let holder_claims = holder.as_ref().is_some_and(|holder| {
+            *holder != this
+                && resolved.iter().any(|(other, c)| {
+                    key_of(&other.target) == *holder && configuration_key(c) == key
+                })
+        });
+        if holder_claims || winners.contains_key(&key) {
+            let other = winners.get(&key).cloned().or(holder).unwrap_or_default();
             problems.push((
-                item.clone(),
+                (*item).clone(),
                 format!(
                     "BackupConfiguration `{}/{}` is already generated for {other}",
                     key.0, key.1
@@ -528,37 +525,22 @@ fn plan(
             ));
             continue;
         }
-        wanted.insert(key.clone(), key_of(target));
-        if blueprint
-            .spec
-            .backup_configuration_template
-            .as_ref()
-            .and_then(|t| t.deletion_policy)
-            == Some(BlueprintDeletionPolicy::OnDelete)
-        {
-            configuration
-                .metadata
-                .annotations
-                .get_or_insert_with(BTreeMap::new)
-                .insert(DELETION_POLICY_ANNOTATION.into(), "OnDelete".into());
+        winners.insert(key, this);
+    }
+    let resolved_for: BTreeMap<String, (String, String)> = resolved
+        .iter()
+        .map(|(item, c)| (key_of(&item.target), configuration_key(c)))
+        .collect();
+
+    for (item, mut configuration) in resolved {
+        let key = configuration_key(&configuration);
+        if winners.get(&key) != Some(&key_of(&item.target)) {
+            continue;
         }
-        // The target owns its configuration when they share a namespace, so the garbage
-        // collector removes it with the target even while no operator runs.
-        if let (Some(uid), Some(namespace)) = (&item.uid, &configuration.metadata.namespace) {
-            if *namespace == target.namespace {
-                configuration.metadata.owner_references = Some(vec![
-                    k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
-                        api_version: target.api_version.clone(),
-                        kind: target.kind.clone(),
-                        name: target.name.clone(),
-                        uid: uid.clone(),
-                        controller: Some(false),
-                        block_owner_deletion: None,
-                    },
-                ]);
-            }
-        }
-        let unchanged = existing.get(&key).is_some_and(|current| {
+        let current = existing.get(&key);
+        // `paused` belongs to whoever pauses (a restore, `kubectl kubestash pause`).
+        configuration.spec.paused = current.is_some_and(|c| c.spec.paused);
+        let unchanged = current.is_some_and(|current| {
             current.spec == configuration.spec
                 && current.metadata.labels.as_ref().is_some_and(|labels| {
                     configuration
@@ -568,6 +550,12 @@ fn plan(
                         .flatten()
                         .all(|(k, v)| labels.get(k) == Some(v))
                 })
+                && configuration
+                    .metadata
+                    .annotations
+                    .iter()
+                    .flatten()
+                    .all(|(k, v)| current.annotations().get(k) == Some(v))
                 && current.annotations().get(DELETION_POLICY_ANNOTATION)
                     == configuration
                         .metadata
@@ -581,9 +569,12 @@ fn plan(
         }
     }
 
-    for current in generated {
+    for current in existing.values() {
         let key = configuration_key(current);
-        if wanted.contains_key(&key) {
+        let Some(target_key) = marker(current) else {
+            continue;
+        };
+        if winners.get(&key) == Some(&target_key) {
             continue;
         }
         let invoker = (
@@ -598,18 +589,14 @@ fn plan(
                 .cloned()
                 .unwrap_or_default(),
         );
-        let Some(target) = current.spec.target.as_ref() else {
-            continue;
-        };
-        let target_key = format!(
-            "{}/{}/{}",
-            target.kind.clone().unwrap_or_default(),
-            target.namespace.clone().unwrap_or_else(|| key.0.clone()),
-            target.name
-        );
         let exists = targets.iter().any(|f| key_of(&f.target) == target_key);
         let why = if !exists {
             Some(format!("its target {target_key} is gone"))
+        } else if let Some(moved) = resolved_for.get(&target_key).filter(|k| **k != key) {
+            Some(format!(
+                "{target_key} now resolves to BackupConfiguration `{}/{}`",
+                moved.0, moved.1
+            ))
         } else {
             match annotated_targets.get(&target_key) {
                 None => Some(format!(
@@ -645,6 +632,88 @@ fn plan(
         }
     }
     (steps, problems)
+}
+
+/// The configuration a blueprint gives one annotated target, or why there is none.
+fn resolve_target(
+    item: &Found,
+    reference: &(String, String),
+    blueprints: &BTreeMap<(String, String), BackupBlueprint>,
+    namespace_labels: &BTreeMap<String, BTreeMap<String, String>>,
+) -> Result<BackupConfiguration, String> {
+    let target = &item.target;
+    let Some(blueprint) = blueprints.get(reference) else {
+        return Err(format!(
+            "BackupBlueprint `{}/{}` (annotation {BLUEPRINT_NAME_ANNOTATION}) not found",
+            reference.0, reference.1
+        ));
+    };
+    if let Some(subjects) = blueprint.spec.subjects.as_ref().filter(|s| !s.is_empty()) {
+        let listed = subjects.iter().any(|subject| {
+            subject.kind.as_deref() == Some(target.kind.as_str())
+                && subject
+                    .api_version
+                    .as_deref()
+                    .is_none_or(|version| version == target.api_version)
+        });
+        if !listed {
+            return Err(format!(
+                "BackupBlueprint `{}/{}` does not list {} in spec.subjects",
+                reference.0, reference.1, target.kind
+            ));
+        }
+    }
+    let resolution = blueprint::resolve(blueprint, target, namespace_labels.get(&target.namespace))
+        .map_err(|error| error.to_string())?;
+    if !resolution.unresolved.is_empty() {
+        let names: Vec<String> = resolution
+            .unresolved
+            .iter()
+            .map(|name| format!("${{{name}}}"))
+            .collect();
+        let annotations: Vec<String> = resolution
+            .unresolved
+            .iter()
+            .map(|name| format!("{VARIABLES_ANNOTATION_PREFIX}{name}"))
+            .collect();
+        return Err(format!(
+            "BackupBlueprint `{}/{}`: no value for {}; set the annotation(s) {}",
+            reference.0,
+            reference.1,
+            names.join(", "),
+            annotations.join(", ")
+        ));
+    }
+    let mut configuration = resolution.configuration;
+    let annotations = configuration
+        .metadata
+        .annotations
+        .get_or_insert_with(BTreeMap::new);
+    annotations.insert(TARGET_ANNOTATION.into(), key_of(target));
+    if blueprint
+        .spec
+        .backup_configuration_template
+        .as_ref()
+        .and_then(|t| t.deletion_policy)
+        == Some(BlueprintDeletionPolicy::OnDelete)
+    {
+        annotations.insert(DELETION_POLICY_ANNOTATION.into(), "OnDelete".into());
+    }
+    // The target owns its configuration when they share a namespace, so the garbage
+    // collector removes it with the target even while no operator runs.
+    if let (Some(uid), Some(namespace)) = (&item.uid, &configuration.metadata.namespace) {
+        if *namespace == target.namespace {
+            configuration.metadata.owner_references = Some(vec![OwnerReference {
+                api_version: target.api_version.clone(),
+                kind: target.kind.clone(),
+                name: target.name.clone(),
+                uid: uid.clone(),
+                controller: Some(false),
+                block_owner_deletion: None,
+            }]);
+        }
+    }
+    Ok(configuration)
 }
 
 #[cfg(test)]
@@ -789,5 +858,69 @@ mod tests {
                 && problems[0].1.contains("variables.kubestash.com/paths"),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn a_name_clash_leaves_the_configuration_with_its_target_and_reports_the_newcomer() {
+        let mut blueprints = blueprints(None);
+        let blueprint = blueprints.values_mut().next().unwrap();
+        blueprint
+            .spec
+            .backup_configuration_template
+            .as_mut()
+            .unwrap()
+            .namespace = Some("backups".into());
+        let holder = invoices();
+        let mut newcomer = invoices();
+        newcomer.target.namespace = "aaa".into();
+        newcomer.uid = Some("uid-2".into());
+        let (steps, _) = plan(
+            std::slice::from_ref(&holder),
+            &blueprints,
+            &BTreeMap::new(),
+            &[],
+        );
+        let Some(Step::Apply(existing, _)) = steps.into_iter().next() else {
+            panic!("expected an apply")
+        };
+        // `aaa/invoices` sorts first, yet `shop/invoices` keeps what it has.
+        let (steps, problems) = plan(
+            &[newcomer, holder],
+            &blueprints,
+            &BTreeMap::new(),
+            &[*existing],
+        );
+        assert!(steps.is_empty(), "{steps:?}");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].0.target.namespace, "aaa");
+        assert!(
+            problems[0].1.contains("Deployment/shop/invoices"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_configuration_not_made_here_is_never_deleted_and_paused_is_left_alone() {
+        let target = invoices();
+        let mut configuration = generated_for(&target, None);
+        configuration.spec.paused = true;
+        let (steps, _) = plan(
+            std::slice::from_ref(&target),
+            &blueprints(None),
+            &BTreeMap::new(),
+            std::slice::from_ref(&configuration),
+        );
+        assert!(
+            steps.is_empty(),
+            "a paused configuration is unchanged: {steps:?}"
+        );
+        configuration
+            .metadata
+            .annotations
+            .as_mut()
+            .unwrap()
+            .remove(TARGET_ANNOTATION);
+        let (steps, _) = plan(&[], &blueprints(None), &BTreeMap::new(), &[configuration]);
+        assert!(steps.is_empty(), "{steps:?}");
     }
 }

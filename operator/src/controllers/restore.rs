@@ -580,6 +580,10 @@ async fn progress(run: &Run) -> Result<Action> {
                 );
             }
             util::patch_status(&run.api, &run.name, json!({"components": patch})).await?;
+            let message = match run.hooks(true, Some(&message)).await? {
+                Some(hook_error) => format!("{message}; post-restore {hook_error}"),
+                None => message,
+            };
             return run
                 .finish(
                     RestorePhase::Failed,

@@ -642,6 +642,16 @@ async fn start(
         Ok(plan) => plan,
         Err(action) => return Ok(action),
     };
+    let has_pre_hooks = session
+        .config
+        .hooks
+        .as_ref()
+        .is_some_and(|h| h.pre_backup.as_ref().is_some_and(|list| !list.is_empty()));
+    if has_pre_hooks && run.status().phase != Some(BackupSessionPhase::Running) {
+        // Running from here on, so a session triggered while the hooks run is skipped
+        // rather than backing up alongside.
+        util::patch_status(&run.api, &run.name, json!({"phase": "Running"})).await?;
+    }
     if let Some(action) = run.pre_hooks(configuration, session).await? {
         return Ok(action);
     }
@@ -775,6 +785,11 @@ async fn progress(
     let client = &run.ctx.client;
     let status = run.status();
     let jobs_api: Api<Job> = Api::namespaced(client.clone(), &run.namespace);
+    if !util::is_true(status.conditions.as_ref(), "SnapshotsEnsured") {
+        // Running since the pre hooks began, but the operator stopped before the snapshots:
+        // pick up where it left (hooks that ran are not run again).
+        return start(run, configuration, session).await;
+    }
     if !util::is_true(status.conditions.as_ref(), "BackupExecutorEnsured") {
         // The operator stopped between creating the snapshots and the Jobs: finish that.
         let plan = match plan_or_fail(run, configuration, session).await? {
@@ -827,6 +842,13 @@ async fn progress(
                     .await;
                 fail_component(run, component, &message).await?;
             }
+            let message = match run
+                .post_hooks(configuration, session, Some(&message))
+                .await?
+            {
+                Some(hook_error) => format!("{message}; post-backup {hook_error}"),
+                None => message,
+            };
             return run
                 .fail("BackupExecutorEnsured", "BackupTimeoutExceeded", message)
                 .await;
@@ -971,12 +993,20 @@ async fn progress(
                 } else {
                     recorded.join("; ")
                 };
+                let message = format!("backup succeeded but retention failed: {message}");
+                let message = match run
+                    .post_hooks(configuration, session, Some(&message))
+                    .await?
+                {
+                    Some(hook_error) => format!("{message}; post-backup {hook_error}"),
+                    None => message,
+                };
                 return run
                     .finish(
                         BackupSessionPhase::Failed,
                         "BackupSucceeded",
                         "RetentionPolicyFailed",
-                        format!("backup succeeded but retention failed: {message}"),
+                        message,
                         json!({"snapshots": entries}),
                     )
                     .await;
