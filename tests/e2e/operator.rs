@@ -661,7 +661,7 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
     // deduplicates keep the backup busy long enough).
     std::fs::write(
         setup.pvc("shop", "orders-data").join("big.bin"),
-        incompressible(128 * 1024 * 1024),
+        incompressible(128 * 1024 * 1024, 0),
     )
     .unwrap();
     let created = setup
@@ -873,9 +873,10 @@ fn wipeout_deletes_of_snapshot_repository_and_storage_remove_their_backend_data(
     );
 }
 
-/// `len` bytes from a xorshift generator: no compression, no deduplication.
-fn incompressible(len: usize) -> Vec<u8> {
-    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+/// `len` bytes from a xorshift generator: no compression, no deduplication (within one
+/// call, and between calls with different seeds).
+fn incompressible(len: usize, seed: u64) -> Vec<u8> {
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
     (0..len.div_ceil(8))
         .flat_map(|_| {
             state ^= state << 13;
@@ -923,7 +924,7 @@ fn a_restarted_operator_finishes_the_session_and_a_killed_executor_fails_it_clea
     let data = setup.pvc("shop", "orders-data");
     std::fs::create_dir_all(&data).unwrap();
     // 128 MiB that does not compress or deduplicate, so a backup takes a moment.
-    std::fs::write(data.join("big.bin"), incompressible(128 * 1024 * 1024)).unwrap();
+    std::fs::write(data.join("big.bin"), incompressible(128 * 1024 * 1024, 0)).unwrap();
     wait_for("BackupConfiguration Ready", Duration::from_secs(30), || {
         setup.field(
             &["get", "backupconfiguration", "orders-backup", "-n", "shop"],
@@ -965,6 +966,9 @@ fn a_restarted_operator_finishes_the_session_and_a_killed_executor_fails_it_clea
         r#"[{"op":"replace","path":"/spec/sessions/0/scheduler/jobTemplate/backoffLimit","value":0}]"#,
     ]);
     std::thread::sleep(Duration::from_secs(2));
+    // New data, or the re-backup skips the unchanged file and is over before it can be
+    // killed.
+    std::fs::write(data.join("big2.bin"), incompressible(128 * 1024 * 1024, 2)).unwrap();
     let session = trigger();
     let locks = setup
         .storage()
