@@ -42,6 +42,7 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
         Api::<CronJob>::all(client.clone()),
         watcher::Config::default().labels(LABEL_INVOKER_NAME),
     )
+    .with_config(super::controller_config())
     .graceful_shutdown_on(super::stopper(stop))
     .run(
         |object, ctx| async move {

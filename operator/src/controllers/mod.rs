@@ -225,6 +225,16 @@ pub async fn job_log_tail(client: &Client, job: &Job, lines: i64) -> Option<Stri
     (!text.is_empty()).then_some(text)
 }
 
+/// How many reconciles of one kind run at once. Unbounded, a restart with 1,000
+/// configurations started 1,000 reconciles (and their requests) together, which is what the
+/// operator's memory peaked on; a bound keeps the work the same and the peak small.
+pub const CONCURRENCY: u16 = 16;
+
+/// The settings every controller runs with.
+pub(crate) fn controller_config() -> kube::runtime::controller::Config {
+    kube::runtime::controller::Config::default().concurrency(CONCURRENCY)
+}
+
 /// The error policy of every controller: log, count, retry with a short delay.
 pub fn on_error<K: kube::Resource<DynamicType = ()>>(
     object: Arc<K>,

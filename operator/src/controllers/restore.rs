@@ -45,6 +45,7 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
         Api::<Job>::all(client.clone()),
         watcher::Config::default().labels(LABEL_RESTORE_SESSION),
     )
+    .with_config(super::controller_config())
     .graceful_shutdown_on(super::stopper(stop))
     .run(
         |object, ctx| async move {

@@ -56,6 +56,7 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
             Some(ObjectRef::new(&session).within(&snapshot.namespace().unwrap_or_default()))
         },
     )
+    .with_config(super::controller_config())
     .graceful_shutdown_on(super::stopper(stop))
     .run(
         |object, ctx| async move {

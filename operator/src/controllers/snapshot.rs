@@ -166,6 +166,7 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
         Api::<Snapshot>::all(client.clone()),
         watcher::Config::default(),
     )
+    .with_config(super::controller_config())
     .graceful_shutdown_on(super::stopper(stop))
     .run(
         |object, ctx| async move {

@@ -43,6 +43,7 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
             Some(ObjectRef::new(&reference.name).within(reference.namespace_or(&namespace)))
         },
     )
+    .with_config(super::controller_config())
     .graceful_shutdown_on(super::stopper(stop))
     .run(
         |storage, ctx| async move {
