@@ -79,6 +79,27 @@ pub struct Resolution {
     pub unresolved: Vec<String>,
 }
 
+impl Resolution {
+    /// The unresolved placeholders as `${name}` and the annotations that would give them
+    /// values (`variables.kubestash.com/<name>`); `None` when everything resolved.
+    pub fn missing(&self) -> Option<(String, String)> {
+        if self.unresolved.is_empty() {
+            return None;
+        }
+        let names: Vec<String> = self
+            .unresolved
+            .iter()
+            .map(|name| format!("${{{name}}}"))
+            .collect();
+        let annotations: Vec<String> = self
+            .unresolved
+            .iter()
+            .map(|name| format!("{VARIABLES_ANNOTATION_PREFIX}{name}"))
+            .collect();
+        Some((names.join(", "), annotations.join(", ")))
+    }
+}
+
 /// Why a blueprint cannot be applied to a target at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BlueprintError {

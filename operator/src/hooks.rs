@@ -255,19 +255,10 @@ impl Hooks<'_> {
                 self.namespace
             ));
         }
-        let mut params: BTreeMap<String, String> = BTreeMap::new();
-        for definition in template.spec.params.iter().flatten() {
-            if let Some(default) = &definition.default {
-                params.insert(definition.name.clone(), default.clone());
-            }
-        }
-        for (key, value) in hook.params.iter().flatten() {
-            let text = match value {
-                Value::String(text) => text.clone(),
-                other => other.to_string(),
-            };
-            params.insert(key.clone(), text);
-        }
+        let params = kubestash::api::common::parameter_values(
+            template.spec.params.as_ref(),
+            hook.params.as_ref(),
+        );
         let missing: Vec<&str> = template
             .spec
             .params

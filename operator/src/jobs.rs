@@ -425,19 +425,10 @@ pub fn resolve_function(
     task_ref: &TaskReference,
     variables: &BTreeMap<String, String>,
 ) -> Result<ResolvedFunction, Vec<String>> {
-    let mut values: BTreeMap<String, String> = BTreeMap::new();
-    for parameter in task.parameters.iter().flatten() {
-        if let Some(default) = &parameter.default {
-            values.insert(parameter.name.clone(), default.clone());
-        }
-    }
-    for (key, value) in task_ref.params.iter().flatten() {
-        let text = match value {
-            Value::String(text) => text.clone(),
-            other => other.to_string(),
-        };
-        values.insert(key.clone(), text);
-    }
+    let mut values = kubestash::api::common::parameter_values(
+        task.parameters.as_ref(),
+        task_ref.params.as_ref(),
+    );
     for variable in task_ref.variables.iter().flatten() {
         if let Some(value) = &variable.value {
             values.insert(variable.name.clone(), value.clone());

@@ -406,3 +406,24 @@ pub fn conditions_schema(generator: &mut SchemaGenerator) -> Schema {
 
 /// Free-form parameters: keys with (usually string) values, kept as written.
 pub type Parameters = serde_json::Map<String, serde_json::Value>;
+
+/// The value of every parameter: each definition's default, overridden by `given` (values
+/// that are not strings as their JSON text).
+pub fn parameter_values(
+    definitions: Option<&Vec<ParameterDefinition>>,
+    given: Option<&Parameters>,
+) -> BTreeMap<String, String> {
+    let mut values: BTreeMap<String, String> = definitions
+        .into_iter()
+        .flatten()
+        .filter_map(|d| Some((d.name.clone(), d.default.clone()?)))
+        .collect();
+    for (key, value) in given.into_iter().flatten() {
+        let text = match value {
+            serde_json::Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        values.insert(key.clone(), text);
+    }
+    values
+}

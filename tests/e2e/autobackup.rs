@@ -26,6 +26,13 @@ fn configuration(setup: &Setup) -> Option<Value> {
         .then(|| serde_json::from_slice(&output.stdout).unwrap())
 }
 
+/// `kubectl annotate <object> -n shop <changes…>`.
+fn annotate(setup: &Setup, object: &str, changes: &[&str]) {
+    let mut args = vec!["annotate", object, "-n", "shop"];
+    args.extend_from_slice(changes);
+    setup.sandbox.kubectl_ok(&args);
+}
+
 fn wait_until(setup: &Setup, what: &str, check: impl Fn(Option<Value>) -> bool) {
     wait_for(what, Duration::from_secs(30), || {
         check(configuration(setup))
@@ -100,15 +107,11 @@ fn an_annotated_deployment_gets_its_configuration_which_follows_the_annotations(
     assert!(listing.contains("invoice-1.pdf"), "{listing}");
 
     // A changed variable changes the configuration.
-    setup.sandbox.kubectl_ok(&[
-        "annotate",
-        "deployment",
-        "invoices",
-        "-n",
-        "shop",
-        "--overwrite",
-        "variables.kubestash.com/schedule=0 4 * * *",
-    ]);
+    annotate(
+        &setup,
+        "deployment/invoices",
+        &["--overwrite", "variables.kubestash.com/schedule=0 4 * * *"],
+    );
     wait_until(&setup, "the new schedule", |c| {
         c.and_then(|c| c.pointer("/spec/sessions/0/scheduler/schedule").cloned())
             == Some(Value::from("0 4 * * *"))
@@ -116,17 +119,16 @@ fn an_annotated_deployment_gets_its_configuration_which_follows_the_annotations(
 
     // A variable the blueprint needs but no annotation gives: nothing is generated for that
     // claim, and an Event on it names the annotation to set.
-    setup.sandbox.kubectl_ok(&[
-        "annotate",
-        "pvc",
-        "invoices-data",
-        "-n",
-        "shop",
-        "blueprint.kubestash.com/name=team-workloads",
-        "blueprint.kubestash.com/namespace=shop",
-        "variables.kubestash.com/schedule=0 5 * * *",
-        "variables.kubestash.com/repoName=claim-repo",
-    ]);
+    annotate(
+        &setup,
+        "pvc/invoices-data",
+        &[
+            "blueprint.kubestash.com/name=team-workloads",
+            "blueprint.kubestash.com/namespace=shop",
+            "variables.kubestash.com/schedule=0 5 * * *",
+            "variables.kubestash.com/repoName=claim-repo",
+        ],
+    );
     wait_for(
         "an AutoBackupFailed Event on the claim",
         Duration::from_secs(30),
@@ -143,14 +145,11 @@ fn an_annotated_deployment_gets_its_configuration_which_follows_the_annotations(
         },
     );
     // Removing the annotation removes the configuration (and its CronJob with it).
-    setup.sandbox.kubectl_ok(&[
-        "annotate",
-        "deployment",
-        "invoices",
-        "-n",
-        "shop",
-        "blueprint.kubestash.com/name-",
-    ]);
+    annotate(
+        &setup,
+        "deployment/invoices",
+        &["blueprint.kubestash.com/name-"],
+    );
     wait_until(&setup, "deployment-invoices to be deleted", |c| c.is_none());
     wait_for("its CronJob to go", Duration::from_secs(30), || {
         !setup
@@ -168,14 +167,11 @@ fn an_annotated_deployment_gets_its_configuration_which_follows_the_annotations(
 
     // Annotated again it comes back; the blueprint says OnDelete, so deleting the blueprint
     // deletes it.
-    setup.sandbox.kubectl_ok(&[
-        "annotate",
-        "deployment",
-        "invoices",
-        "-n",
-        "shop",
-        "blueprint.kubestash.com/name=team-workloads",
-    ]);
+    annotate(
+        &setup,
+        "deployment/invoices",
+        &["blueprint.kubestash.com/name=team-workloads"],
+    );
     wait_until(&setup, "deployment-invoices to come back", |c| c.is_some());
     assert_eq!(
         configuration(&setup).unwrap()["metadata"]["annotations"]

@@ -72,8 +72,20 @@ fn function_hook(name: &str, image: &Value, script: &str, params: Value) -> [Val
     ]
 }
 
-fn hooks_patch(hooks: Value) -> String {
-    json!([{"op": "add", "path": "/spec/sessions/0/hooks", "value": hooks}]).to_string()
+/// Sets (`op` add or replace) the hooks of the workload example's first session.
+fn patch_hooks(setup: &Setup, op: &str, hooks: Value) {
+    let patch = json!([{"op": op, "path": "/spec/sessions/0/hooks", "value": hooks}]);
+    setup.sandbox.kubectl_ok(&[
+        "patch",
+        "backupconfiguration",
+        "orders-backup",
+        "-n",
+        "shop",
+        "--type",
+        "json",
+        "-p",
+        &patch.to_string(),
+    ]);
 }
 
 #[test]
@@ -130,17 +142,7 @@ fn backup_and_restore_hooks_run_in_order_with_their_policies_and_a_failing_pre_h
             {"name": "on-failure", "hookTemplate": {"name": "on-failure"}, "executionPolicy": "OnFailure"},
         ],
     });
-    setup.sandbox.kubectl_ok(&[
-        "patch",
-        "backupconfiguration",
-        "orders-backup",
-        "-n",
-        "shop",
-        "--type",
-        "json",
-        "-p",
-        &hooks_patch(hooks),
-    ]);
+    patch_hooks(&setup, "add", hooks);
 
     let backup = setup.backup_wait(&["-o", "json"]);
     assert_eq!(backup.code, 0, "{}{}", backup.stdout, backup.stderr);
@@ -175,17 +177,7 @@ fn backup_and_restore_hooks_run_in_order_with_their_policies_and_a_failing_pre_h
         "preBackup": [{"name": "gate", "hookTemplate": {"name": "gate"}, "maxRetry": 1}],
         "postBackup": [{"name": "on-failure", "hookTemplate": {"name": "on-failure"}, "executionPolicy": "OnFailure"}],
     });
-    setup.sandbox.kubectl_ok(&[
-        "patch",
-        "backupconfiguration",
-        "orders-backup",
-        "-n",
-        "shop",
-        "--type",
-        "json",
-        "-p",
-        &json!([{"op": "replace", "path": "/spec/sessions/0/hooks", "value": hooks}]).to_string(),
-    ]);
+    patch_hooks(&setup, "replace", hooks);
     let snapshots_before = setup.json(&["get", "snapshots", "-n", "shop"])["items"]
         .as_array()
         .unwrap()

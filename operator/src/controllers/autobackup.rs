@@ -31,7 +31,7 @@ use kube::runtime::{watcher, WatchStreamExt};
 use kube::{Api, Resource, ResourceExt};
 use kubestash::api::core::{
     BackupBlueprint, BackupConfiguration, BlueprintDeletionPolicy, BLUEPRINT_NAMESPACE_ANNOTATION,
-    BLUEPRINT_NAME_ANNOTATION, VARIABLES_ANNOTATION_PREFIX,
+    BLUEPRINT_NAME_ANNOTATION,
 };
 use kubestash::api::{INVOKER_NAMESPACE_LABEL, INVOKER_NAME_LABEL};
 use kubestash::blueprint::{self, Target};
@@ -665,23 +665,10 @@ fn resolve_target(
     }
     let resolution = blueprint::resolve(blueprint, target, namespace_labels.get(&target.namespace))
         .map_err(|error| error.to_string())?;
-    if !resolution.unresolved.is_empty() {
-        let names: Vec<String> = resolution
-            .unresolved
-            .iter()
-            .map(|name| format!("${{{name}}}"))
-            .collect();
-        let annotations: Vec<String> = resolution
-            .unresolved
-            .iter()
-            .map(|name| format!("{VARIABLES_ANNOTATION_PREFIX}{name}"))
-            .collect();
+    if let Some((names, annotations)) = resolution.missing() {
         return Err(format!(
-            "BackupBlueprint `{}/{}`: no value for {}; set the annotation(s) {}",
-            reference.0,
-            reference.1,
-            names.join(", "),
-            annotations.join(", ")
+            "BackupBlueprint `{}/{}`: no value for {names}; set the annotation(s) {annotations}",
+            reference.0, reference.1
         ));
     }
     let mut configuration = resolution.configuration;

@@ -12,7 +12,6 @@ use serde_json::Value;
 
 use kubestash::api::core::{
     BackupBlueprint, BLUEPRINT_NAMESPACE_ANNOTATION, BLUEPRINT_NAME_ANNOTATION,
-    VARIABLES_ANNOTATION_PREFIX,
 };
 use kubestash::blueprint::{resolve, Target};
 use kubestash::object::{labels_of, parse_documents, Object};
@@ -212,28 +211,12 @@ async fn preview(args: &PreviewArgs, global: &GlobalArgs) -> anyhow::Result<Exit
     };
     let resolution = resolve(&blueprint, &target, namespace_labels.as_ref())
         .map_err(|error| CliError::bad_input(error.to_string()))?;
-    if !resolution.unresolved.is_empty() {
-        let names: Vec<String> = resolution
-            .unresolved
-            .iter()
-            .map(|name| format!("${{{name}}}"))
-            .collect();
-        let annotations: Vec<String> = resolution
-            .unresolved
-            .iter()
-            .map(|name| format!("{VARIABLES_ANNOTATION_PREFIX}{name}"))
-            .collect();
+    if let Some((names, annotations)) = resolution.missing() {
         return Err(CliError::bad_input(format!(
-            "BackupBlueprint {blueprint_namespace}/{name} leaves {} unresolved for {} {}/{}",
-            names.join(", "),
-            target.kind,
-            target.namespace,
-            target.name
+            "BackupBlueprint {blueprint_namespace}/{name} leaves {names} unresolved for {} {}/{}",
+            target.kind, target.namespace, target.name
         ))
-        .with_hint(format!(
-            "annotate the target with {}",
-            annotations.join(", ")
-        ))
+        .with_hint(format!("annotate the target with {annotations}"))
         .into());
     }
     let format = match global.output {
