@@ -122,7 +122,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('now', 'now', [CompletionResultType]::ParameterValue, 'Trigger a backup of a BackupConfiguration now')
+            [CompletionResult]::new('now', 'now', [CompletionResultType]::ParameterValue, 'Trigger a backup of a BackupConfiguration (or, with --batch, a BackupBatch) now')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -135,6 +135,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format of read commands')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format of read commands')
+            [CompletionResult]::new('--batch', '--batch', [CompletionResultType]::ParameterName, 'The name is a BackupBatch: one session backs up all of its targets')
             [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Wait until the sessions end, and exit with their outcome')
             [CompletionResult]::new('--embedded', '--embedded', [CompletionResultType]::ParameterName, 'Run the controllers in this process even if an operator is running')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More logging on stderr (-v info, -vv debug, -vvv trace)')
@@ -144,7 +145,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             break
         }
         'kubectl-kubestash;backup;help' {
-            [CompletionResult]::new('now', 'now', [CompletionResultType]::ParameterValue, 'Trigger a backup of a BackupConfiguration now')
+            [CompletionResult]::new('now', 'now', [CompletionResultType]::ParameterValue, 'Trigger a backup of a BackupConfiguration (or, with --batch, a BackupBatch) now')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -771,7 +772,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             break
         }
         'kubectl-kubestash;help;backup' {
-            [CompletionResult]::new('now', 'now', [CompletionResultType]::ParameterValue, 'Trigger a backup of a BackupConfiguration now')
+            [CompletionResult]::new('now', 'now', [CompletionResultType]::ParameterValue, 'Trigger a backup of a BackupConfiguration (or, with --batch, a BackupBatch) now')
             break
         }
         'kubectl-kubestash;help;backup;now' {

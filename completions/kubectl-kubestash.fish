@@ -95,7 +95,7 @@ json\t'JSON'
 yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -f -a "now" -d 'Trigger a backup of a BackupConfiguration now'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -f -a "now" -d 'Trigger a backup of a BackupConfiguration (or, with --batch, a BackupBatch) now'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l session -d 'Only these sessions (default: every session)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l timeout -d 'How long to wait (Go duration: 90s, 10m, 1h)' -r
@@ -105,11 +105,12 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand back
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
 json\t'JSON'
 yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l batch -d 'The name is a BackupBatch: one session backs up all of its targets'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l wait -d 'Wait until the sessions end, and exit with their outcome'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l embedded -d 'Run the controllers in this process even if an operator is running'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "now" -d 'Trigger a backup of a BackupConfiguration now'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "now" -d 'Trigger a backup of a BackupConfiguration (or, with --batch, a BackupBatch) now'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -s f -l filename -d 'A RestoreSession manifest to create instead of building one from flags' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l from-repository -d 'The Repository to restore from' -r
@@ -490,7 +491,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots storage blueprint demo sandbox executor __complete help" -f -a "executor" -d 'Steps that run inside backup and restore Jobs'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots storage blueprint demo sandbox executor __complete help" -f -a "__complete" -d 'Complete a partial command line (used by the `kubectl_complete-kubestash` shim)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots storage blueprint demo sandbox executor __complete help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "now" -d 'Trigger a backup of a BackupConfiguration now'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and __fish_seen_subcommand_from backup" -f -a "now" -d 'Trigger a backup of a BackupConfiguration (or, with --batch, a BackupBatch) now'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and __fish_seen_subcommand_from operator" -f -a "run" -d 'Run the operator in the foreground (Lease namespace from -n, default `kubestash`)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and __fish_seen_subcommand_from snapshots" -f -a "list" -d 'List snapshots, newest first'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and __fish_seen_subcommand_from snapshots" -f -a "describe" -d 'Show a snapshot\'s components, paths, restic ids, sizes and integrity'

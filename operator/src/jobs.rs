@@ -304,6 +304,8 @@ pub struct JobSpec {
     pub command: Vec<String>,
     /// Container arguments.
     pub args: Vec<String>,
+    /// Environment variables set after the pod template's.
+    pub env: Vec<(String, String)>,
     /// Volumes.
     pub volumes: Vec<Volume>,
     /// Mounts.
@@ -352,6 +354,11 @@ pub fn build_job(spec: JobSpec) -> Job {
         "volumeMounts": mounts,
         "env": pod_settings.env.clone().unwrap_or_default(),
     });
+    if let Some(env) = container["env"].as_array_mut() {
+        for (name, value) in &spec.env {
+            env.push(json!({"name": name, "value": value}));
+        }
+    }
     if !spec.command.is_empty() {
         container["command"] = json!(spec.command);
     }

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod controllers;
 pub mod executor;
 pub mod hooks;
+pub mod invoker;
 pub mod jobs;
 pub mod leader;
 pub mod metrics;

@@ -1,38 +1,33 @@
-//! BackupSessions as KubeStash makes them: named `<configuration>-<session>-<unix seconds>`,
-//! owned by their configuration, labelled with the invoker and session, with `retryLeft`
-//! from the session's retryConfig. Used by the CronJob trigger, `backup now` and retries.
+//! BackupSessions as KubeStash makes them: named `<invoker>-<session>-<unix seconds>`, owned
+//! by their BackupConfiguration or BackupBatch, labelled with the invoker and session, with
+//! `retryLeft` from the session's retryConfig. Used by the CronJob trigger, `backup now` and
+//! retries.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::TypedLocalObjectReference;
 use kube::api::{ObjectMeta, PostParams};
-use kube::{Api, Client, ResourceExt};
-use kubestash::api::core::{BackupConfiguration, BackupSession, BackupSessionSpec};
+use kube::{Api, Client};
+use kubestash::api::core::{BackupSession, BackupSessionSpec};
 use kubestash::naming;
 
-use crate::util;
+use crate::invoker::Invoker;
 use crate::{Error, Result, LABEL_INVOKER_KIND, LABEL_INVOKER_NAME, LABEL_SESSION, MANAGED_BY};
 
-/// A new BackupSession of `session` of `configuration`, at `unix_seconds`.
+/// A new BackupSession of `session` of `invoker`, at `unix_seconds`.
 pub fn backup_session(
-    configuration: &BackupConfiguration,
+    invoker: &Invoker,
     session: &str,
     unix_seconds: i64,
     retry_left: Option<i32>,
 ) -> Result<BackupSession> {
-    let name = configuration.name_any();
-    let config = configuration
-        .spec
-        .sessions
-        .iter()
-        .flatten()
-        .find(|s| s.config.name == session)
-        .ok_or_else(|| {
-            Error::msg(format!(
-                "BackupConfiguration `{}/{name}` has no session `{session}` (spec.sessions[].name)",
-                configuration.namespace().unwrap_or_default()
-            ))
-        })?;
+    let name = invoker.name.clone();
+    let config = invoker.session(session).ok_or_else(|| {
+        Error::msg(format!(
+            "{} has no session `{session}` (spec.sessions[].name)",
+            invoker.display()
+        ))
+    })?;
     let retry_left = retry_left.unwrap_or_else(|| {
         config
             .config
@@ -44,23 +39,20 @@ pub fn backup_session(
     Ok(BackupSession {
         metadata: ObjectMeta {
             name: Some(naming::backup_session_name(&name, session, unix_seconds)),
-            namespace: configuration.namespace(),
+            namespace: Some(invoker.namespace.clone()),
             labels: Some(BTreeMap::from([
                 (MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string()),
-                (
-                    LABEL_INVOKER_KIND.to_string(),
-                    "BackupConfiguration".to_string(),
-                ),
+                (LABEL_INVOKER_KIND.to_string(), invoker.kind.to_string()),
                 (LABEL_INVOKER_NAME.to_string(), name.clone()),
                 (LABEL_SESSION.to_string(), session.to_string()),
             ])),
-            owner_references: Some(vec![util::owner_reference(configuration, true)]),
+            owner_references: Some(vec![invoker.owner.clone()]),
             ..ObjectMeta::default()
         },
         spec: BackupSessionSpec {
             invoker: Some(TypedLocalObjectReference {
                 api_group: Some("core.kubestash.com".into()),
-                kind: "BackupConfiguration".into(),
+                kind: invoker.kind.into(),
                 name,
             }),
             session: Some(session.to_string()),
@@ -71,26 +63,22 @@ pub fn backup_session(
     })
 }
 
-/// Creates a BackupSession for `session` now; when the name is taken (two triggers in the
-/// same second) the next second is used.
+/// Creates a BackupSession for `session` of the invoker `kind`/`name` now; when the name is
+/// taken (two triggers in the same second) the next second is used.
 pub async fn trigger(
     client: &Client,
     namespace: &str,
-    configuration: &str,
+    kind: &str,
+    name: &str,
     session: &str,
 ) -> Result<BackupSession> {
-    let configurations: Api<BackupConfiguration> = Api::namespaced(client.clone(), namespace);
-    let configuration = util::get_opt(&configurations, configuration)
+    let invoker = Invoker::fetch(client, namespace, kind, name)
         .await?
-        .ok_or_else(|| {
-            Error::msg(format!(
-                "BackupConfiguration `{namespace}/{configuration}` not found"
-            ))
-        })?;
+        .map_err(Error::msg)?;
     let sessions: Api<BackupSession> = Api::namespaced(client.clone(), namespace);
     let mut seconds = chrono::Utc::now().timestamp();
     loop {
-        let object = backup_session(&configuration, session, seconds, None)?;
+        let object = backup_session(&invoker, session, seconds, None)?;
         match sessions.create(&PostParams::default(), &object).await {
             Ok(created) => return Ok(created),
             Err(kube::Error::Api(status)) if status.code == 409 => seconds += 1,

@@ -2,6 +2,7 @@
 //! processes, one temp directory per test.
 
 mod autobackup;
+mod batch;
 mod blueprint;
 mod demo;
 mod generated;

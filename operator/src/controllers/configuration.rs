@@ -1,7 +1,8 @@
-//! BackupConfiguration: validated with the rules `kubectl kubestash validate` uses; its
-//! backends, retention policies, target and Addon resolved; one Repository per
-//! `sessions[].repositories[]` and one CronJob per session (whose Job runs the executor's
-//! `trigger`); status with phase, backends, repositories, dependencies and next schedules.
+//! BackupConfiguration and BackupBatch: validated with the rules `kubectl kubestash validate`
+//! uses; backends, retention policies, targets and Addons resolved; one Repository per
+//! repository entry and one CronJob per session (whose Job runs the executor's `trigger`);
+//! status with phase, backends, repositories, dependencies, targets and next schedules. Both
+//! kinds go through one reconciler over [`Invoker`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use kube::runtime::{watcher, Controller};
 use kube::{Api, Client, ResourceExt};
 use kubestash::api::addons::Addon;
 use kubestash::api::common::{ObjectReference, TypedObjectReference};
-use kubestash::api::core::BackupConfiguration;
+use kubestash::api::core::{BackupBatch, BackupConfiguration};
 use kubestash::api::storage::{BackupStorage, Repository, RetentionPolicy};
 use kubestash::naming;
 use kubestash::object::Object;
@@ -24,10 +25,11 @@ use kubestash::validation::{self, NamespaceAccess, Severity};
 use serde_json::{json, Value};
 
 use super::{managed_labels, Context, FIELD_MANAGER};
+use crate::invoker::{Invoker, BATCH};
 use crate::util::{self, condition, set_condition};
 use crate::{Result, LABEL_INVOKER_KIND, LABEL_INVOKER_NAME, LABEL_SESSION};
 
-/// Runs the controller until `stop`.
+/// Runs the BackupConfiguration controller until `stop`.
 pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
     let controller = Controller::new(
@@ -46,7 +48,20 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     .graceful_shutdown_on(super::stopper(stop))
     .run(
         |object, ctx| async move {
-            super::timed(&ctx.clone(), "BackupConfiguration", reconcile(object, ctx)).await
+            let invoker = Invoker::from_configuration(&object);
+            let checked = Object::BackupConfiguration(object.as_ref().clone());
+            let api: Api<BackupConfiguration> =
+                Api::namespaced(ctx.client.clone(), &invoker.namespace);
+            let old = serde_json::to_value(object.status.clone().unwrap_or_default())
+                .unwrap_or(Value::Null);
+            let deleting = object.metadata.deletion_timestamp.is_some();
+            let work = async {
+                if deleting {
+                    return Ok(Action::await_change());
+                }
+                reconcile(&ctx, &invoker, &checked, &api, old).await
+            };
+            super::timed(&ctx.clone(), "BackupConfiguration", work).await
         },
         super::on_error,
         ctx.clone(),
@@ -54,9 +69,58 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     super::drain(controller.boxed(), ctx).await;
 }
 
-/// The CronJob of a session.
+/// Runs the BackupBatch controller until `stop`.
+pub async fn run_batches(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
+    let client = ctx.client.clone();
+    let controller = Controller::new(
+        Api::<BackupBatch>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(
+        Api::<Repository>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .owns(
+        Api::<CronJob>::all(client.clone()),
+        watcher::Config::default().labels(LABEL_INVOKER_NAME),
+    )
+    .with_config(super::controller_config())
+    .graceful_shutdown_on(super::stopper(stop))
+    .run(
+        |object, ctx| async move {
+            let invoker = Invoker::from_batch(&object);
+            let checked = Object::BackupBatch(object.as_ref().clone());
+            let api: Api<BackupBatch> = Api::namespaced(ctx.client.clone(), &invoker.namespace);
+            let old = serde_json::to_value(object.status.clone().unwrap_or_default())
+                .unwrap_or(Value::Null);
+            let deleting = object.metadata.deletion_timestamp.is_some();
+            let work = async {
+                if deleting {
+                    return Ok(Action::await_change());
+                }
+                reconcile(&ctx, &invoker, &checked, &api, old).await
+            };
+            super::timed(&ctx.clone(), "BackupBatch", work).await
+        },
+        super::on_error,
+        ctx.clone(),
+    );
+    super::drain(controller.boxed(), ctx).await;
+}
+
+/// The CronJob of a session of a BackupConfiguration.
 pub fn cronjob_name(configuration: &str, session: &str) -> String {
     naming::valid_name("trigger", configuration, session)
+}
+
+/// The CronJob of a session of an invoker. A batch's carries `batch-` so that a batch and a
+/// configuration of the same name never share one.
+pub fn invoker_cronjob_name(invoker: &Invoker, session: &str) -> String {
+    if invoker.kind == BATCH {
+        naming::valid_name("trigger-batch", &invoker.name, session)
+    } else {
+        cronjob_name(&invoker.name, session)
+    }
 }
 
 /// Whether the target object exists.
@@ -103,24 +167,28 @@ async fn namespace_labels(
         .map(|n| n.labels().clone())
 }
 
-async fn reconcile(configuration: Arc<BackupConfiguration>, ctx: Arc<Context>) -> Result<Action> {
-    if configuration.metadata.deletion_timestamp.is_some() {
-        return Ok(Action::await_change());
-    }
+async fn reconcile<K>(
+    ctx: &Context,
+    invoker: &Invoker,
+    checked: &Object,
+    api: &Api<K>,
+    old: Value,
+) -> Result<Action>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
     let client = &ctx.client;
-    let namespace = configuration.namespace().unwrap_or_default();
-    let name = configuration.name_any();
-    let api: Api<BackupConfiguration> = Api::namespaced(client.clone(), &namespace);
-    let old = configuration.status.clone().unwrap_or_default();
-    let mut conditions = old.conditions.clone().unwrap_or_default();
+    let namespace = invoker.namespace.clone();
+    let name = invoker.name.clone();
+    let kind = invoker.kind;
+    let mut conditions = invoker.conditions.clone();
 
     // 1. The admission rules.
-    let errors: Vec<String> =
-        validation::validate_object(&Object::BackupConfiguration(configuration.as_ref().clone()))
-            .into_iter()
-            .filter(|f| f.severity == Severity::Error)
-            .map(|f| format!("{}: {}", f.field, f.reason))
-            .collect();
+    let errors: Vec<String> = validation::validate_object(checked)
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .map(|f| format!("{}: {}", f.field, f.reason))
+        .collect();
     if !errors.is_empty() {
         set_condition(
             &mut conditions,
@@ -132,7 +200,7 @@ async fn reconcile(configuration: Arc<BackupConfiguration>, ctx: Arc<Context>) -
             ),
         );
         util::patch_status(
-            &api,
+            api,
             &name,
             json!({"phase": "Invalid", "conditions": conditions}),
         )
@@ -146,7 +214,7 @@ async fn reconcile(configuration: Arc<BackupConfiguration>, ctx: Arc<Context>) -
     // 2. Backends: storages and retention policies.
     let mut backends = Vec::new();
     let mut storages_ready = true;
-    for backend in configuration.spec.backends.iter().flatten() {
+    for backend in &invoker.backends {
         let mut entry = json!({"name": backend.name});
         let mut ready = false;
         if let Some(reference) = &backend.storage_ref {
@@ -259,7 +327,7 @@ async fn reconcile(configuration: Arc<BackupConfiguration>, ctx: Arc<Context>) -
             ),
         );
         util::patch_status(
-            &api,
+            api,
             &name,
             json!({"phase": "Invalid", "backends": backends, "conditions": conditions}),
         )
@@ -271,26 +339,32 @@ async fn reconcile(configuration: Arc<BackupConfiguration>, ctx: Arc<Context>) -
         condition("ValidationPassed", true, "ValidationSucceeded", ""),
     );
 
-    // 3. Target and Addon.
-    let target_found = match &configuration.spec.target {
-        Some(target) => {
-            let found = target_exists(client, target, &namespace).await?;
-            if !found {
-                problems.push(format!(
-                    "target {} `{}/{}` not found",
-                    target.kind.as_deref().unwrap_or_default(),
-                    target.namespace_or(&namespace),
-                    target.name
-                ));
-            }
-            Some(found)
+    // 3. Targets and Addons.
+    let mut targets_status = Vec::new();
+    for (id, target) in &invoker.targets {
+        let found = target_exists(client, target, &namespace).await?;
+        if !found {
+            let within = id
+                .as_ref()
+                .map(|id| format!(" (spec.targets[{id}])"))
+                .unwrap_or_default();
+            problems.push(format!(
+                "target {} `{}/{}` not found{within}",
+                target.kind.as_deref().unwrap_or_default(),
+                target.namespace_or(&namespace),
+                target.name
+            ));
         }
-        None => None,
-    };
+        targets_status.push(json!({
+            "apiGroup": target.api_group, "kind": target.kind,
+            "namespace": target.namespace_or(&namespace), "name": target.name, "found": found,
+        }));
+    }
+    let target_found = targets_status.iter().all(|t| t["found"] == json!(true));
     let addons: Api<Addon> = Api::all(client.clone());
     let mut dependencies = Vec::new();
-    for session in configuration.spec.sessions.iter().flatten() {
-        let Some(addon_info) = &session.addon else {
+    for unit in invoker.sessions.iter().flat_map(|s| s.units.iter()) {
+        let Some(addon_info) = &unit.addon else {
             continue;
         };
         let addon = util::get_opt(&addons, &addon_info.name).await?;
@@ -315,11 +389,41 @@ async fn reconcile(configuration: Arc<BackupConfiguration>, ctx: Arc<Context>) -
 
     // 4. Repositories.
     let mut repositories_status = Vec::new();
-    let owner = util::owner_reference(configuration.as_ref(), true);
+    let owner = invoker.owner.clone();
     let apply = PatchParams::apply(FIELD_MANAGER).force();
-    for session in configuration.spec.sessions.iter().flatten() {
-        for info in session.repositories.iter().flatten() {
-            let backend = configuration.spec.backends.iter().flatten().find(|b| {
+    let mut written: Vec<String> = Vec::new();
+    for session in &invoker.sessions {
+        let mut entries = Vec::new();
+        for unit in &session.units {
+            for info in &unit.repositories {
+                entries.push((unit, info));
+            }
+        }
+        for (unit, info) in entries {
+            // One Repository backs up one target: a batch may not share it between two.
+            let shared = shared_repository(invoker, &unit.app_ref, &info.name);
+            if shared {
+                let text = format!(
+                    "Repository `{namespace}/{}` is used for more than one target",
+                    info.name
+                );
+                set_condition(
+                    &mut conditions,
+                    condition("ValidationPassed", false, "RepositoryConflict", text),
+                );
+                util::patch_status(
+                    api,
+                    &name,
+                    json!({"phase": "Invalid", "conditions": conditions}),
+                )
+                .await?;
+                return Ok(Action::requeue(Duration::from_secs(60)));
+            }
+            if written.contains(&info.name) {
+                continue;
+            }
+            written.push(info.name.clone());
+            let backend = invoker.backends.iter().find(|b| {
                 Some(&b.name) == info.backend.as_ref()
                     || (info.backend.as_deref().unwrap_or_default().is_empty())
             });
@@ -335,16 +439,14 @@ async fn reconcile(configuration: Arc<BackupConfiguration>, ctx: Arc<Context>) -
                 let same_storage = existing.spec.storage_ref.name == storage_ref.name
                     && existing.spec.storage_ref.namespace_or(&namespace)
                         == storage_ref.namespace_or(&namespace);
-                if !same_owner
-                    && (!same_storage || existing.spec.app_ref != configuration.spec.target)
-                {
+                if !same_owner && (!same_storage || existing.spec.app_ref != unit.app_ref) {
                     let text = format!("sessions[{}].repositories[{}]: Repository `{namespace}/{}` already exists for another target or storage", session.config.name, info.name, info.name);
                     set_condition(
                         &mut conditions,
                         condition("ValidationPassed", false, "RepositoryConflict", text),
                     );
                     util::patch_status(
-                        &api,
+                        api,
                         &name,
                         json!({"phase": "Invalid", "conditions": conditions}),
                     )
@@ -365,11 +467,11 @@ async fn reconcile(configuration: Arc<BackupConfiguration>, ctx: Arc<Context>) -
                 "kind": "Repository",
                 "metadata": {
                     "name": info.name, "namespace": namespace,
-                    "labels": managed_labels(&[(LABEL_INVOKER_KIND, "BackupConfiguration"), (LABEL_INVOKER_NAME, &name)]),
+                    "labels": managed_labels(&[(LABEL_INVOKER_KIND, kind), (LABEL_INVOKER_NAME, &name)]),
                     "ownerReferences": [owner],
                 },
                 "spec": {
-                    "appRef": configuration.spec.target,
+                    "appRef": unit.app_ref,
                     "storageRef": {"namespace": storage_ref.namespace_or(&namespace), "name": storage_ref.name},
                     "path": info.directory,
                     "deletionPolicy": deletion_policy,
@@ -395,12 +497,12 @@ async fn reconcile(configuration: Arc<BackupConfiguration>, ctx: Arc<Context>) -
     let account = ctx.ensure_executor_account(&namespace).await?;
     let mut sessions_status = Vec::new();
     let mut wanted = Vec::new();
-    for session in configuration.spec.sessions.iter().flatten() {
+    for session in &invoker.sessions {
         let session_name = &session.config.name;
         let Some(scheduler) = &session.config.scheduler else {
             continue;
         };
-        let cron_name = cronjob_name(&name, session_name);
+        let cron_name = invoker_cronjob_name(invoker, session_name);
         wanted.push(cron_name.clone());
         let job_template = &scheduler.job_template;
         let body = json!({
@@ -408,12 +510,12 @@ async fn reconcile(configuration: Arc<BackupConfiguration>, ctx: Arc<Context>) -
             "kind": "CronJob",
             "metadata": {
                 "name": cron_name, "namespace": namespace,
-                "labels": managed_labels(&[(LABEL_INVOKER_KIND, "BackupConfiguration"), (LABEL_INVOKER_NAME, &name), (LABEL_SESSION, session_name)]),
+                "labels": managed_labels(&[(LABEL_INVOKER_KIND, kind), (LABEL_INVOKER_NAME, &name), (LABEL_SESSION, session_name)]),
                 "ownerReferences": [owner],
             },
             "spec": {
                 "schedule": scheduler.schedule,
-                "suspend": configuration.spec.paused || scheduler.suspend.unwrap_or(false),
+                "suspend": invoker.paused || scheduler.suspend.unwrap_or(false),
                 "concurrencyPolicy": scheduler.concurrency_policy.map(|p| format!("{p:?}")).unwrap_or_else(|| "Forbid".into()),
                 "startingDeadlineSeconds": scheduler.starting_deadline_seconds,
                 "successfulJobsHistoryLimit": scheduler.successful_jobs_history_limit.unwrap_or(1),
@@ -431,7 +533,7 @@ async fn reconcile(configuration: Arc<BackupConfiguration>, ctx: Arc<Context>) -
                                 "name": "trigger",
                                 "image": ctx.options.image,
                                 "args": ["executor", "trigger", format!("--namespace={namespace}"),
-                                         "--invoker-kind=BackupConfiguration", format!("--invoker-name={name}"),
+                                         format!("--invoker-kind={kind}"), format!("--invoker-name={name}"),
                                          format!("--session={session_name}")],
                             }],
                         }},
@@ -450,7 +552,9 @@ async fn reconcile(configuration: Arc<BackupConfiguration>, ctx: Arc<Context>) -
         sessions_status.push(json!({"name": session_name, "nextSchedule": next}));
     }
     let existing = cronjobs
-        .list(&ListParams::default().labels(&format!("{LABEL_INVOKER_NAME}={name}")))
+        .list(&ListParams::default().labels(&format!(
+            "{LABEL_INVOKER_NAME}={name},{LABEL_INVOKER_KIND}={kind}"
+        )))
         .await?;
     for cron in existing.items {
         if !wanted.contains(&cron.name_any()) {
@@ -469,7 +573,7 @@ async fn reconcile(configuration: Arc<BackupConfiguration>, ctx: Arc<Context>) -
         ),
     );
 
-    let ready = problems.is_empty() && storages_ready && target_found != Some(false);
+    let ready = problems.is_empty() && storages_ready && target_found;
     set_condition(
         &mut conditions,
         condition(
@@ -479,18 +583,21 @@ async fn reconcile(configuration: Arc<BackupConfiguration>, ctx: Arc<Context>) -
             problems.join("; "),
         ),
     );
-    let status = json!({
+    let mut status = json!({
         "phase": if ready { "Ready" } else { "NotReady" },
-        "targetFound": target_found,
         "backends": backends,
         "repositories": repositories_status,
         "dependencies": dependencies,
         "sessions": sessions_status,
         "conditions": conditions,
     });
-    let current = serde_json::to_value(&old).unwrap_or(Value::Null);
-    if changed(&current, &status) {
-        util::patch_status(&api, &name, status).await?;
+    if kind == BATCH {
+        status["targets"] = json!(targets_status);
+    } else if !targets_status.is_empty() {
+        status["targetFound"] = json!(target_found);
+    }
+    if changed(&old, &status) {
+        util::patch_status(api, &name, status).await?;
     }
     Ok(Action::requeue(Duration::from_secs(if ready {
         120
@@ -500,6 +607,21 @@ async fn reconcile(configuration: Arc<BackupConfiguration>, ctx: Arc<Context>) -
 }
 
 /// Whether `wanted` differs from `current` (ignoring condition transition times).
+/// Whether a repository is also used for a target other than `app_ref`.
+fn shared_repository(
+    invoker: &Invoker,
+    app_ref: &Option<TypedObjectReference>,
+    repository: &str,
+) -> bool {
+    invoker
+        .sessions
+        .iter()
+        .flat_map(|s| s.units.iter())
+        .any(|other| {
+            other.app_ref != *app_ref && other.repositories.iter().any(|r| r.name == repository)
+        })
+}
+
 fn changed(current: &Value, wanted: &Value) -> bool {
     fn scrub(value: &Value) -> Value {
         match value {

@@ -329,6 +329,7 @@ pub async fn run(
     let controllers = futures::future::join_all([
         tokio::spawn(storage::run(ctx.clone(), stop_rx.clone())),
         tokio::spawn(configuration::run(ctx.clone(), stop_rx.clone())),
+        tokio::spawn(configuration::run_batches(ctx.clone(), stop_rx.clone())),
         tokio::spawn(repository::run(ctx.clone(), stop_rx.clone())),
         tokio::spawn(session::run(ctx.clone(), stop_rx.clone())),
         tokio::spawn(snapshot::run(ctx.clone(), stop_rx.clone())),

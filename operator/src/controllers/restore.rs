@@ -15,7 +15,7 @@ use kube::runtime::{watcher, Controller};
 use kube::{Api, ResourceExt};
 use kubestash::api::addons::{Addon, Function};
 use kubestash::api::core::restore_session::{RestorePhase, LATEST_SNAPSHOT};
-use kubestash::api::core::{BackupConfiguration, RestoreSession};
+use kubestash::api::core::{BackupBatch, BackupConfiguration, RestoreSession};
 use kubestash::api::storage::{Repository, Snapshot, SnapshotPhase};
 use kubestash::naming;
 use kubestash::object::Object;
@@ -485,6 +485,28 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
                 paused.push(json!({"apiGroup": "core.kubestash.com", "kind": "BackupConfiguration", "namespace": target_ns, "name": configuration.name_any()}));
             }
         }
+        // A batch that backs the target up together with others pauses as a whole.
+        let batches: Api<BackupBatch> = Api::namespaced(client.clone(), &target_ns);
+        for batch in batches.list(&ListParams::default()).await?.items {
+            let same = batch.spec.targets.iter().flatten().any(|b| {
+                b.app_ref.as_ref().is_some_and(|t| {
+                    t.name == target.name
+                        && t.kind == target.kind
+                        && t.namespace_or(&target_ns) == target_ns
+                })
+            });
+            let marker = format!("{}/{}", run.namespace, run.name);
+            let paused_by_us = batch.annotations().get(PAUSED_BY) == Some(&marker);
+            if same && (!batch.spec.paused || paused_by_us) {
+                util::patch_merge(
+                    &batches,
+                    &batch.name_any(),
+                    json!({"metadata": {"annotations": {PAUSED_BY: marker}}, "spec": {"paused": true}}),
+                )
+                .await?;
+                paused.push(json!({"apiGroup": "core.kubestash.com", "kind": "BackupBatch", "namespace": target_ns, "name": batch.name_any()}));
+            }
+        }
     }
     let timeout = spec
         .restore_timeout
@@ -699,14 +721,18 @@ async fn resume_backups(run: &Run) -> Result<Action> {
     }
     for paused in status.paused_backups.iter().flatten() {
         let namespace = paused.namespace_or(&run.namespace).to_string();
-        let api: Api<BackupConfiguration> = Api::namespaced(run.ctx.client.clone(), &namespace);
-        if util::get_opt(&api, &paused.name).await?.is_some() {
-            util::patch_merge(
-                &api,
-                &paused.name,
-                json!({"metadata": {"annotations": {PAUSED_BY: null}}, "spec": {"paused": false}}),
-            )
-            .await?;
+        let resume =
+            json!({"metadata": {"annotations": {PAUSED_BY: null}}, "spec": {"paused": false}});
+        if paused.kind.as_deref() == Some("BackupBatch") {
+            let api: Api<BackupBatch> = Api::namespaced(run.ctx.client.clone(), &namespace);
+            if util::get_opt(&api, &paused.name).await?.is_some() {
+                util::patch_merge(&api, &paused.name, resume).await?;
+            }
+        } else {
+            let api: Api<BackupConfiguration> = Api::namespaced(run.ctx.client.clone(), &namespace);
+            if util::get_opt(&api, &paused.name).await?.is_some() {
+                util::patch_merge(&api, &paused.name, resume).await?;
+            }
         }
     }
     let mut conditions = run.conditions();

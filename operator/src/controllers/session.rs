@@ -1,5 +1,5 @@
 //! BackupSession: one Snapshot per repository, the Addon task's Function resolved into one
-//! Job per component, retention after success, history cleanup, retries and deadlines. A
+//! Job per component (per target of a BackupBatch), retention after success, history cleanup, retries and deadlines. A
 //! session never stays Running: a lost Job, a failed executor or an expired deadline ends
 //! it Failed with a condition saying why.
 
@@ -16,8 +16,7 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{watcher, Controller};
 use kube::{Api, ResourceExt};
 use kubestash::api::addons::{Addon, Function};
-use kubestash::api::core::session::Session;
-use kubestash::api::core::{BackupConfiguration, BackupSession, BackupSessionPhase};
+use kubestash::api::core::{BackupSession, BackupSessionPhase};
 use kubestash::api::storage::{Repository, Snapshot, SnapshotPhase};
 use kubestash::naming;
 use serde_json::{json, Value};
@@ -26,6 +25,7 @@ use super::snapshot::snapshot_phase;
 use super::{job_log_tail, job_outcome, managed_labels, Context};
 use crate::backend;
 use crate::hooks;
+use crate::invoker::{Invoker, InvokerSession, Unit, REPOSITORIES_ENV};
 use crate::jobs::{self, JobSpec};
 use crate::util::{self, condition, set_condition};
 use crate::{
@@ -71,6 +71,11 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
 /// The Job of one component of a session.
 pub fn backup_job_name(session: &str, component: &str) -> String {
     naming::valid_name(session, component, "")
+}
+
+/// The Job of a component-list entry (see [`Unit::job_key`]).
+fn job_name(session: &str, key: &str) -> String {
+    backup_job_name(session, &key.replace('/', "-"))
 }
 
 /// The retention Job of a session.
@@ -150,12 +155,12 @@ impl Run {
     }
 
     /// The hooks of this session, with a summary in `phase` (and `error`).
-    fn hooks<'a>(
-        &'a self,
-        configuration: &BackupConfiguration,
-        phase: &str,
-        error: &str,
-    ) -> hooks::Hooks<'a> {
+    fn hooks<'a>(&'a self, invoker: &Invoker, phase: &str, error: &str) -> hooks::Hooks<'a> {
+        // A batch of several targets has no single target to report.
+        let target = match invoker.targets.as_slice() {
+            [(_, target)] => target.clone(),
+            _ => Default::default(),
+        };
         hooks::Hooks {
             ctx: &self.ctx,
             namespace: &self.namespace,
@@ -166,11 +171,11 @@ impl Run {
                 namespace: self.namespace.clone(),
                 invoker: kubestash::api::common::TypedObjectReference {
                     api_group: Some("core.kubestash.com".into()),
-                    kind: Some("BackupConfiguration".into()),
+                    kind: Some(invoker.kind.into()),
                     namespace: Some(self.namespace.clone()),
-                    name: configuration.name_any(),
+                    name: invoker.name.clone(),
                 },
-                target: configuration.spec.target.clone().unwrap_or_default(),
+                target,
                 phase: phase.into(),
                 duration: self.duration(),
                 error: error.into(),
@@ -181,8 +186,8 @@ impl Run {
     /// Runs the session's pre-backup hooks once; `Some` when one failed and ended the session.
     async fn pre_hooks(
         &self,
-        configuration: &BackupConfiguration,
-        session: &Session,
+        invoker: &Invoker,
+        session: &InvokerSession,
     ) -> Result<Option<Action>> {
         let list = session
             .config
@@ -190,7 +195,7 @@ impl Run {
             .as_ref()
             .and_then(|h| h.pre_backup.clone())
             .unwrap_or_default();
-        let runner = self.hooks(configuration, "Running", "");
+        let runner = self.hooks(invoker, "Running", "");
         let failure = hooks::run_recorded(
             &self.api,
             &self.name,
@@ -216,8 +221,8 @@ impl Run {
     /// Runs the session's post-backup hooks once for an outcome; returns their failure.
     async fn post_hooks(
         &self,
-        configuration: &BackupConfiguration,
-        session: &Session,
+        invoker: &Invoker,
+        session: &InvokerSession,
         error: Option<&str>,
     ) -> Result<Option<String>> {
         let list = session
@@ -231,7 +236,7 @@ impl Run {
         } else {
             "Succeeded"
         };
-        let runner = self.hooks(configuration, phase, error.unwrap_or_default());
+        let runner = self.hooks(invoker, phase, error.unwrap_or_default());
         hooks::run_recorded(
             &self.api,
             &self.name,
@@ -286,70 +291,76 @@ async fn reconcile(session: Arc<BackupSession>, ctx: Arc<Context>) -> Result<Act
             )
             .await;
     };
-    if invoker.kind != "BackupConfiguration" {
-        return run
-            .fail(
-                "BackupSkipped",
-                "InvokerNotSupported",
-                format!(
-                    "invoker kind `{}` is not supported; use a BackupConfiguration",
-                    invoker.kind
-                ),
-            )
-            .await;
-    }
-    let configurations: Api<BackupConfiguration> =
-        Api::namespaced(run.ctx.client.clone(), &run.namespace);
-    let Some(configuration) = util::get_opt(&configurations, &invoker.name).await? else {
-        return run
-            .fail(
-                "BackupExecutorEnsured",
-                "InvokerNotFound",
-                format!(
-                    "BackupConfiguration `{}/{}` not found",
-                    run.namespace, invoker.name
-                ),
-            )
-            .await;
+    let invoker = match Invoker::fetch(
+        &run.ctx.client,
+        &run.namespace,
+        &invoker.kind,
+        &invoker.name,
+    )
+    .await?
+    {
+        Ok(invoker) => invoker,
+        Err(reason) => {
+            return run
+                .fail("BackupExecutorEnsured", "InvokerNotFound", reason)
+                .await
+        }
     };
     let session_name = run.session.spec.session.clone().unwrap_or_default();
-    let Some(session_config) = configuration
-        .spec
-        .sessions
-        .iter()
-        .flatten()
-        .find(|s| s.config.name == session_name)
-        .cloned()
-    else {
+    let Some(session_config) = invoker.session(&session_name).cloned() else {
         return run
             .fail(
                 "BackupExecutorEnsured",
                 "SessionNotFound",
-                format!(
-                    "BackupConfiguration `{}/{}` has no session `{session_name}`",
-                    run.namespace, invoker.name
-                ),
+                format!("{} has no session `{session_name}`", invoker.display()),
             )
             .await;
     };
     match phase {
-        None | Some(BackupSessionPhase::Pending) => {
-            start(&run, &configuration, &session_config).await
-        }
-        _ => progress(&run, &configuration, &session_config).await,
+        None | Some(BackupSessionPhase::Pending) => start(&run, &invoker, &session_config).await,
+        _ => progress(&run, &invoker, &session_config).await,
     }
 }
 
-/// Everything planned for one session: snapshots per repository and Jobs per component.
+/// Everything planned for one session: snapshots per repository and Jobs per component,
+/// each Job keyed by its component-list entry (see [`Unit::job_key`]).
 struct Plan {
     snapshots: Vec<Snapshot>,
     jobs: Vec<(String, Job)>,
 }
 
-async fn plan(run: &Run, configuration: &BackupConfiguration, session: &Session) -> Result<Plan> {
+async fn plan(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result<Plan> {
+    let mut plan = Plan {
+        snapshots: Vec::new(),
+        jobs: Vec::new(),
+    };
+    if session.units.is_empty() {
+        return Err(Error::msg(format!(
+            "session `{}` has no targets",
+            session.config.name
+        )));
+    }
+    for unit in &session.units {
+        plan_unit(run, invoker, session, unit, &mut plan).await?;
+    }
+    Ok(plan)
+}
+
+/// Plans one target of a session: its Snapshots and its Jobs.
+async fn plan_unit(
+    run: &Run,
+    invoker: &Invoker,
+    session: &InvokerSession,
+    unit: &Unit,
+    plan: &mut Plan,
+) -> Result<()> {
     let client = &run.ctx.client;
     let namespace = &run.namespace;
     let session_name = &session.config.name;
+    let within = match &unit.target {
+        Some(target) => format!("session `{session_name}` target `{target}`"),
+        None => format!("session `{session_name}`"),
+    };
     let created = run
         .session
         .metadata
@@ -359,8 +370,8 @@ async fn plan(run: &Run, configuration: &BackupConfiguration, session: &Session)
         .unwrap_or_else(chrono::Utc::now);
     let repositories_api: Api<Repository> = Api::namespaced(client.clone(), namespace);
     let mut storage_volumes: Vec<(Volume, VolumeMount)> = Vec::new();
-    let mut snapshots = Vec::new();
-    for info in session.repositories.iter().flatten() {
+    let mut repository_names = Vec::new();
+    for info in &unit.repositories {
         let repository = util::get_opt(&repositories_api, &info.name)
             .await?
             .ok_or_else(|| {
@@ -382,11 +393,11 @@ async fn plan(run: &Run, configuration: &BackupConfiguration, session: &Session)
             "apiVersion": "storage.kubestash.com/v1alpha1",
             "kind": "Snapshot",
             "metadata": {
-                "name": naming::snapshot_name(&info.name, &configuration.name_any(), session_name, created.timestamp()),
+                "name": naming::snapshot_name(&info.name, &invoker.name, session_name, created.timestamp()),
                 "namespace": namespace,
                 "labels": managed_labels(&[
                     ("kubestash.com/repo-name", &info.name),
-                    (LABEL_INVOKER_NAME, &configuration.name_any()),
+                    (LABEL_INVOKER_NAME, &invoker.name),
                     (LABEL_SESSION, session_name),
                     (LABEL_BACKUP_SESSION, &run.name),
                 ]),
@@ -399,33 +410,31 @@ async fn plan(run: &Run, configuration: &BackupConfiguration, session: &Session)
                 "session": session_name,
                 "backupSession": run.name,
                 "version": "v1",
-                "appRef": configuration.spec.target,
+                "appRef": unit.app_ref,
                 "deletionPolicy": repository.spec.deletion_policy,
             },
         }))?;
         snapshot.metadata.labels.get_or_insert_default();
-        snapshots.push(snapshot);
+        plan.snapshots.push(snapshot);
+        repository_names.push(info.name.clone());
     }
-    if snapshots.is_empty() {
-        return Err(Error::msg(format!(
-            "session `{session_name}` has no repositories"
-        )));
+    if repository_names.is_empty() {
+        return Err(Error::msg(format!("{within} has no repositories")));
     }
-    let addon_info = session
+    let addon_info = unit
         .addon
         .clone()
-        .ok_or_else(|| Error::msg(format!("session `{session_name}` has no addon")))?;
+        .ok_or_else(|| Error::msg(format!("{within} has no addon")))?;
     let addons: Api<Addon> = Api::all(client.clone());
     let addon = util::get_opt(&addons, &addon_info.name)
         .await?
         .ok_or_else(|| Error::msg(format!("Addon `{}` not found", addon_info.name)))?;
     let functions: Api<Function> = Api::all(client.clone());
     let account = run.ctx.ensure_executor_account(namespace).await?;
-    let mut jobs_out = Vec::new();
     for task_ref in addon_info.tasks.iter().flatten() {
         let task = addon.spec.backup_task(&task_ref.name).ok_or_else(|| {
             Error::msg(format!(
-                "Addon `{}` has no backup task `{}` (spec.sessions[{session_name}].addon.tasks)",
+                "Addon `{}` has no backup task `{}` ({within}, addon.tasks)",
                 addon_info.name, task_ref.name
             ))
         })?;
@@ -438,20 +447,15 @@ async fn plan(run: &Run, configuration: &BackupConfiguration, session: &Session)
                 ))
             })?;
         let manifest = jobs::is_manifest_function(&function);
-        let components = jobs::plan_components(
-            client,
-            configuration.spec.target.as_ref(),
-            namespace,
-            task_ref,
-            manifest,
-        )
-        .await?;
+        let components =
+            jobs::plan_components(client, unit.app_ref.as_ref(), namespace, task_ref, manifest)
+                .await?;
         for component in components {
             let mut variables = BTreeMap::from([
                 ("namespace".to_string(), namespace.clone()),
                 ("backupSession".to_string(), run.name.clone()),
-                ("invokerKind".to_string(), "BackupConfiguration".to_string()),
-                ("invokerName".to_string(), configuration.name_any()),
+                ("invokerKind".to_string(), invoker.kind.to_string()),
+                ("invokerName".to_string(), invoker.name.clone()),
                 ("taskName".to_string(), task_ref.name.clone()),
                 ("COMPONENT_NAME".to_string(), component.component.clone()),
             ]);
@@ -473,19 +477,31 @@ async fn plan(run: &Run, configuration: &BackupConfiguration, session: &Session)
                 volumes.push(volume.clone());
                 mounts.push(mount.clone());
             }
-            let job_name = backup_job_name(&run.name, &component.component);
+            let key = unit.job_key(&component.component);
+            if plan.jobs.iter().any(|(k, _)| *k == key) {
+                return Err(Error::msg(format!(
+                    "{within}: two tasks write component `{}`",
+                    component.component
+                )));
+            }
+            // In a batch, each Job writes only its own target's Snapshots.
+            let env = match unit.target {
+                Some(_) => vec![(REPOSITORIES_ENV.to_string(), repository_names.join(","))],
+                None => Vec::new(),
+            };
             let job = jobs::build_job(JobSpec {
-                name: job_name,
+                name: job_name(&run.name, &key),
                 namespace: namespace.clone(),
                 labels: managed_labels(&[
                     (LABEL_BACKUP_SESSION, &run.name),
-                    (LABEL_INVOKER_KIND, "BackupConfiguration"),
-                    (LABEL_INVOKER_NAME, &configuration.name_any()),
+                    (LABEL_INVOKER_KIND, invoker.kind),
+                    (LABEL_INVOKER_NAME, &invoker.name),
                     ("kubestash.com/component", &component.component),
                 ]),
                 owner: Some(util::owner_reference(run.session.as_ref(), true)),
                 image,
                 args,
+                env,
                 volumes,
                 mounts,
                 job_template: session
@@ -497,22 +513,19 @@ async fn plan(run: &Run, configuration: &BackupConfiguration, session: &Session)
                 service_account: Some(account.clone()),
                 ..JobSpec::default()
             });
-            jobs_out.push((component.component, job));
+            plan.jobs.push((key, job));
         }
     }
-    Ok(Plan {
-        snapshots,
-        jobs: jobs_out,
-    })
+    Ok(())
 }
 
 /// Plans the session; a problem with the inputs (not the API server) ends it Failed.
 async fn plan_or_fail(
     run: &Run,
-    configuration: &BackupConfiguration,
-    session: &Session,
+    invoker: &Invoker,
+    session: &InvokerSession,
 ) -> Result<std::result::Result<Plan, Action>> {
-    match plan(run, configuration, session).await {
+    match plan(run, invoker, session).await {
         Ok(plan) => Ok(Ok(plan)),
         Err(Error::Kube(error)) => Err(Error::Kube(error)),
         Err(error) => run
@@ -526,22 +539,15 @@ async fn plan_or_fail(
     }
 }
 
-async fn start(
-    run: &Run,
-    configuration: &BackupConfiguration,
-    session: &Session,
-) -> Result<Action> {
+async fn start(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result<Action> {
     let client = &run.ctx.client;
-    if configuration.spec.paused {
+    if invoker.paused {
         return run
             .finish(
                 BackupSessionPhase::Skipped,
                 "BackupSkipped",
-                "BackupConfigurationPaused",
-                format!(
-                    "BackupConfiguration `{}` is paused",
-                    configuration.name_any()
-                ),
+                &format!("{}Paused", invoker.kind),
+                format!("{} `{}` is paused", invoker.kind, invoker.name),
                 Value::Null,
             )
             .await;
@@ -549,8 +555,13 @@ async fn start(
     let others = run.api.list(&ListParams::default()).await?;
     let busy = others.items.iter().find(|other| {
         other.name_any() != run.name
-            && other.spec.invoker.as_ref().map(|i| &i.name)
-                == run.session.spec.invoker.as_ref().map(|i| &i.name)
+            && other.spec.invoker.as_ref().map(|i| (&i.kind, &i.name))
+                == run
+                    .session
+                    .spec
+                    .invoker
+                    .as_ref()
+                    .map(|i| (&i.kind, &i.name))
             && other.spec.session == run.session.spec.session
             && other.status.as_ref().and_then(|s| s.phase) == Some(BackupSessionPhase::Running)
     });
@@ -568,33 +579,29 @@ async fn start(
             )
             .await;
     }
-    let status = configuration.status.clone().unwrap_or_default();
-    match status.phase {
+    match invoker.phase {
         Some(kubestash::api::core::session::BackupInvokerPhase::Invalid) => {
-            let why = util::find(status.conditions.as_ref(), "ValidationPassed")
+            let why = util::find(Some(&invoker.conditions), "ValidationPassed")
                 .and_then(|c| c.message.clone())
                 .unwrap_or_default();
             return run
                 .fail(
                     "BackupExecutorEnsured",
                     "InvokerInvalid",
-                    format!(
-                        "BackupConfiguration `{}` is Invalid: {why}",
-                        configuration.name_any()
-                    ),
+                    format!("{} `{}` is Invalid: {why}", invoker.kind, invoker.name),
                 )
                 .await;
         }
         Some(kubestash::api::core::session::BackupInvokerPhase::Ready) => {}
         _ => {
             let age = util::since_creation(&run.session.metadata).as_secs() as i64;
-            let why = util::find(status.conditions.as_ref(), "Ready")
+            let why = util::find(Some(&invoker.conditions), "Ready")
                 .and_then(|c| c.message.clone())
                 .unwrap_or_else(|| "not reconciled yet".into());
             // Wait only while the configuration is still settling; a missing target or a
             // storage that failed to initialize will not fix itself.
-            let permanent = status.target_found == Some(false)
-                || status.backends.iter().flatten().any(|b| {
+            let permanent = invoker.target_missing
+                || invoker.backend_status.iter().any(|b| {
                     b.storage
                         .as_ref()
                         .and_then(|s| s.reason.as_deref())
@@ -612,8 +619,8 @@ async fn start(
                         false,
                         "WaitingForInvoker",
                         format!(
-                            "waiting for BackupConfiguration `{}` to become Ready: {why}",
-                            configuration.name_any()
+                            "waiting for {} `{}` to become Ready: {why}",
+                            invoker.kind, invoker.name
                         ),
                     ),
                 );
@@ -631,15 +638,12 @@ async fn start(
                 .fail(
                     "BackupExecutorEnsured",
                     "InvokerNotReady",
-                    format!(
-                        "BackupConfiguration `{}` is not Ready: {why}",
-                        configuration.name_any()
-                    ),
+                    format!("{} `{}` is not Ready: {why}", invoker.kind, invoker.name),
                 )
                 .await;
         }
     }
-    let plan = match plan_or_fail(run, configuration, session).await? {
+    let plan = match plan_or_fail(run, invoker, session).await? {
         Ok(plan) => plan,
         Err(action) => return Ok(action),
     };
@@ -653,13 +657,24 @@ async fn start(
         // rather than backing up alongside.
         util::patch_status(&run.api, &run.name, json!({"phase": "Running"})).await?;
     }
-    if let Some(action) = run.pre_hooks(configuration, session).await? {
+    if let Some(action) = run.pre_hooks(invoker, session).await? {
         return Ok(action);
     }
     // Snapshots first: the executor writes into them.
-    let total_components = plan.jobs.len() as i32;
     let mut entries = Vec::new();
     for snapshot in &plan.snapshots {
+        // Each Snapshot gets the components of its own target.
+        let total_components = plan
+            .jobs
+            .iter()
+            .filter(|(key, _)| {
+                session.unit_of(key).is_some_and(|(unit, _)| {
+                    unit.repositories
+                        .iter()
+                        .any(|r| r.name == snapshot.spec.repository)
+                })
+            })
+            .count() as i32;
         let api: Api<Snapshot> = Api::namespaced(client.clone(), &run.namespace);
         match api.create(&PostParams::default(), snapshot).await {
             Ok(_) => {}
@@ -679,7 +694,7 @@ async fn start(
         entries.push(json!({
             "name": snapshot.name_any(),
             "phase": "Pending",
-            "appRef": configuration.spec.target,
+            "appRef": snapshot.spec.app_ref,
             "repository": snapshot.spec.repository,
         }));
     }
@@ -752,10 +767,21 @@ async fn session_snapshots(run: &Run) -> Result<Vec<Snapshot>> {
     Ok(found)
 }
 
-/// Marks a component Failed in every snapshot of the session where it has not finished.
-async fn fail_component(run: &Run, component: &str, error: &str) -> Result<()> {
+/// Marks the component of a component-list entry Failed in every snapshot of its target
+/// where it has not finished.
+async fn fail_component(run: &Run, session: &InvokerSession, key: &str, error: &str) -> Result<()> {
     let api: Api<Snapshot> = Api::namespaced(run.ctx.client.clone(), &run.namespace);
+    let Some((unit, component)) = session.unit_of(key) else {
+        return Ok(());
+    };
     for snapshot in session_snapshots(run).await? {
+        if !unit
+            .repositories
+            .iter()
+            .any(|r| r.name == snapshot.spec.repository)
+        {
+            continue;
+        }
         let current = snapshot
             .status
             .as_ref()
@@ -778,22 +804,18 @@ async fn fail_component(run: &Run, component: &str, error: &str) -> Result<()> {
     Ok(())
 }
 
-async fn progress(
-    run: &Run,
-    configuration: &BackupConfiguration,
-    session: &Session,
-) -> Result<Action> {
+async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result<Action> {
     let client = &run.ctx.client;
     let status = run.status();
     let jobs_api: Api<Job> = Api::namespaced(client.clone(), &run.namespace);
     if !util::is_true(status.conditions.as_ref(), "SnapshotsEnsured") {
         // Running since the pre hooks began, but the operator stopped before the snapshots:
         // pick up where it left (hooks that ran are not run again).
-        return start(run, configuration, session).await;
+        return start(run, invoker, session).await;
     }
     if !util::is_true(status.conditions.as_ref(), "BackupExecutorEnsured") {
         // The operator stopped between creating the snapshots and the Jobs: finish that.
-        let plan = match plan_or_fail(run, configuration, session).await? {
+        let plan = match plan_or_fail(run, invoker, session).await? {
             Ok(plan) => plan,
             Err(action) => return Ok(action),
         };
@@ -836,17 +858,11 @@ async fn progress(
             let message = format!("the backup did not finish within its backupTimeout ({timeout})");
             for component in &components {
                 let _ = jobs_api
-                    .delete(
-                        &backup_job_name(&run.name, component),
-                        &DeleteParams::background(),
-                    )
+                    .delete(&job_name(&run.name, component), &DeleteParams::background())
                     .await;
-                fail_component(run, component, &message).await?;
+                fail_component(run, session, component, &message).await?;
             }
-            let message = match run
-                .post_hooks(configuration, session, Some(&message))
-                .await?
-            {
+            let message = match run.post_hooks(invoker, session, Some(&message)).await? {
                 Some(hook_error) => format!("{message}; post-backup {hook_error}"),
                 None => message,
             };
@@ -858,14 +874,14 @@ async fn progress(
     let mut running = false;
     let mut failures = Vec::new();
     for component in &components {
-        let job_name = backup_job_name(&run.name, component);
+        let job_name = job_name(&run.name, component);
         match util::get_opt(&jobs_api, &job_name).await? {
             None => {
                 let message = format!(
                     "backup Job `{}/{job_name}` was deleted before it finished",
                     run.namespace
                 );
-                fail_component(run, component, &message).await?;
+                fail_component(run, session, component, &message).await?;
                 failures.push(message);
             }
             Some(job) => match job_outcome(&job) {
@@ -880,7 +896,7 @@ async fn progress(
                         "backup Job `{}/{job_name}` failed: {reason}{logs}",
                         run.namespace
                     );
-                    fail_component(run, component, &message).await?;
+                    fail_component(run, session, component, &message).await?;
                     failures.push(message);
                 }
             },
@@ -932,10 +948,7 @@ async fn progress(
     }
     if !errors.is_empty() {
         let message = errors.join("; ");
-        let message = match run
-            .post_hooks(configuration, session, Some(&message))
-            .await?
-        {
+        let message = match run.post_hooks(invoker, session, Some(&message)).await? {
             Some(hook_error) => format!("{message}; post-backup {hook_error}"),
             None => message,
         };
@@ -951,17 +964,12 @@ async fn progress(
     }
     // Retention, once every snapshot succeeded.
     let retention_job = retention_job_name(&run.name);
-    let has_policies = configuration
-        .spec
-        .backends
-        .iter()
-        .flatten()
-        .any(|b| b.retention_policy.is_some());
+    let has_policies = invoker.has_retention();
     if has_policies {
         let job = match util::get_opt(&jobs_api, &retention_job).await? {
             Some(job) => job,
             None => {
-                let job = retention_job_spec(run, configuration, session).await?;
+                let job = retention_job_spec(run, invoker, session).await?;
                 run.ctx.ensure_job(&job).await?;
                 let mut conditions = run.conditions();
                 set_condition(
@@ -995,10 +1003,7 @@ async fn progress(
                     recorded.join("; ")
                 };
                 let message = format!("backup succeeded but retention failed: {message}");
-                let message = match run
-                    .post_hooks(configuration, session, Some(&message))
-                    .await?
-                {
+                let message = match run.post_hooks(invoker, session, Some(&message)).await? {
                     Some(hook_error) => format!("{message}; post-backup {hook_error}"),
                     None => message,
                 };
@@ -1014,7 +1019,7 @@ async fn progress(
             }
         }
     }
-    if let Some(hook_error) = run.post_hooks(configuration, session, None).await? {
+    if let Some(hook_error) = run.post_hooks(invoker, session, None).await? {
         return run
             .finish(
                 BackupSessionPhase::Failed,
@@ -1039,7 +1044,7 @@ async fn progress(
     let seconds = util::since_creation(&run.session.metadata).as_secs_f64();
     run.ctx.metrics.backup_succeeded(
         &run.namespace,
-        &configuration.name_any(),
+        &invoker.name,
         chrono::Utc::now().timestamp() as f64,
         seconds,
         size as f64,
@@ -1106,15 +1111,11 @@ fn add_storage_volume(
     volumes.push((volume, mount));
 }
 
-async fn retention_job_spec(
-    run: &Run,
-    configuration: &BackupConfiguration,
-    session: &Session,
-) -> Result<Job> {
+async fn retention_job_spec(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result<Job> {
     let client = &run.ctx.client;
     let repositories_api: Api<Repository> = Api::namespaced(client.clone(), &run.namespace);
     let mut storage_volumes: Vec<(Volume, VolumeMount)> = Vec::new();
-    for info in session.repositories.iter().flatten() {
+    for info in session.repositories() {
         let Some(repository) = util::get_opt(&repositories_api, &info.name).await? else {
             continue;
         };
@@ -1128,7 +1129,7 @@ async fn retention_job_spec(
         namespace: run.namespace.clone(),
         labels: managed_labels(&[
             (LABEL_BACKUP_SESSION, &run.name),
-            (LABEL_INVOKER_NAME, &configuration.name_any()),
+            (LABEL_INVOKER_NAME, &invoker.name),
         ]),
         owner: Some(util::owner_reference(run.session.as_ref(), true)),
         image: run.ctx.options.image.clone(),
@@ -1147,7 +1148,10 @@ async fn retention_job_spec(
                 ..Default::default()
             }
         }),
-        pod_template: session.addon.as_ref().and_then(|a| a.job_template.clone()),
+        pod_template: session
+            .units
+            .iter()
+            .find_map(|u| u.addon.as_ref().and_then(|a| a.job_template.clone())),
         service_account: Some(account),
         ..JobSpec::default()
     }))
@@ -1157,21 +1161,17 @@ async fn retention_job_spec(
 async fn finalize(run: &Run) -> Result<Action> {
     let status = run.status();
     let client = &run.ctx.client;
-    let configurations: Api<BackupConfiguration> = Api::namespaced(client.clone(), &run.namespace);
     let invoker = run.session.spec.invoker.clone();
     let configuration = match &invoker {
-        Some(invoker) => util::get_opt(&configurations, &invoker.name).await?,
+        Some(invoker) => Invoker::fetch(client, &run.namespace, &invoker.kind, &invoker.name)
+            .await?
+            .ok(),
         None => None,
     };
     let session_name = run.session.spec.session.clone().unwrap_or_default();
-    let session = configuration.as_ref().and_then(|c| {
-        c.spec
-            .sessions
-            .iter()
-            .flatten()
-            .find(|s| s.config.name == session_name)
-            .cloned()
-    });
+    let session = configuration
+        .as_ref()
+        .and_then(|c| c.session(&session_name).cloned());
     // Retry a failed session.
     let retry_left = run.session.spec.retry_left.unwrap_or(0);
     if status.phase == Some(BackupSessionPhase::Failed)
@@ -1179,7 +1179,7 @@ async fn finalize(run: &Run) -> Result<Action> {
         && status.retried != Some(true)
     {
         if let (Some(configuration), Some(session)) = (&configuration, &session) {
-            if configuration.spec.paused {
+            if configuration.paused {
                 return Ok(Action::await_change());
             }
             let delay = session
@@ -1241,7 +1241,8 @@ async fn finalize(run: &Run) -> Result<Action> {
             .items
             .into_iter()
             .filter(|other| {
-                other.spec.invoker.as_ref().map(|i| &i.name) == invoker.as_ref().map(|i| &i.name)
+                other.spec.invoker.as_ref().map(|i| (&i.kind, &i.name))
+                    == invoker.as_ref().map(|i| (&i.kind, &i.name))
                     && other.spec.session == run.session.spec.session
                     && other
                         .status

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kube::{Api, Client, ResourceExt};
-use kubestash::api::core::{BackupConfiguration, BackupSession};
+use kubestash::api::core::BackupSession;
 use kubestash::api::storage::{Repository, Snapshot};
 use kubestash::engine::{layout, BackupRequest, BackupSummary, ProgressEvent};
 use kubestash::manifest::ManifestFilter;
@@ -98,15 +98,15 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
         .invoker
         .clone()
         .ok_or_else(|| Error::msg("spec.invoker is missing"))?;
-    let configurations: Api<BackupConfiguration> = Api::namespaced(client.clone(), namespace);
-    let configuration = util::get_opt(&configurations, &invoker.name)
-        .await?
-        .ok_or_else(|| {
-            Error::msg(format!(
-                "BackupConfiguration `{namespace}/{}` not found",
-                invoker.name
-            ))
-        })?;
+    // A batch's Job backs up one target: only that target's repositories are its to write.
+    let own_repositories: Option<Vec<String>> = std::env::var(crate::invoker::REPOSITORIES_ENV)
+        .ok()
+        .map(|list| {
+            list.split(',')
+                .filter(|r| !r.is_empty())
+                .map(str::to_string)
+                .collect()
+        });
     let session_name = session.spec.session.clone().unwrap_or_default();
     let snapshots_api: Api<Snapshot> = Api::namespaced(client.clone(), namespace);
     let repositories_api: Api<Repository> = Api::namespaced(client.clone(), namespace);
@@ -133,6 +133,13 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
         .as_ref()
         .and_then(|s| s.snapshots.clone())
         .unwrap_or_default()
+        .into_iter()
+        .filter(|entry| {
+            own_repositories.as_ref().is_none_or(|own| {
+                own.iter()
+                    .any(|r| Some(r.as_str()) == entry.repository.as_deref())
+            })
+        })
     {
         let component = args.component.clone();
         let component_path = layout::component_path(&session_name, &component);
@@ -161,12 +168,12 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
                 format!("kubestash.com/component:{component}"),
                 format!(
                     "kubestash.com/app:{}",
-                    configuration
-                        .spec
-                        .target
+                    entry
+                        .app_ref
                         .as_ref()
                         .map(|t| t.name.clone())
-                        .unwrap_or_else(|| configuration.name_any())
+                        .filter(|name| !name.is_empty())
+                        .unwrap_or_else(|| invoker.name.clone())
                 ),
             ];
             let host = component.clone();

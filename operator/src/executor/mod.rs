@@ -76,12 +76,8 @@ pub async fn trigger(
     invoker_name: &str,
     session: &str,
 ) -> Result<String> {
-    if invoker_kind != "BackupConfiguration" {
-        return Err(Error::msg(format!(
-            "invoker kind `{invoker_kind}` is not supported; use BackupConfiguration"
-        )));
-    }
-    let created = crate::sessions::trigger(client, namespace, invoker_name, session).await?;
+    let created =
+        crate::sessions::trigger(client, namespace, invoker_kind, invoker_name, session).await?;
     Ok(created.metadata.name.unwrap_or_default())
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use kube::api::DeleteParams;
 use kube::{Api, Client, ResourceExt};
-use kubestash::api::core::{BackupConfiguration, BackupSession};
+use kubestash::api::core::BackupSession;
 use kubestash::api::storage::{Repository, RetentionPolicy, Snapshot, SnapshotPhase};
 use kubestash::engine::layout;
 use kubestash::engine::retention::{select_failed, select_successful};
@@ -183,27 +183,25 @@ pub async fn retention(client: &Client, namespace: &str, backup_session: &str) -
         .invoker
         .clone()
         .ok_or_else(|| Error::msg("spec.invoker is missing"))?;
-    let configurations: Api<BackupConfiguration> = Api::namespaced(client.clone(), namespace);
-    let configuration = configurations.get(&invoker.name).await?;
+    let configuration =
+        crate::invoker::Invoker::fetch(client, namespace, &invoker.kind, &invoker.name)
+            .await?
+            .map_err(Error::msg)?;
     let session_name = session.spec.session.clone().unwrap_or_default();
     let config = configuration
-        .spec
-        .sessions
-        .iter()
-        .flatten()
-        .find(|s| s.config.name == session_name)
+        .session(&session_name)
         .cloned()
         .ok_or_else(|| Error::msg(format!("session `{session_name}` not found")))?;
     let repositories: Api<Repository> = Api::namespaced(client.clone(), namespace);
     let mut statuses = Vec::new();
     let mut errors = Vec::new();
-    for info in config.repositories.iter().flatten() {
-        let backend = configuration
-            .spec
-            .backends
-            .iter()
-            .flatten()
-            .find(|b| Some(&b.name) == info.backend.as_ref());
+    for info in config.repositories() {
+        // A repository without a backend uses the only one.
+        let backend = configuration.backends.iter().find(|b| {
+            Some(&b.name) == info.backend.as_ref()
+                || (info.backend.as_deref().unwrap_or_default().is_empty()
+                    && configuration.backends.len() == 1)
+        });
         let Some(reference) = backend.and_then(|b| b.retention_policy.clone()) else {
             continue;
         };

@@ -1,4 +1,5 @@
-//! `kubectl kubestash backup now <backupconfiguration>` (alias `trigger`): create
+//! `kubectl kubestash backup now <backupconfiguration>` (alias `trigger`; `--batch` for a
+//! BackupBatch): create
 //! BackupSession(s) named as KubeStash names them and, with `--wait`, follow them to the end:
 //! a progress bar on a TTY, plain lines otherwise, a summary table, `-o json` for CI, and the
 //! exit code of the outcome (0 Succeeded, 1 Failed/Skipped, 3 timed out).
@@ -10,7 +11,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use kube::{Api, Client, ResourceExt};
-use kubestash::api::core::{BackupConfiguration, BackupSession, BackupSessionPhase};
+use kubestash::api::core::{BackupSession, BackupSessionPhase};
 use kubestash::api::storage::Snapshot;
 use serde::Serialize;
 
@@ -21,7 +22,7 @@ use crate::output::{self, OutputFormat};
 /// `backup` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum BackupCommand {
-    /// Trigger a backup of a BackupConfiguration now.
+    /// Trigger a backup of a BackupConfiguration (or, with --batch, a BackupBatch) now.
     #[command(alias = "trigger")]
     Now(NowArgs),
 }
@@ -29,8 +30,11 @@ pub enum BackupCommand {
 /// Flags of `backup now`.
 #[derive(Debug, Args)]
 pub struct NowArgs {
-    /// The BackupConfiguration.
+    /// The BackupConfiguration (with --batch: the BackupBatch).
     pub backup_configuration: String,
+    /// The name is a BackupBatch: one session backs up all of its targets.
+    #[arg(long)]
+    pub batch: bool,
     /// Only these sessions (default: every session).
     #[arg(long = "session", value_name = "NAME")]
     pub sessions: Vec<String>,
@@ -90,19 +94,40 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
     runtime.block_on(async {
         let cluster = crate::cluster::connect(global).await?;
         let namespace = cluster.namespace.clone();
-        let configurations: Api<BackupConfiguration> = Api::namespaced(cluster.client.clone(), &namespace);
         let name = &args.backup_configuration;
-        let configuration = configurations.get_opt(name).await?.ok_or_else(|| {
-            CliError::bad_input(format!("BackupConfiguration {namespace}/{name} not found"))
-                .with_hint(format!("list them with `kubectl get backupconfigurations -n {namespace}`"))
-        })?;
-        let available: Vec<String> = configuration.spec.sessions.iter().flatten().map(|s| s.config.name.clone()).collect();
-        let sessions: Vec<String> = if args.sessions.is_empty() { available.clone() } else { args.sessions.clone() };
+        let (kind, plural) = if args.batch {
+            (kubestash_operator::invoker::BATCH, "backupbatches")
+        } else {
+            (
+                kubestash_operator::invoker::CONFIGURATION,
+                "backupconfigurations",
+            )
+        };
+        let invoker =
+            kubestash_operator::invoker::Invoker::fetch(&cluster.client, &namespace, kind, name)
+                .await?
+                .map_err(|_| {
+                    CliError::bad_input(format!("{kind} {namespace}/{name} not found")).with_hint(
+                        format!("list them with `kubectl get {plural} -n {namespace}`"),
+                    )
+                })?;
+        let available: Vec<String> = invoker
+            .sessions
+            .iter()
+            .map(|s| s.config.name.clone())
+            .collect();
+        let sessions: Vec<String> = if args.sessions.is_empty() {
+            available.clone()
+        } else {
+            args.sessions.clone()
+        };
         for session in &sessions {
             if !available.contains(session) {
-                return Err(CliError::bad_input(format!("BackupConfiguration {namespace}/{name} has no session `{session}` (spec.sessions[].name)"))
-                    .with_hint(format!("its sessions: {}", available.join(", ")))
-                    .into());
+                return Err(CliError::bad_input(format!(
+                    "{kind} {namespace}/{name} has no session `{session}` (spec.sessions[].name)"
+                ))
+                .with_hint(format!("its sessions: {}", available.join(", ")))
+                .into());
             }
         }
         let embedded = if args.wait {
@@ -112,7 +137,14 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
         };
         let mut created = Vec::new();
         for session in &sessions {
-            let object = kubestash_operator::sessions::trigger(&cluster.client, &namespace, name, session).await?;
+            let object = kubestash_operator::sessions::trigger(
+                &cluster.client,
+                &namespace,
+                kind,
+                name,
+                session,
+            )
+            .await?;
             eprintln!("backupsession/{} created", object.name_any());
             created.push(object.name_any());
         }
@@ -122,7 +154,10 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
                     println!("backupsession/{name}");
                 }
             } else {
-                output::print_structured(global.output, &serde_json::json!({"namespace": namespace, "backupSessions": created}))?;
+                output::print_structured(
+                    global.output,
+                    &serde_json::json!({"namespace": namespace, "backupSessions": created}),
+                )?;
             }
             return Ok(ExitStatus::Success);
         }
@@ -134,21 +169,40 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
         let Some(results) = results else {
             return Err(CliError {
                 status: ExitStatus::TimedOut,
-                message: format!("timed out after {} waiting for {}", args.timeout, created.join(", ")),
-                hint: Some(format!("see `kubectl describe backupsession -n {namespace} {}`", created.join(" "))),
+                message: format!(
+                    "timed out after {} waiting for {}",
+                    args.timeout,
+                    created.join(", ")
+                ),
+                hint: Some(format!(
+                    "see `kubectl describe backupsession -n {namespace} {}`",
+                    created.join(" ")
+                )),
             }
             .into());
         };
         report(&results, global.output)?;
-        let failed: Vec<&SessionResult> = results.iter().filter(|r| r.phase != "Succeeded").collect();
+        let failed: Vec<&SessionResult> =
+            results.iter().filter(|r| r.phase != "Succeeded").collect();
         if failed.is_empty() {
             Ok(ExitStatus::Success)
         } else {
             for result in &failed {
-                eprintln!("error: BackupSession {}/{} {}: {}", result.namespace, result.backup_session, result.phase, result.reason.clone().unwrap_or_default());
+                eprintln!(
+                    "error: BackupSession {}/{} {}: {}",
+                    result.namespace,
+                    result.backup_session,
+                    result.phase,
+                    result.reason.clone().unwrap_or_default()
+                );
                 for snapshot in &result.snapshots {
                     for component in snapshot.components.iter().filter(|c| c.error.is_some()) {
-                        eprintln!("  snapshot {} component {}: {}", snapshot.name, component.name, component.error.clone().unwrap_or_default());
+                        eprintln!(
+                            "  snapshot {} component {}: {}",
+                            snapshot.name,
+                            component.name,
+                            component.error.clone().unwrap_or_default()
+                        );
                     }
                 }
             }

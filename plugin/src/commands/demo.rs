@@ -453,6 +453,7 @@ fn demo_steps(
         backup::run(
             &backup::BackupCommand::Now(backup::NowArgs {
                 backup_configuration: CONFIGURATION.into(),
+                batch: false,
                 sessions: Vec::new(),
                 wait: true,
                 timeout: "45s".into(),
