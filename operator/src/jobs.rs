@@ -1,5 +1,5 @@
 //! From an Addon task and its Function to Jobs: which components a target has (one per
-//! replica volume set, or one for the whole target), the volumes each Job mounts (target
+//! StatefulSet replica volume set, one per node of a DaemonSet, or one for the whole target), the volumes each Job mounts (target
 //! volumes, the addon's volume templates, the storage volume for local backends), and the
 //! Job object with the session's job template merged in.
 
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{PersistentVolumeClaim, PodSpec, Volume, VolumeMount};
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, PodSpec, Volume, VolumeMount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::{Api, Client};
 use kubestash::api::addons::{Function, Task};
@@ -35,6 +35,8 @@ pub struct ComponentPlan {
     pub volumes: Vec<Volume>,
     /// Where the Job mounts them.
     pub mounts: Vec<VolumeMount>,
+    /// The node the Job must run on (a DaemonSet's node-local volumes).
+    pub node: Option<String>,
 }
 
 /// Whether a Function works on manifests rather than files.
@@ -140,14 +142,18 @@ pub async fn plan_components(
     let (spec, claim_templates, replicas) = pod_template(client, target, &namespace).await?;
     let spec: PodSpec = serde_json::from_value(spec).unwrap_or_default();
     let template_volumes = spec.volumes.clone().unwrap_or_default();
+    let daemon = kind == "DaemonSet";
     let explicit = task.target_volumes.as_ref();
     let mounts: Vec<VolumeMount> = match explicit.and_then(|t| t.volume_mounts.clone()) {
         Some(mounts) if !mounts.is_empty() => mounts,
         _ => {
-            // Every persistent volume of the pod, where the first container using it mounts it.
+            // Every persistent volume of the pod (and a DaemonSet's node directories), where
+            // the first container using it mounts it.
             let persistent: Vec<String> = template_volumes
                 .iter()
-                .filter(|v| v.persistent_volume_claim.is_some())
+                .filter(|v| {
+                    v.persistent_volume_claim.is_some() || (daemon && v.host_path.is_some())
+                })
                 .map(|v| v.name.clone())
                 .chain(
                     claim_templates
@@ -204,6 +210,38 @@ pub async fn plan_components(
     } else {
         vec![None]
     };
+    if daemon {
+        // One component per node the DaemonSet runs on, named after the node, each Job
+        // pinned to its node so node-local volumes are the node's own.
+        let nodes = daemon_set_nodes(client, &namespace, &target.name).await?;
+        if nodes.is_empty() {
+            return Err(Error::msg(format!(
+                "DaemonSet `{namespace}/{}` has no pod on any node yet: nothing to back up",
+                target.name
+            )));
+        }
+        let volumes = mounts
+            .iter()
+            .map(|mount| {
+                volume_for(&mount.name, None).ok_or_else(|| {
+                    Error::msg(format!(
+                        "volume `{}` named in targetVolumes.volumeMounts is not a volume of DaemonSet `{namespace}/{}`",
+                        mount.name, target.name
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        return Ok(nodes
+            .into_iter()
+            .map(|node| ComponentPlan {
+                component: node.clone(),
+                variables: BTreeMap::from([("NODE_NAME".to_string(), node.clone())]),
+                volumes: volumes.clone(),
+                mounts: mounts.clone(),
+                node: Some(node),
+            })
+            .collect());
+    }
     let mut plans = Vec::new();
     for ordinal in ordinals {
         let mut volumes = Vec::new();
@@ -229,9 +267,39 @@ pub async fn plan_components(
             variables,
             volumes,
             mounts: mounts.clone(),
+            node: None,
         });
     }
     Ok(plans)
+}
+
+/// The nodes a DaemonSet's living pods run on, sorted, each once.
+async fn daemon_set_nodes(client: &Client, namespace: &str, name: &str) -> Result<Vec<String>> {
+    let api: Api<DaemonSet> = Api::namespaced(client.clone(), namespace);
+    let uid = util::get_opt(&api, name)
+        .await?
+        .and_then(|d| d.metadata.uid)
+        .unwrap_or_default();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let mut nodes: Vec<String> = pods
+        .list(&Default::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|pod| {
+            pod.metadata.deletion_timestamp.is_none()
+                && pod
+                    .metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|o| o.uid == uid && o.controller == Some(true))
+        })
+        .filter_map(|pod| pod.spec.and_then(|s| s.node_name))
+        .collect();
+    nodes.sort();
+    nodes.dedup();
+    Ok(nodes)
 }
 
 /// The volume and mount of a local BackupStorage.
@@ -316,6 +384,8 @@ pub struct JobSpec {
     pub pod_template: Option<PodTemplateSpec>,
     /// ServiceAccount used when the templates set none.
     pub service_account: Option<String>,
+    /// The node the pod must run on.
+    pub node: Option<String>,
 }
 
 fn dedup_by_name<T: Clone>(items: Vec<T>, name: impl Fn(&T) -> &str) -> Vec<T> {
@@ -373,6 +443,9 @@ pub fn build_job(spec: JobSpec) -> Job {
         "containers": [container],
         "volumes": volumes,
     });
+    if let Some(node) = &spec.node {
+        pod_spec["nodeName"] = json!(node);
+    }
     if let Some(account) = pod_settings
         .service_account_name
         .clone()

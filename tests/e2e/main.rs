@@ -4,6 +4,7 @@
 mod autobackup;
 mod batch;
 mod blueprint;
+mod daemonset;
 mod demo;
 mod generated;
 mod hooks;

@@ -449,6 +449,7 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
             job_template: None,
             pod_template: addon_info.job_template.clone(),
             service_account: Some(account.clone()),
+            node: plan.node.clone(),
             ..JobSpec::default()
         }));
     }

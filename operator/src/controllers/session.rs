@@ -511,6 +511,7 @@ async fn plan_unit(
                     .map(|s| s.job_template.clone()),
                 pod_template: addon_info.job_template.clone(),
                 service_account: Some(account.clone()),
+                node: component.node.clone(),
                 ..JobSpec::default()
             });
             plan.jobs.push((key, job));
