@@ -35,6 +35,8 @@ pub(crate) struct Cluster {
     pub data_dir: PathBuf,
     /// Container output captured by the kubelet.
     pub logs: PodLogs,
+    /// How the kubelet runs project-image processes, set when it starts; `pods/exec` uses it.
+    pub kubelet: std::sync::OnceLock<Arc<crate::controllers::Settings>>,
 }
 
 impl Cluster {
@@ -47,6 +49,7 @@ impl Cluster {
             revisions,
             data_dir,
             logs: PodLogs::default(),
+            kubelet: std::sync::OnceLock::new(),
         })
     }
 

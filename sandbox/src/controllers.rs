@@ -5,7 +5,7 @@
 mod cronjob;
 mod garbage_collector;
 mod job;
-mod kubelet;
+pub(crate) mod kubelet;
 mod lifecycle;
 mod volumes;
 mod workloads;

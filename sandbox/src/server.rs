@@ -2,6 +2,7 @@
 //! discovery, resource handlers, watches and pod logs, and renders errors as `Status`.
 
 mod discovery;
+mod exec;
 mod logs;
 mod protobuf;
 mod resources;
@@ -77,7 +78,8 @@ pub(crate) async fn serve(
                 async move { Ok::<_, Infallible>(handle(cluster, request, address).await) }
             });
             let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service);
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades();
             tokio::select! {
                 _ = connection => {}
                 _ = connection_shutdown.changed() => {}
@@ -91,6 +93,24 @@ async fn handle(
     request: Request<Incoming>,
     address: Option<SocketAddr>,
 ) -> Response<Body> {
+    // `pods/exec` upgrades the connection, so it takes the request itself.
+    let exec_target = {
+        let segments: Vec<&str> = request
+            .uri()
+            .path()
+            .split('/')
+            .filter(|segment| !segment.is_empty())
+            .collect();
+        match segments.as_slice() {
+            ["api", "v1", "namespaces", namespace, "pods", name, "exec"] => {
+                Some((namespace.to_string(), name.to_string()))
+            }
+            _ => None,
+        }
+    };
+    if let Some((namespace, name)) = exec_target {
+        return exec::serve(cluster, request, &namespace, &name).await;
+    }
     let (parts, body) = request.into_parts();
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),

@@ -41,6 +41,65 @@ fn runs_project_image(pod: &Value, image: &str) -> bool {
     })
 }
 
+/// A `pods/exec` process in `container` (default: the pod's first container), or why it
+/// cannot run: (HTTP code, message). Only containers of the project image run as real
+/// processes here, so only they can be exec'd into; the command runs with the container's
+/// environment and mounts, like its main process.
+pub(crate) fn exec_command(
+    cluster: &Cluster,
+    pod: &Value,
+    container: Option<&str>,
+    command: &[String],
+) -> Result<tokio::process::Command, (u16, String)> {
+    let name = name_of(pod);
+    let settings = cluster
+        .kubelet
+        .get()
+        .ok_or_else(|| (503, "the kubelet is not running".to_string()))?;
+    let containers = pod["spec"]["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let chosen = match container {
+        Some(wanted) => containers
+            .iter()
+            .find(|c| c["name"] == wanted)
+            .ok_or_else(|| {
+                (
+                    400,
+                    format!("container {wanted} is not valid for pod {name}"),
+                )
+            })?,
+        None => containers
+            .first()
+            .ok_or_else(|| (400, format!("pod {name} has no containers")))?,
+    };
+    if command.is_empty() {
+        return Err((400, "you must specify at least 1 command".into()));
+    }
+    if pod["status"]["phase"] != "Running" {
+        return Err((
+            400,
+            format!("unable to upgrade connection: pod {name} is not running"),
+        ));
+    }
+    if chosen["image"] != settings.project_image.as_str() {
+        return Err((
+            400,
+            format!(
+                "container {} of pod {name} runs image {} which the sandbox does not execute; exec works in containers of the project image ({})",
+                chosen["name"].as_str().unwrap_or_default(),
+                chosen["image"],
+                settings.project_image
+            ),
+        ));
+    }
+    let volumes = environment::prepare_volumes(cluster, pod).map_err(|reason| (500, reason.0))?;
+    runtime::container_command(cluster, settings, pod, chosen, &volumes, Some(command))
+        .map(|(_, command)| command)
+        .map_err(|reason| (500, reason.0))
+}
+
 /// The pod IP the sandbox reports (all pods share the host network in reality).
 pub(crate) fn pod_ip(pod: &Value) -> String {
     let seed = uid_of(pod).bytes().fold(0u32, |sum, byte| {
@@ -140,6 +199,7 @@ pub(crate) async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let settings = Arc::new(settings);
+    let _ = cluster.kubelet.set(settings.clone());
     let mut running: HashMap<(String, String), Running> = HashMap::new();
     let mut revisions = cluster.subscribe();
     let mut last = 0;

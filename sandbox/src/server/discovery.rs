@@ -44,6 +44,9 @@ fn resource_entries(resource: &ResourceType) -> Vec<Value> {
     if resource.log_subresource {
         entries.push(subresource("log", json!(["get"])));
     }
+    if !resource.custom && resource.plural == "pods" {
+        entries.push(subresource("exec", json!(["create", "get"])));
+    }
     if !resource.custom && resource.plural == "namespaces" {
         entries.push(subresource("finalize", json!(["update"])));
     }

@@ -242,3 +242,117 @@ async fn project_pods_see_their_mounts_and_kubeconfig() {
     );
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn exec_runs_in_project_pods_with_their_environment_over_websocket() {
+    use kube::api::AttachParams;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let (sandbox, client) = start().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    for (name, image) in [("shell", TEST_IMAGE), ("nominal", "busybox:1.36")] {
+        let pod: Pod = serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+            "spec": {"containers": [{"name": "main", "image": image, "args": ["-c", "sleep 60"],
+                                     "env": [{"name": "GREETING", "value": "hello"}]}]}
+        }))
+        .unwrap();
+        pods.create(&PostParams::default(), &pod).await.unwrap();
+    }
+    eventually("the pods to run", Duration::from_secs(15), || async {
+        for name in ["shell", "nominal"] {
+            let phase = pods.get(name).await.ok()?.status?.phase?;
+            if phase != "Running" {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await;
+
+    // Output on both streams and the exit code in the final Status.
+    let mut attached = pods
+        .exec(
+            "shell",
+            ["sh", "-c", "echo \"$GREETING\"; echo oops >&2; exit 3"],
+            &AttachParams::default().stderr(true),
+        )
+        .await
+        .unwrap();
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    let mut out = attached.stdout().unwrap();
+    let mut err = attached.stderr().unwrap();
+    let status = attached.take_status().unwrap();
+    let (read_out, read_err) = tokio::join!(
+        out.read_to_string(&mut stdout),
+        err.read_to_string(&mut stderr)
+    );
+    read_out.unwrap();
+    read_err.unwrap();
+    let status = status.await.unwrap();
+    assert_eq!((stdout.as_str(), stderr.as_str()), ("hello\n", "oops\n"));
+    assert_eq!(status.reason.as_deref(), Some("NonZeroExitCode"));
+    let causes = status.details.unwrap().causes.unwrap();
+    assert_eq!(causes[0].message.as_deref(), Some("3"));
+
+    // Stdin reaches the command and closing it ends the command.
+    let mut attached = pods
+        .exec("shell", ["cat"], &AttachParams::default().stdin(true))
+        .await
+        .unwrap();
+    let mut input = attached.stdin().unwrap();
+    input.write_all(b"ping").await.unwrap();
+    input.shutdown().await.unwrap();
+    let mut echoed = String::new();
+    attached
+        .stdout()
+        .unwrap()
+        .read_to_string(&mut echoed)
+        .await
+        .unwrap();
+    assert_eq!(echoed, "ping");
+    let status = attached.take_status().unwrap().await.unwrap();
+    assert_eq!(status.status.as_deref(), Some("Success"));
+
+    // A pod the sandbox only runs nominally cannot be exec'd into, and says why.
+    let refused = pods
+        .exec("nominal", ["true"], &AttachParams::default())
+        .await
+        .err()
+        .map(|error| error.to_string())
+        .unwrap_or_default();
+    assert!(refused.contains("400"), "{refused}");
+
+    // kubectl's own exec (WebSocket, v5) works too.
+    if std::path::Path::new("/usr/bin/kubectl").exists() {
+        // Async: the sandbox serves on this test's runtime.
+        let output = tokio::process::Command::new("/usr/bin/kubectl")
+            .arg("--kubeconfig")
+            .arg(sandbox.kubeconfig_path())
+            .args([
+                "exec",
+                "shell",
+                "--",
+                "sh",
+                "-c",
+                "echo from-kubectl; exit 5",
+            ])
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "from-kubectl\n",
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(5),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    sandbox.shutdown().await;
+}

@@ -112,49 +112,15 @@ impl PodRun {
         container: &Value,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<Exit, NotReady> {
-        let mut own = environment::container_environment(&self.cluster, &self.pod, container)?;
-        let (program, arguments) = environment::command_line(&self.settings, container, &own);
-        let mounts = environment::mounts(container, &self.volumes);
-        let pod_dir = environment::pod_dir(&self.cluster, &self.pod);
-        let home = pod_dir.join("home");
-        let temporary = pod_dir.join("tmp");
-        for directory in [&home, &temporary] {
-            std::fs::create_dir_all(directory).map_err(|error| {
-                NotReady(format!(
-                    "failed to create `{}`: {error}",
-                    directory.display()
-                ))
-            })?;
-        }
-        let mut variables: BTreeMap<String, String> = BTreeMap::new();
-        for inherited in ["PATH", "RUST_LOG", "RUST_BACKTRACE", "LLVM_PROFILE_FILE"] {
-            if let Ok(value) = std::env::var(inherited) {
-                variables.insert(inherited.to_string(), value);
-            }
-        }
-        variables.insert("HOME".to_string(), home.display().to_string());
-        variables.insert("TMPDIR".to_string(), temporary.display().to_string());
-        variables.insert("HOSTNAME".to_string(), name_of(&self.pod).to_string());
-        variables.insert(
-            "KUBECONFIG".to_string(),
-            self.settings.kubeconfig.display().to_string(),
-        );
-        variables.insert(
-            crate::MOUNTS_ENV.to_string(),
-            environment::mounts_json(&mounts),
-        );
-        variables.append(&mut own);
-        let working_directory = container["workingDir"]
-            .as_str()
-            .map(std::path::PathBuf::from)
-            .filter(|directory| directory.is_dir())
-            .unwrap_or(pod_dir.clone());
-        let mut command = tokio::process::Command::new(&program);
+        let (program, mut command) = container_command(
+            &self.cluster,
+            &self.settings,
+            &self.pod,
+            container,
+            &self.volumes,
+            None,
+        )?;
         command
-            .args(&arguments)
-            .env_clear()
-            .envs(&variables)
-            .current_dir(&working_directory)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -214,6 +180,70 @@ impl PodRun {
         self.cluster.logs.finish(&key);
         Ok(exit)
     }
+}
+
+/// A process of `container` as the sandbox runs it: the container's environment, its mount
+/// map, a per-pod home and temporary directory and the pod's kubeconfig. The program is the
+/// container's command and args, or `exec` (a `pods/exec` command) in their place. Standard
+/// streams are left to the caller.
+pub(crate) fn container_command(
+    cluster: &Cluster,
+    settings: &Settings,
+    pod: &Value,
+    container: &Value,
+    volumes: &BTreeMap<String, std::path::PathBuf>,
+    exec: Option<&[String]>,
+) -> Result<(std::path::PathBuf, tokio::process::Command), NotReady> {
+    let mut own = environment::container_environment(cluster, pod, container)?;
+    let (program, arguments) = match exec {
+        Some(command) => {
+            let replaced = json!({"command": command});
+            environment::command_line(settings, &replaced, &BTreeMap::new())
+        }
+        None => environment::command_line(settings, container, &own),
+    };
+    let mounts = environment::mounts(container, volumes);
+    let pod_dir = environment::pod_dir(cluster, pod);
+    let home = pod_dir.join("home");
+    let temporary = pod_dir.join("tmp");
+    for directory in [&home, &temporary] {
+        std::fs::create_dir_all(directory).map_err(|error| {
+            NotReady(format!(
+                "failed to create `{}`: {error}",
+                directory.display()
+            ))
+        })?;
+    }
+    let mut variables: BTreeMap<String, String> = BTreeMap::new();
+    for inherited in ["PATH", "RUST_LOG", "RUST_BACKTRACE", "LLVM_PROFILE_FILE"] {
+        if let Ok(value) = std::env::var(inherited) {
+            variables.insert(inherited.to_string(), value);
+        }
+    }
+    variables.insert("HOME".to_string(), home.display().to_string());
+    variables.insert("TMPDIR".to_string(), temporary.display().to_string());
+    variables.insert("HOSTNAME".to_string(), name_of(pod).to_string());
+    variables.insert(
+        "KUBECONFIG".to_string(),
+        settings.kubeconfig.display().to_string(),
+    );
+    variables.insert(
+        crate::MOUNTS_ENV.to_string(),
+        environment::mounts_json(&mounts),
+    );
+    variables.append(&mut own);
+    let working_directory = container["workingDir"]
+        .as_str()
+        .map(std::path::PathBuf::from)
+        .filter(|directory| directory.is_dir())
+        .unwrap_or(pod_dir.clone());
+    let mut command = tokio::process::Command::new(&program);
+    command
+        .args(&arguments)
+        .env_clear()
+        .envs(&variables)
+        .current_dir(&working_directory);
+    Ok((program, command))
 }
 
 async fn forward<R: tokio::io::AsyncRead + Unpin>(
