@@ -13,10 +13,13 @@
 //! - `Function`: a Job (as the namespace's executor ServiceAccount) runs the Function's
 //!   image with its command and args filled from the parameters, the executor's and the
 //!   hook's env, the parameters as env, volumes and mounts; the Job's exit decides.
-//! - `Pod` (exec inside the target's pods) is not run: the hook fails saying so.
+//! - `Pod`: `action.exec.command` runs through the `pods/exec` API in the Running pods of the
+//!   target's namespace that match `executor.pod.selector` (and `owner`, when set): the first
+//!   by name (`ExecuteOnOne`) or each (`ExecuteOnAll`), in `action.containerName` or the first
+//!   container. A non-zero exit fails the hook with the command's last stderr lines.
 //!
-//! Every attempt is bounded by the hook's `timeout` (30 s for Operator calls, 5 min for
-//! Function Jobs, which may pull an image, when unset); a Job that overruns is deleted.
+//! Every attempt is bounded by the hook's `timeout` (30 s for Operator calls and execs, 5 min
+//! for Function Jobs, which may pull an image, when unset); a Job that overruns is deleted.
 //! Attempts are retried up to `maxRetry` times. Pre hooks run in order and stop at the first
 //! failure; post hooks honour `executionPolicy` (Always, OnSuccess, OnFailure) and all run.
 //! A `${param}` the hook does not give (and the template has no default for) fails the
@@ -26,17 +29,19 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{EnvVar, Namespace};
+use k8s_openapi::api::core::v1::{EnvVar, Namespace, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube::api::DeleteParams;
+use kube::api::{AttachParams, DeleteParams, ListParams};
 use kube::{Api, ResourceExt};
 use kubestash::api::addons::Function;
 use kubestash::api::common::TypedObjectReference;
 use kubestash::api::core::session::{
     HookExecutionPolicy, HookExecutionStatus, HookInfo, HookPhase,
 };
-use kubestash::api::core::{HookAction, HookExecutorType, HookTemplate};
+use kubestash::api::core::{
+    HookAction, HookExecutorType, HookTemplate, PodHookExecutor, PodHookStrategy,
+};
 use kubestash::validation::{namespace_allowed, NamespaceAccess};
 use serde_json::{json, Value};
 
@@ -210,11 +215,101 @@ impl Hooks<'_> {
                 self.run_hook_job(&job, timeout.unwrap_or(DEFAULT_JOB_TIMEOUT))
                     .await
             }
-            Some(HookExecutorType::Pod) => Err(format!(
-                "{display} uses executor type Pod (exec inside the target's pods), which this operator does not run; use the Function executor for commands or the Operator executor for HTTP and TCP calls"
-            )),
+            Some(HookExecutorType::Pod) => {
+                let pods = executor
+                    .pod
+                    .clone()
+                    .ok_or_else(|| format!("{display} has no spec.executor.pod"))?;
+                let action = prepared
+                    .template
+                    .spec
+                    .action
+                    .clone()
+                    .ok_or_else(|| format!("{display} has no spec.action"))?;
+                let action = fill_action(&action, &prepared.params, &self.summary)
+                    .map_err(|error| format!("{display}: {error}"))?;
+                let command = action
+                    .exec
+                    .as_ref()
+                    .and_then(|e| e.command.clone())
+                    .filter(|c| !c.is_empty())
+                    .ok_or_else(|| {
+                        format!("{display}: the Pod executor runs spec.action.exec.command, which is not set")
+                    })?;
+                let timeout = timeout.unwrap_or(DEFAULT_TIMEOUT);
+                let run = self.exec_in_pods(&pods, action.container_name.as_deref(), &command);
+                match tokio::time::timeout(timeout, run).await {
+                    Ok(result) => result,
+                    Err(_) => Err(format!(
+                        "did not finish within {}",
+                        kubestash::duration::format_go_duration(timeout)
+                    )),
+                }
+            }
             None => Err(format!("{display} has no spec.executor.type")),
         }
+    }
+
+    /// Runs `command` in the pods the Pod executor selects, in the target's namespace.
+    async fn exec_in_pods(
+        &self,
+        executor: &PodHookExecutor,
+        container: Option<&str>,
+        command: &[String],
+    ) -> Result<(), String> {
+        let namespace = self
+            .summary
+            .target
+            .namespace
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| self.namespace.to_string());
+        if executor.selector.trim().is_empty() {
+            return Err("spec.executor.pod.selector is required for the Pod executor".into());
+        }
+        let api: Api<Pod> = Api::namespaced(self.ctx.client.clone(), &namespace);
+        let listed = api
+            .list(&ListParams::default().labels(&executor.selector))
+            .await
+            .map_err(|error| {
+                format!(
+                    "unable to list pods `{}` in namespace `{namespace}`: {error}",
+                    executor.selector
+                )
+            })?;
+        let mut pods: Vec<Pod> = listed
+            .items
+            .into_iter()
+            .filter(|pod| {
+                pod.metadata.deletion_timestamp.is_none()
+                    && pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+                    && executor.owner.as_ref().is_none_or(|owner| {
+                        pod.owner_references().iter().any(|o| {
+                            if owner.uid.is_empty() {
+                                o.kind == owner.kind && o.name == owner.name
+                            } else {
+                                o.uid == owner.uid
+                            }
+                        })
+                    })
+            })
+            .collect();
+        pods.sort_by_key(|pod| pod.name_any());
+        if pods.is_empty() {
+            return Err(format!(
+                "no Running pod in namespace `{namespace}` matches spec.executor.pod (selector `{}`)",
+                executor.selector
+            ));
+        }
+        if executor.strategy == PodHookStrategy::ExecuteOnOne {
+            pods.truncate(1);
+        }
+        for pod in pods {
+            exec_once(&api, &pod.name_any(), container, command)
+                .await
+                .map_err(|error| format!("pod `{namespace}/{}`: {error}", pod.name_any()))?;
+        }
+        Ok(())
     }
 
     /// Loads the template, checks its usage policy and fills the parameters.
@@ -474,6 +569,69 @@ struct Prepared {
     display: String,
     template: HookTemplate,
     params: BTreeMap<String, String>,
+}
+
+/// Runs a command in one pod through `pods/exec`; a non-zero exit is an error with the
+/// command's last stderr lines.
+async fn exec_once(
+    api: &Api<Pod>,
+    pod: &str,
+    container: Option<&str>,
+    command: &[String],
+) -> Result<(), String> {
+    use tokio::io::AsyncReadExt;
+    let mut params = AttachParams::default().stdout(true).stderr(true);
+    if let Some(container) = container.filter(|c| !c.is_empty()) {
+        params = params.container(container);
+    }
+    let mut attached = api
+        .exec(pod, command.to_vec(), &params)
+        .await
+        .map_err(|error| format!("exec failed: {error}"))?;
+    let mut stdout = attached.stdout();
+    let mut stderr = attached.stderr();
+    let status = attached.take_status();
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let drain_out = async {
+        if let Some(reader) = stdout.as_mut() {
+            let _ = reader.read_to_end(&mut out).await;
+        }
+    };
+    let drain_err = async {
+        if let Some(reader) = stderr.as_mut() {
+            let _ = reader.read_to_end(&mut err).await;
+        }
+    };
+    tokio::join!(drain_out, drain_err);
+    let status = match status {
+        Some(status) => status.await,
+        None => None,
+    };
+    let _ = attached.join().await;
+    match status {
+        Some(status) if status.status.as_deref() == Some("Success") => Ok(()),
+        Some(status) => {
+            let tail: Vec<String> = String::from_utf8_lossy(&err)
+                .lines()
+                .rev()
+                .take(3)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            let message = status
+                .message
+                .unwrap_or_else(|| "the command failed".to_string());
+            if tail.is_empty() {
+                Err(message)
+            } else {
+                Err(format!("{message} (stderr: {})", tail.join(" | ")))
+            }
+        }
+        None => Err("the exec ended without an exit status".into()),
+    }
 }
 
 /// Fills `${param}` placeholders everywhere in the action and renders `httpPost.body`.

@@ -30,6 +30,11 @@
 //! `emptyDir` to a fresh directory under the data dir, a `hostPath` to the host path itself;
 //! `subPath` is appended. Container stdout and stderr become `pods/log`; the exit code
 //! decides the pod phase, and `restartPolicy` is honoured.
+//!
+//! `pods/exec` (WebSocket, subprotocols `v5.channel.k8s.io` and `v4.channel.k8s.io`, as
+//! kubectl 1.30+ and kube-rs speak them) runs the command the same way, with the chosen
+//! container's environment and mounts; it works in project-image containers of Running pods
+//! only, and answers 400 for others. There is no SPDY and no TTY.
 
 mod api;
 mod controllers;

@@ -226,3 +226,117 @@ fn backup_and_restore_hooks_run_in_order_with_their_policies_and_a_failing_pre_h
     let body = bodies.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(body, "orders Succeeded #restores");
 }
+
+#[test]
+fn pod_executor_hooks_exec_in_the_selected_pods_and_a_failing_exec_fails_the_backup() {
+    let setup = Setup::new();
+    let _operator = Operator::start(&setup.sandbox);
+    setup.workload();
+    setup.seed_orders_data();
+    let scratch = tempfile::tempdir().unwrap();
+    let marks = scratch.path().join("marks.log");
+    let marks_text = || std::fs::read_to_string(&marks).unwrap_or_default();
+    let image = setup.field(&["get", "function", "workload-backup"], "/spec/image");
+    // Two replicas of the project image: the sandbox runs them as processes, so it can exec.
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "orders-db", "namespace": "shop"},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": {"app": "orders-db"}},
+            "template": {
+                "metadata": {"labels": {"app": "orders-db"}},
+                "spec": {"containers": [
+                    {"name": "sidecar", "image": image, "command": ["sh", "-c", "sleep 3600"]},
+                    {"name": "db", "image": image, "command": ["sh", "-c", "sleep 3600"],
+                     "env": [{"name": "ROLE", "value": "database"}]},
+                ]},
+            },
+        },
+    });
+    let exec_template = |name: &str, strategy: &str, script: &str| {
+        json!({
+            "apiVersion": "core.kubestash.com/v1alpha1", "kind": "HookTemplate",
+            "metadata": {"name": name, "namespace": "shop"},
+            "spec": {
+                "params": [{"name": "MODE", "default": "quiesce"}],
+                "action": {"exec": {"command": ["sh", "-c", script]}, "containerName": "db"},
+                "executor": {"type": "Pod", "pod": {"selector": "app=orders-db", "strategy": strategy}},
+            },
+        })
+    };
+    apply_json(
+        &setup,
+        scratch.path(),
+        "objects",
+        &[
+            deployment,
+            exec_template(
+                "quiesce",
+                "ExecuteOnAll",
+                &format!("echo \"${{MODE}} $ROLE $HOSTNAME\" >> {}", marks.display()),
+            ),
+            exec_template(
+                "resume",
+                "ExecuteOnOne",
+                &format!("echo \"resume $ROLE\" >> {}", marks.display()),
+            ),
+            exec_template(
+                "locked",
+                "ExecuteOnOne",
+                "echo 'tables are locked' >&2; exit 7",
+            ),
+        ],
+    );
+    crate::sandbox::wait_for("two Running pods", Duration::from_secs(30), || {
+        let pods = setup.json(&["get", "pods", "-n", "shop", "-l", "app=orders-db"]);
+        pods["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["status"]["phase"] == "Running")
+            .count()
+            == 2
+    });
+    patch_hooks(
+        &setup,
+        "add",
+        json!({
+            "preBackup": [{"name": "quiesce", "hookTemplate": {"name": "quiesce"}}],
+            "postBackup": [{"name": "resume", "hookTemplate": {"name": "resume"}}],
+        }),
+    );
+    let backup = setup.backup_wait(&[]);
+    assert_eq!(backup.code, 0, "{}{}", backup.stdout, backup.stderr);
+    // ExecuteOnAll ran in both pods, in the `db` container (its env), the default param
+    // filled in; ExecuteOnOne ran once.
+    let lines: Vec<String> = marks_text().lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let mut pods: Vec<&str> = lines[..2]
+        .iter()
+        .map(|line| {
+            assert!(line.starts_with("quiesce database orders-db-"), "{line}");
+            line.rsplit(' ').next().unwrap()
+        })
+        .collect();
+    pods.sort();
+    pods.dedup();
+    assert_eq!(pods.len(), 2, "{lines:?}");
+    assert_eq!(lines[2], "resume database");
+
+    // An exec that exits non-zero fails the backup before any snapshot, with its stderr.
+    patch_hooks(
+        &setup,
+        "replace",
+        json!({"preBackup": [{"name": "locked", "hookTemplate": {"name": "locked"}}]}),
+    );
+    let failed = setup.backup_wait(&[]);
+    assert_eq!(failed.code, 1, "{}{}", failed.stdout, failed.stderr);
+    let output = format!("{}{}", failed.stdout, failed.stderr);
+    assert!(
+        output.contains("hook `locked`")
+            && output.contains("exit status 7")
+            && output.contains("tables are locked"),
+        "{output}"
+    );
+}
