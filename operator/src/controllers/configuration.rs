@@ -12,7 +12,7 @@ use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::{watcher, Controller};
+use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use kubestash::api::addons::Addon;
 use kubestash::api::common::{ObjectReference, TypedObjectReference};
@@ -25,40 +25,47 @@ use kubestash::validation::{self, NamespaceAccess, Severity};
 use serde_json::{json, Value};
 
 use super::{managed_labels, Context, FIELD_MANAGER};
-use crate::invoker::{Invoker, BATCH};
+use crate::invoker::{Invoker, BATCH, CONFIGURATION};
 use crate::util::{self, condition, set_condition};
 use crate::{Result, LABEL_INVOKER_KIND, LABEL_INVOKER_NAME, LABEL_SESSION};
+
+/// The label selector of the Repositories and CronJobs an invoker kind makes.
+fn owned_by(kind: &str) -> String {
+    format!("{LABEL_INVOKER_KIND}={kind}")
+}
 
 /// Runs the BackupConfiguration controller until `stop`.
 pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
-    let controller = Controller::new(
+    let controller = super::metadata_controller(
         Api::<BackupConfiguration>::all(client.clone()),
         watcher::Config::default(),
     )
     .owns(
         Api::<Repository>::all(client.clone()),
-        watcher::Config::default(),
+        watcher::Config::default().labels(&owned_by(CONFIGURATION)),
     )
     .owns(
         Api::<CronJob>::all(client.clone()),
-        watcher::Config::default().labels(LABEL_INVOKER_NAME),
+        watcher::Config::default().labels(&owned_by(CONFIGURATION)),
     )
     .with_config(super::controller_config())
     .graceful_shutdown_on(super::stopper(stop))
     .run(
         |object, ctx| async move {
-            let invoker = Invoker::from_configuration(&object);
-            let checked = Object::BackupConfiguration(object.as_ref().clone());
-            let api: Api<BackupConfiguration> =
-                Api::namespaced(ctx.client.clone(), &invoker.namespace);
-            let old = serde_json::to_value(object.status.clone().unwrap_or_default())
-                .unwrap_or(Value::Null);
-            let deleting = object.metadata.deletion_timestamp.is_some();
             let work = async {
-                if deleting {
+                let Some(object) = super::full::<BackupConfiguration>(&ctx, &object).await? else {
+                    return Ok(Action::await_change());
+                };
+                if object.metadata.deletion_timestamp.is_some() {
                     return Ok(Action::await_change());
                 }
+                let invoker = Invoker::from_configuration(&object);
+                let checked = Object::BackupConfiguration(object.as_ref().clone());
+                let api: Api<BackupConfiguration> =
+                    Api::namespaced(ctx.client.clone(), &invoker.namespace);
+                let old = serde_json::to_value(object.status.clone().unwrap_or_default())
+                    .unwrap_or(Value::Null);
                 reconcile(&ctx, &invoker, &checked, &api, old).await
             };
             super::timed(&ctx.clone(), "BackupConfiguration", work).await
@@ -72,32 +79,34 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
 /// Runs the BackupBatch controller until `stop`.
 pub async fn run_batches(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
-    let controller = Controller::new(
+    let controller = super::metadata_controller(
         Api::<BackupBatch>::all(client.clone()),
         watcher::Config::default(),
     )
     .owns(
         Api::<Repository>::all(client.clone()),
-        watcher::Config::default(),
+        watcher::Config::default().labels(&owned_by(BATCH)),
     )
     .owns(
         Api::<CronJob>::all(client.clone()),
-        watcher::Config::default().labels(LABEL_INVOKER_NAME),
+        watcher::Config::default().labels(&owned_by(BATCH)),
     )
     .with_config(super::controller_config())
     .graceful_shutdown_on(super::stopper(stop))
     .run(
         |object, ctx| async move {
-            let invoker = Invoker::from_batch(&object);
-            let checked = Object::BackupBatch(object.as_ref().clone());
-            let api: Api<BackupBatch> = Api::namespaced(ctx.client.clone(), &invoker.namespace);
-            let old = serde_json::to_value(object.status.clone().unwrap_or_default())
-                .unwrap_or(Value::Null);
-            let deleting = object.metadata.deletion_timestamp.is_some();
             let work = async {
-                if deleting {
+                let Some(object) = super::full::<BackupBatch>(&ctx, &object).await? else {
+                    return Ok(Action::await_change());
+                };
+                if object.metadata.deletion_timestamp.is_some() {
                     return Ok(Action::await_change());
                 }
+                let invoker = Invoker::from_batch(&object);
+                let checked = Object::BackupBatch(object.as_ref().clone());
+                let api: Api<BackupBatch> = Api::namespaced(ctx.client.clone(), &invoker.namespace);
+                let old = serde_json::to_value(object.status.clone().unwrap_or_default())
+                    .unwrap_or(Value::Null);
                 reconcile(&ctx, &invoker, &checked, &api, old).await
             };
             super::timed(&ctx.clone(), "BackupBatch", work).await

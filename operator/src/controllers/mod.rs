@@ -230,6 +230,88 @@ pub async fn job_log_tail(client: &Client, job: &Job, lines: i64) -> Option<Stri
 /// operator's memory peaked on; a bound keeps the work the same and the peak small.
 pub const CONCURRENCY: u16 = 16;
 
+/// A controller over `api` whose cache keeps objects without `managedFields` and kubectl's
+/// last-applied annotation. No reconciler reads them, and with a thousand objects per kind
+/// they are a good part of the cache.
+pub(crate) fn lean_controller<K>(
+    api: Api<K>,
+    config: kube::runtime::watcher::Config,
+) -> kube::runtime::Controller<K>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    use kube::runtime::WatchStreamExt;
+    let (reader, writer) = kube::runtime::reflector::store();
+    let stream = kube::runtime::watcher(api, config).modify(|object: &mut K| {
+        object.meta_mut().managed_fields = None;
+        if let Some(annotations) = object.meta_mut().annotations.as_mut() {
+            annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
+    });
+    let stream = kube::runtime::reflector(writer, stream).applied_objects();
+    kube::runtime::Controller::for_stream(stream, reader)
+}
+
+/// A controller whose cache holds only the metadata of `api`'s objects (without
+/// `managedFields`); its reconciler reads the whole object when it runs (see [`full`]). For
+/// the kinds that come by the thousand, this keeps the operator's memory flat.
+pub(crate) fn metadata_controller<K>(
+    api: Api<K>,
+    config: kube::runtime::watcher::Config,
+) -> kube::runtime::Controller<kube::core::PartialObjectMeta<K>>
+where
+    K: kube::Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    use kube::runtime::WatchStreamExt;
+    let (reader, writer) = kube::runtime::reflector::store();
+    // Every caller watches across namespaces.
+    let api: Api<kube::core::PartialObjectMeta<K>> = Api::all(api.into_client());
+    let stream = kube::runtime::watcher(api, config).modify(
+        |object: &mut kube::core::PartialObjectMeta<K>| {
+            object.metadata.managed_fields = None;
+            if let Some(annotations) = object.metadata.annotations.as_mut() {
+                annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+            }
+        },
+    );
+    let stream = kube::runtime::reflector(writer, stream).applied_objects();
+    kube::runtime::Controller::for_stream(stream, reader)
+}
+
+/// The whole object behind a metadata-only cache entry, as the API server has it now;
+/// `None` once it is gone.
+pub(crate) async fn full<K>(
+    ctx: &Context,
+    object: &kube::core::PartialObjectMeta<K>,
+) -> Result<Option<Arc<K>>>
+where
+    K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(
+        ctx.client.clone(),
+        object.metadata.namespace.as_deref().unwrap_or_default(),
+    );
+    Ok(api
+        .get_opt(object.metadata.name.as_deref().unwrap_or_default())
+        .await?
+        .map(Arc::new))
+}
+
 /// The settings every controller runs with.
 pub(crate) fn controller_config() -> kube::runtime::controller::Config {
     kube::runtime::controller::Config::default().concurrency(CONCURRENCY)

@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{watcher, Controller};
+use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 use kubestash::api::storage::{Repository, RepositoryDeletionPolicy, Snapshot, SnapshotPhase};
 use serde_json::{json, Value};
@@ -25,7 +25,7 @@ const RECENT: usize = 5;
 /// Runs the controller until `stop`.
 pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
-    let controller = Controller::new(
+    let controller = super::metadata_controller(
         Api::<Repository>::all(client.clone()),
         watcher::Config::default(),
     )
@@ -43,7 +43,13 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     .graceful_shutdown_on(super::stopper(stop))
     .run(
         |object, ctx| async move {
-            super::timed(&ctx.clone(), "Repository", reconcile(object, ctx)).await
+            let work = async {
+                match super::full::<Repository>(&ctx, &object).await? {
+                    Some(repository) => reconcile(repository, ctx.clone()).await,
+                    None => Ok(Action::await_change()),
+                }
+            };
+            super::timed(&ctx.clone(), "Repository", work).await
         },
         super::on_error,
         ctx.clone(),

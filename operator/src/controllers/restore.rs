@@ -11,7 +11,7 @@ use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
 use kube::api::{DeleteParams, ListParams};
 use kube::runtime::controller::Action;
-use kube::runtime::{watcher, Controller};
+use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 use kubestash::api::addons::{Addon, Function};
 use kubestash::api::core::restore_session::{RestorePhase, LATEST_SNAPSHOT};
@@ -37,7 +37,7 @@ const PAUSED_BY: &str = "kubestash.com/paused-by-restore";
 /// Runs the controller until `stop`.
 pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
-    let controller = Controller::new(
+    let controller = super::lean_controller(
         Api::<RestoreSession>::all(client.clone()),
         watcher::Config::default(),
     )

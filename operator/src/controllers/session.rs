@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{Volume, VolumeMount};
 use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{watcher, Controller};
+use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 use kubestash::api::addons::{Addon, Function};
 use kubestash::api::core::{BackupSession, BackupSessionPhase};
@@ -40,7 +40,7 @@ const READY_WAIT: i64 = 90;
 /// Runs the controller until `stop`.
 pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
-    let controller = Controller::new(
+    let controller = super::metadata_controller(
         Api::<BackupSession>::all(client.clone()),
         watcher::Config::default(),
     )
@@ -260,7 +260,10 @@ impl Run {
     }
 }
 
-async fn reconcile(session: Arc<BackupSession>, ctx: Arc<Context>) -> Result<Action> {
+async fn reconcile(
+    session: Arc<kube::core::PartialObjectMeta<BackupSession>>,
+    ctx: Arc<Context>,
+) -> Result<Action> {
     if session.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
 use kube::runtime::controller::Action;
-use kube::runtime::{watcher, Controller};
+use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use kubestash::api::storage::{Repository, RepositoryDeletionPolicy, Snapshot, SnapshotPhase};
 use kubestash::naming;
@@ -162,7 +162,7 @@ pub fn snapshot_phase(snapshot: &Snapshot) -> SnapshotPhase {
 /// Runs the controller until `stop`.
 pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
-    let controller = Controller::new(
+    let controller = super::metadata_controller(
         Api::<Snapshot>::all(client.clone()),
         watcher::Config::default(),
     )
@@ -170,7 +170,13 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     .graceful_shutdown_on(super::stopper(stop))
     .run(
         |object, ctx| async move {
-            super::timed(&ctx.clone(), "Snapshot", reconcile(object, ctx)).await
+            let work = async {
+                match super::full::<Snapshot>(&ctx, &object).await? {
+                    Some(snapshot) => reconcile(snapshot, ctx.clone()).await,
+                    None => Ok(Action::await_change()),
+                }
+            };
+            super::timed(&ctx.clone(), "Snapshot", work).await
         },
         super::on_error,
         ctx.clone(),

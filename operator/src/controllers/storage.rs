@@ -11,7 +11,7 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{watcher, Controller};
+use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 use kubestash::api::storage::{BackupStorage, Repository};
 use kubestash::naming;
@@ -26,7 +26,7 @@ use crate::{Result, LABEL_STORAGE};
 /// Runs the controller until `stop`.
 pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
-    let controller = Controller::new(
+    let controller = super::lean_controller(
         Api::<BackupStorage>::all(client.clone()),
         watcher::Config::default(),
     )
