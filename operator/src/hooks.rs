@@ -186,22 +186,8 @@ impl Hooks<'_> {
         let display = prepared.display.clone();
         match executor.type_ {
             Some(HookExecutorType::Operator) => {
-                let timeout = timeout.unwrap_or(DEFAULT_TIMEOUT);
-                let action = prepared
-                    .template
-                    .spec
-                    .action
-                    .clone()
-                    .ok_or_else(|| format!("{display} has no spec.action"))?;
-                let action = fill_action(&action, &prepared.params, &self.summary)
-                    .map_err(|error| format!("{display}: {error}"))?;
-                match tokio::time::timeout(timeout, run_action(&action)).await {
-                    Ok(result) => result,
-                    Err(_) => Err(format!(
-                        "did not finish within {}",
-                        kubestash::duration::format_go_duration(timeout)
-                    )),
-                }
+                let action = self.action(&prepared)?;
+                bounded(timeout.unwrap_or(DEFAULT_TIMEOUT), run_action(&action)).await
             }
             Some(HookExecutorType::Function) => {
                 let function = executor
@@ -220,14 +206,7 @@ impl Hooks<'_> {
                     .pod
                     .clone()
                     .ok_or_else(|| format!("{display} has no spec.executor.pod"))?;
-                let action = prepared
-                    .template
-                    .spec
-                    .action
-                    .clone()
-                    .ok_or_else(|| format!("{display} has no spec.action"))?;
-                let action = fill_action(&action, &prepared.params, &self.summary)
-                    .map_err(|error| format!("{display}: {error}"))?;
+                let action = self.action(&prepared)?;
                 let command = action
                     .exec
                     .as_ref()
@@ -236,18 +215,24 @@ impl Hooks<'_> {
                     .ok_or_else(|| {
                         format!("{display}: the Pod executor runs spec.action.exec.command, which is not set")
                     })?;
-                let timeout = timeout.unwrap_or(DEFAULT_TIMEOUT);
                 let run = self.exec_in_pods(&pods, action.container_name.as_deref(), &command);
-                match tokio::time::timeout(timeout, run).await {
-                    Ok(result) => result,
-                    Err(_) => Err(format!(
-                        "did not finish within {}",
-                        kubestash::duration::format_go_duration(timeout)
-                    )),
-                }
+                bounded(timeout.unwrap_or(DEFAULT_TIMEOUT), run).await
             }
             None => Err(format!("{display} has no spec.executor.type")),
         }
+    }
+
+    /// The template's action with its parameters and summary filled in.
+    fn action(&self, prepared: &Prepared) -> Result<HookAction, String> {
+        let display = &prepared.display;
+        let action = prepared
+            .template
+            .spec
+            .action
+            .as_ref()
+            .ok_or_else(|| format!("{display} has no spec.action"))?;
+        fill_action(action, &prepared.params, &self.summary)
+            .map_err(|error| format!("{display}: {error}"))
     }
 
     /// Runs `command` in the pods the Pod executor selects, in the target's namespace.
@@ -569,6 +554,21 @@ struct Prepared {
     display: String,
     template: HookTemplate,
     params: BTreeMap<String, String>,
+}
+
+/// `run` within `timeout`, or an error saying it did not finish.
+async fn bounded(
+    timeout: Duration,
+    run: impl std::future::Future<Output = Result<(), String>>,
+) -> Result<(), String> {
+    tokio::time::timeout(timeout, run)
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "did not finish within {}",
+                kubestash::duration::format_go_duration(timeout)
+            ))
+        })
 }
 
 /// Runs a command in one pod through `pods/exec`; a non-zero exit is an error with the

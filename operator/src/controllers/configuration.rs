@@ -34,86 +34,101 @@ fn owned_by(kind: &str) -> String {
     format!("{LABEL_INVOKER_KIND}={kind}")
 }
 
+/// What the invoker reconciler needs of a kind that invokes backups.
+trait InvokerObject:
+    kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+    + Clone
+    + serde::de::DeserializeOwned
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+    /// The kind, for labels and metrics.
+    const KIND: &'static str;
+    /// The common view.
+    fn invoker(&self) -> Invoker;
+    /// The object for the admission rules.
+    fn checked(&self) -> Object;
+    /// `status` as JSON, to compare with the wanted one.
+    fn status_value(&self) -> Value;
+}
+
+impl InvokerObject for BackupConfiguration {
+    const KIND: &'static str = CONFIGURATION;
+    fn invoker(&self) -> Invoker {
+        Invoker::from_configuration(self)
+    }
+    fn checked(&self) -> Object {
+        Object::BackupConfiguration(self.clone())
+    }
+    fn status_value(&self) -> Value {
+        serde_json::to_value(self.status.clone().unwrap_or_default()).unwrap_or(Value::Null)
+    }
+}
+
+impl InvokerObject for BackupBatch {
+    const KIND: &'static str = BATCH;
+    fn invoker(&self) -> Invoker {
+        Invoker::from_batch(self)
+    }
+    fn checked(&self) -> Object {
+        Object::BackupBatch(self.clone())
+    }
+    fn status_value(&self) -> Value {
+        serde_json::to_value(self.status.clone().unwrap_or_default()).unwrap_or(Value::Null)
+    }
+}
+
 /// Runs the BackupConfiguration controller until `stop`.
 pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
-    let client = ctx.client.clone();
-    let controller = super::metadata_controller(
-        Api::<BackupConfiguration>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .owns(
-        Api::<Repository>::all(client.clone()),
-        watcher::Config::default().labels(&owned_by(CONFIGURATION)),
-    )
-    .owns(
-        Api::<CronJob>::all(client.clone()),
-        watcher::Config::default().labels(&owned_by(CONFIGURATION)),
-    )
-    .with_config(super::controller_config())
-    .graceful_shutdown_on(super::stopper(stop))
-    .run(
-        |object, ctx| async move {
-            let work = async {
-                let Some(object) = super::full::<BackupConfiguration>(&ctx, &object).await? else {
-                    return Ok(Action::await_change());
-                };
-                if object.metadata.deletion_timestamp.is_some() {
-                    return Ok(Action::await_change());
-                }
-                let invoker = Invoker::from_configuration(&object);
-                let checked = Object::BackupConfiguration(object.as_ref().clone());
-                let api: Api<BackupConfiguration> =
-                    Api::namespaced(ctx.client.clone(), &invoker.namespace);
-                let old = serde_json::to_value(object.status.clone().unwrap_or_default())
-                    .unwrap_or(Value::Null);
-                reconcile(&ctx, &invoker, &checked, &api, old).await
-            };
-            super::timed(&ctx.clone(), "BackupConfiguration", work).await
-        },
-        super::on_error,
-        ctx.clone(),
-    );
-    super::drain(controller.boxed(), ctx).await;
+    run_kind::<BackupConfiguration>(ctx, stop).await;
 }
 
 /// Runs the BackupBatch controller until `stop`.
 pub async fn run_batches(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
+    run_kind::<BackupBatch>(ctx, stop).await;
+}
+
+async fn run_kind<K: InvokerObject>(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
-    let controller = super::metadata_controller(
-        Api::<BackupBatch>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .owns(
-        Api::<Repository>::all(client.clone()),
-        watcher::Config::default().labels(&owned_by(BATCH)),
-    )
-    .owns(
-        Api::<CronJob>::all(client.clone()),
-        watcher::Config::default().labels(&owned_by(BATCH)),
-    )
-    .with_config(super::controller_config())
-    .graceful_shutdown_on(super::stopper(stop))
-    .run(
-        |object, ctx| async move {
-            let work = async {
-                let Some(object) = super::full::<BackupBatch>(&ctx, &object).await? else {
-                    return Ok(Action::await_change());
-                };
-                if object.metadata.deletion_timestamp.is_some() {
-                    return Ok(Action::await_change());
-                }
-                let invoker = Invoker::from_batch(&object);
-                let checked = Object::BackupBatch(object.as_ref().clone());
-                let api: Api<BackupBatch> = Api::namespaced(ctx.client.clone(), &invoker.namespace);
-                let old = serde_json::to_value(object.status.clone().unwrap_or_default())
-                    .unwrap_or(Value::Null);
-                reconcile(&ctx, &invoker, &checked, &api, old).await
-            };
-            super::timed(&ctx.clone(), "BackupBatch", work).await
-        },
-        super::on_error,
-        ctx.clone(),
-    );
+    let controller =
+        super::metadata_controller(Api::<K>::all(client.clone()), watcher::Config::default())
+            .owns(
+                Api::<Repository>::all(client.clone()),
+                watcher::Config::default().labels(&owned_by(K::KIND)),
+            )
+            .owns(
+                Api::<CronJob>::all(client.clone()),
+                watcher::Config::default().labels(&owned_by(K::KIND)),
+            )
+            .with_config(super::controller_config())
+            .graceful_shutdown_on(super::stopper(stop))
+            .run(
+                |object, ctx| async move {
+                    let work = async {
+                        let Some(object) = super::full::<K>(&ctx, &object).await? else {
+                            return Ok(Action::await_change());
+                        };
+                        if object.meta().deletion_timestamp.is_some() {
+                            return Ok(Action::await_change());
+                        }
+                        let invoker = object.invoker();
+                        let api: Api<K> = Api::namespaced(ctx.client.clone(), &invoker.namespace);
+                        reconcile(
+                            &ctx,
+                            &invoker,
+                            &object.checked(),
+                            &api,
+                            object.status_value(),
+                        )
+                        .await
+                    };
+                    super::timed(&ctx.clone(), K::KIND, work).await
+                },
+                super::on_error,
+                ctx.clone(),
+            );
     super::drain(controller.boxed(), ctx).await;
 }
 

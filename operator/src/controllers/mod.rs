@@ -230,6 +230,15 @@ pub async fn job_log_tail(client: &Client, job: &Job, lines: i64) -> Option<Stri
 /// operator's memory peaked on; a bound keeps the work the same and the peak small.
 pub const CONCURRENCY: u16 = 16;
 
+/// Drops what no reconciler reads from a cached object's metadata: `managedFields` and
+/// kubectl's last-applied annotation.
+fn slim(metadata: &mut kube::api::ObjectMeta) {
+    metadata.managed_fields = None;
+    if let Some(annotations) = metadata.annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
 /// A controller over `api` whose cache keeps objects without `managedFields` and kubectl's
 /// last-applied annotation. No reconciler reads them, and with a thousand objects per kind
 /// they are a good part of the cache.
@@ -248,12 +257,8 @@ where
 {
     use kube::runtime::WatchStreamExt;
     let (reader, writer) = kube::runtime::reflector::store();
-    let stream = kube::runtime::watcher(api, config).modify(|object: &mut K| {
-        object.meta_mut().managed_fields = None;
-        if let Some(annotations) = object.meta_mut().annotations.as_mut() {
-            annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-        }
-    });
+    let stream =
+        kube::runtime::watcher(api, config).modify(|object: &mut K| slim(object.meta_mut()));
     let stream = kube::runtime::reflector(writer, stream).applied_objects();
     kube::runtime::Controller::for_stream(stream, reader)
 }
@@ -278,14 +283,8 @@ where
     let (reader, writer) = kube::runtime::reflector::store();
     // Every caller watches across namespaces.
     let api: Api<kube::core::PartialObjectMeta<K>> = Api::all(api.into_client());
-    let stream = kube::runtime::watcher(api, config).modify(
-        |object: &mut kube::core::PartialObjectMeta<K>| {
-            object.metadata.managed_fields = None;
-            if let Some(annotations) = object.metadata.annotations.as_mut() {
-                annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-            }
-        },
-    );
+    let stream = kube::runtime::watcher(api, config)
+        .modify(|object: &mut kube::core::PartialObjectMeta<K>| slim(&mut object.metadata));
     let stream = kube::runtime::reflector(writer, stream).applied_objects();
     kube::runtime::Controller::for_stream(stream, reader)
 }
