@@ -14,9 +14,9 @@
 //!   image with its command and args filled from the parameters, the executor's and the
 //!   hook's env, the parameters as env, volumes and mounts; the Job's exit decides.
 //! - `Pod`: `action.exec.command` runs through the `pods/exec` API in the Running pods of the
-//!   target's namespace that match `executor.pod.selector` (and `owner`, when set): the first
-//!   by name (`ExecuteOnOne`) or each (`ExecuteOnAll`), in `action.containerName` or the first
-//!   container. A non-zero exit fails the hook with the command's last stderr lines.
+//!   session's namespace (never another one) that match `executor.pod.selector` (and `owner`,
+//!   when set): the first by name (`ExecuteOnOne`) or each (`ExecuteOnAll`), in
+//!   `action.containerName`, else the pod's default container. A non-zero exit fails the hook with the command's last stderr lines.
 //!
 //! Every attempt is bounded by the hook's `timeout` (30 s for Operator calls and execs, 5 min
 //! for Function Jobs, which may pull an image, when unset); a Job that overruns is deleted.
@@ -235,20 +235,23 @@ impl Hooks<'_> {
             .map_err(|error| format!("{display}: {error}"))
     }
 
-    /// Runs `command` in the pods the Pod executor selects, in the target's namespace.
+    /// Runs `command` in the pods the Pod executor selects. Only pods of the session's own
+    /// namespace are reachable: the operator may exec anywhere, and a session must not
+    /// borrow that to run commands in a namespace its author does not control.
     async fn exec_in_pods(
         &self,
         executor: &PodHookExecutor,
         container: Option<&str>,
         command: &[String],
     ) -> Result<(), String> {
-        let namespace = self
-            .summary
-            .target
-            .namespace
-            .clone()
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| self.namespace.to_string());
+        let namespace = self.namespace.to_string();
+        if let Some(target) = self.summary.target.namespace.as_deref() {
+            if !target.is_empty() && target != namespace {
+                return Err(format!(
+                    "the Pod executor runs only in the session's namespace `{namespace}`, and the target is in `{target}`; use a Function or Operator executor"
+                ));
+            }
+        }
         if executor.selector.trim().is_empty() {
             return Err("spec.executor.pod.selector is required for the Pod executor".into());
         }
@@ -290,7 +293,23 @@ impl Hooks<'_> {
             pods.truncate(1);
         }
         for pod in pods {
-            exec_once(&api, &pod.name_any(), container, command)
+            // The API server needs a container when the pod has several; default as
+            // kubectl does.
+            let container = container
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .or_else(|| {
+                    pod.annotations()
+                        .get("kubectl.kubernetes.io/default-container")
+                        .cloned()
+                })
+                .or_else(|| {
+                    pod.spec
+                        .as_ref()
+                        .and_then(|s| s.containers.first())
+                        .map(|c| c.name.clone())
+                });
+            exec_once(&api, &pod.name_any(), container.as_deref(), command)
                 .await
                 .map_err(|error| format!("pod `{namespace}/{}`: {error}", pod.name_any()))?;
         }

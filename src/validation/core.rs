@@ -44,6 +44,16 @@ pub(super) fn backup_blueprint(blueprint: &BackupBlueprint, findings: &mut Findi
     );
 }
 
+/// A DNS-1123 label: lowercase alphanumerics and `-`, starting and ending alphanumeric.
+fn is_dns_label(name: &str) -> bool {
+    name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
 pub(super) fn backup_batch(batch: &BackupBatch, findings: &mut Findings) {
     let spec = &batch.spec;
     let backends = spec.backends.as_deref().unwrap_or_default();
@@ -57,6 +67,15 @@ pub(super) fn backup_batch(batch: &BackupBatch, findings: &mut Findings) {
             findings.error(
                 format!("spec.targets[{index}].name"),
                 "target name is required",
+            );
+        } else if !is_dns_label(&target.name) {
+            // It names the target's backup Jobs.
+            findings.error(
+                format!("spec.targets[{index}].name"),
+                format!(
+                    "`{}` is not a DNS label (lowercase letters, digits and `-`, at most 63)",
+                    target.name
+                ),
             );
         }
         if target.app_ref.is_none() {
@@ -320,5 +339,60 @@ pub(super) fn backup_verification_session(
         .is_empty()
     {
         findings.error("spec.snapshot", "the snapshot to verify is required");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch_findings(targets: serde_json::Value, session_targets: serde_json::Value) -> String {
+        let batch: BackupBatch = serde_json::from_value(serde_json::json!({
+            "apiVersion": "core.kubestash.com/v1alpha1", "kind": "BackupBatch",
+            "metadata": {"name": "b", "namespace": "demo"},
+            "spec": {
+                "backends": [{"name": "local", "storageRef": {"name": "s"}, "retentionPolicy": {"name": "r"}}],
+                "targets": targets,
+                "sessions": [{"name": "nightly", "scheduler": {"schedule": "0 1 * * *", "jobTemplate": {}},
+                              "targets": session_targets}],
+            },
+        }))
+        .unwrap();
+        crate::validation::validate_object(&crate::object::Object::BackupBatch(batch))
+            .iter()
+            .filter(|f| f.severity == crate::validation::Severity::Error)
+            .map(|f| format!("{}: {}", f.field, f.reason))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn batch_targets_are_dns_labels_and_sessions_name_known_targets() {
+        let session_target = |name: &str| {
+            serde_json::json!({"name": name, "addon": {"name": "pvc-addon", "tasks": [{"name": "logical-backup"}]},
+                               "repositories": [{"name": format!("{name}-repo"), "backend": "local", "directory": name}]})
+        };
+        let app = serde_json::json!({"kind": "PersistentVolumeClaim", "name": "data"});
+        let good = batch_findings(
+            serde_json::json!([{"name": "data", "appRef": app}]),
+            serde_json::json!([session_target("data")]),
+        );
+        assert!(!good.contains("targets"), "{good}");
+        let slashed = batch_findings(
+            serde_json::json!([{"name": "web/db", "appRef": app}]),
+            serde_json::json!([session_target("web/db")]),
+        );
+        assert!(
+            slashed.contains("spec.targets[0].name: `web/db` is not a DNS label"),
+            "{slashed}"
+        );
+        let unknown = batch_findings(
+            serde_json::json!([{"name": "data", "appRef": app}]),
+            serde_json::json!([session_target("other")]),
+        );
+        assert!(
+            unknown.contains("spec.sessions[0].targets[0].name: unknown target `other`"),
+            "{unknown}"
+        );
     }
 }

@@ -630,7 +630,6 @@ where
     })))
 }
 
-/// Whether `wanted` differs from `current` (ignoring condition transition times).
 /// Whether a repository is also used for a target other than `app_ref`.
 fn shared_repository(
     invoker: &Invoker,
@@ -646,6 +645,7 @@ fn shared_repository(
         })
 }
 
+/// Whether `wanted` differs from `current` (ignoring condition transition times).
 fn changed(current: &Value, wanted: &Value) -> bool {
     fn scrub(value: &Value) -> Value {
         match value {

@@ -410,7 +410,12 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
         let plan = plans
             .iter()
             .find(|p| &p.component == component)
-            .or_else(|| (plans.len() == 1).then(|| &plans[0]))
+            // One volume set takes a snapshot's only component; node-local data of several
+            // nodes never goes onto one node.
+            .or_else(|| {
+                (plans.len() == 1 && (plans[0].node.is_none() || components.len() == 1))
+                    .then(|| &plans[0])
+            })
             .ok_or_else(|| Error::msg(format!("component `{component}` of Snapshot `{}` has no matching volume set in the target", snapshot.name_any())))?;
         let mut variables = BTreeMap::from([
             ("namespace".to_string(), run.namespace.clone()),
@@ -474,15 +479,16 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
                     && t.kind == target.kind
                     && t.namespace_or(&target_ns) == target_ns
             });
-            let marker = format!("{}/{}", run.namespace, run.name);
-            let paused_by_us = configuration.annotations().get(PAUSED_BY) == Some(&marker);
-            if same && (!configuration.spec.paused || paused_by_us) {
-                util::patch_merge(
+            if same
+                && hold_pause(
                     &configurations,
                     &configuration.name_any(),
-                    json!({"metadata": {"annotations": {PAUSED_BY: marker}}, "spec": {"paused": true}}),
+                    configuration.annotations(),
+                    configuration.spec.paused,
+                    &marker(run),
                 )
-                .await?;
+                .await?
+            {
                 paused.push(json!({"apiGroup": "core.kubestash.com", "kind": "BackupConfiguration", "namespace": target_ns, "name": configuration.name_any()}));
             }
         }
@@ -496,15 +502,16 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
                         && t.namespace_or(&target_ns) == target_ns
                 })
             });
-            let marker = format!("{}/{}", run.namespace, run.name);
-            let paused_by_us = batch.annotations().get(PAUSED_BY) == Some(&marker);
-            if same && (!batch.spec.paused || paused_by_us) {
-                util::patch_merge(
+            if same
+                && hold_pause(
                     &batches,
                     &batch.name_any(),
-                    json!({"metadata": {"annotations": {PAUSED_BY: marker}}, "spec": {"paused": true}}),
+                    batch.annotations(),
+                    batch.spec.paused,
+                    &marker(run),
                 )
-                .await?;
+                .await?
+            {
                 paused.push(json!({"apiGroup": "core.kubestash.com", "kind": "BackupBatch", "namespace": target_ns, "name": batch.name_any()}));
             }
         }
@@ -715,6 +722,75 @@ async fn progress(run: &Run) -> Result<Action> {
     }
 }
 
+/// How a restore names itself in the pause annotation.
+fn marker(run: &Run) -> String {
+    format!("{}/{}", run.namespace, run.name)
+}
+
+/// The restores holding a pause, from the annotation (a comma-separated list).
+fn holders(annotations: &BTreeMap<String, String>) -> Vec<String> {
+    annotations
+        .get(PAUSED_BY)
+        .map(|text| {
+            text.split(',')
+                .filter(|h| !h.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Joins the pause of an invoker: pauses it if it runs, or adds this restore to the restores
+/// already holding it. A pause someone set by hand is left alone (`false`).
+async fn hold_pause<K>(
+    api: &Api<K>,
+    name: &str,
+    annotations: &BTreeMap<String, String>,
+    paused: bool,
+    me: &str,
+) -> Result<bool>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let mut holders = holders(annotations);
+    if paused && holders.is_empty() {
+        return Ok(false);
+    }
+    if !holders.iter().any(|h| h == me) {
+        holders.push(me.to_string());
+    }
+    util::patch_merge(
+        api,
+        name,
+        json!({"metadata": {"annotations": {PAUSED_BY: holders.join(",")}}, "spec": {"paused": true}}),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Leaves the pause of an invoker; the last restore to leave resumes it.
+async fn release_pause<K>(api: &Api<K>, name: &str, me: &str) -> Result<()>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let Some(object) = util::get_opt(api, name).await? else {
+        return Ok(());
+    };
+    let all = holders(object.annotations());
+    if !all.iter().any(|h| h == me) {
+        // Someone took the pause over by hand; it is theirs to lift.
+        return Ok(());
+    }
+    let rest: Vec<String> = all.into_iter().filter(|h| h != me).collect();
+    let patch = if rest.is_empty() {
+        json!({"metadata": {"annotations": {PAUSED_BY: null}}, "spec": {"paused": false}})
+    } else {
+        json!({"metadata": {"annotations": {PAUSED_BY: rest.join(",")}}})
+    };
+    util::patch_merge(api, name, patch).await?;
+    Ok(())
+}
+
 async fn resume_backups(run: &Run) -> Result<Action> {
     let status = run.restore.status.clone().unwrap_or_default();
     if util::is_true(status.conditions.as_ref(), "BackupsResumed") {
@@ -722,18 +798,12 @@ async fn resume_backups(run: &Run) -> Result<Action> {
     }
     for paused in status.paused_backups.iter().flatten() {
         let namespace = paused.namespace_or(&run.namespace).to_string();
-        let resume =
-            json!({"metadata": {"annotations": {PAUSED_BY: null}}, "spec": {"paused": false}});
         if paused.kind.as_deref() == Some("BackupBatch") {
             let api: Api<BackupBatch> = Api::namespaced(run.ctx.client.clone(), &namespace);
-            if util::get_opt(&api, &paused.name).await?.is_some() {
-                util::patch_merge(&api, &paused.name, resume).await?;
-            }
+            release_pause(&api, &paused.name, &marker(run)).await?;
         } else {
             let api: Api<BackupConfiguration> = Api::namespaced(run.ctx.client.clone(), &namespace);
-            if util::get_opt(&api, &paused.name).await?.is_some() {
-                util::patch_merge(&api, &paused.name, resume).await?;
-            }
+            release_pause(&api, &paused.name, &marker(run)).await?;
         }
     }
     let mut conditions = run.conditions();

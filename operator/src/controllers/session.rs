@@ -492,8 +492,19 @@ async fn plan_unit(
                 Some(_) => vec![(REPOSITORIES_ENV.to_string(), repository_names.join(","))],
                 None => Vec::new(),
             };
+            let name = job_name(&run.name, &key);
+            if plan
+                .jobs
+                .iter()
+                .any(|(_, job)| job.metadata.name.as_deref() == Some(name.as_str()))
+            {
+                return Err(Error::msg(format!(
+                    "{within}: component `{}` would share the Job name `{name}` with another target's; rename a target",
+                    component.component
+                )));
+            }
             let job = jobs::build_job(JobSpec {
-                name: job_name(&run.name, &key),
+                name,
                 namespace: namespace.clone(),
                 labels: managed_labels(&[
                     (LABEL_BACKUP_SESSION, &run.name),

@@ -6,6 +6,7 @@
 //! not offered.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
@@ -183,8 +184,13 @@ async fn pump(mut reader: impl AsyncRead + Unpin, channel: u8, sender: mpsc::Sen
     }
 }
 
+/// How long output may keep flowing after the command exits (a background process it left
+/// holding the pipes); then its process group is killed and the exec ends.
+const LINGER: Duration = Duration::from_secs(2);
+
 /// Runs the process for one exec connection: stdin in, stdout/stderr out, then the exit
-/// `Status` and a close. A client that goes away kills the process.
+/// `Status` and a close. The command runs in its own process group; a client that goes away
+/// kills the group.
 async fn session<S>(
     socket: WebSocketStream<S>,
     mut command: tokio::process::Command,
@@ -205,7 +211,8 @@ async fn session<S>(
         .stdin(pipe(query.stdin))
         .stdout(pipe(query.stdout))
         .stderr(pipe(query.stderr))
-        .kill_on_drop(true);
+        .kill_on_drop(true)
+        .process_group(0);
     let (mut sink, mut incoming) = socket.split();
     let mut child = match command.spawn() {
         Ok(child) => child,
@@ -220,6 +227,16 @@ async fn session<S>(
             return;
         }
     };
+    let group = child.id().map(|id| id as i32);
+    let kill_group = || {
+        if let Some(group) = group {
+            // SAFETY: kill(2) with a negative pid signals the process group created for this
+            // command; it has no memory-safety preconditions.
+            unsafe {
+                libc::kill(-group, libc::SIGKILL);
+            }
+        }
+    };
     let (sender, mut output) = mpsc::channel::<Message>(16);
     if let Some(stdout) = child.stdout.take() {
         tokio::spawn(pump(stdout, STDOUT, sender.clone()));
@@ -228,26 +245,51 @@ async fn session<S>(
         tokio::spawn(pump(stderr, STDERR, sender.clone()));
     }
     drop(sender);
-    let mut stdin = child.stdin.take();
-    let mut client_open = true;
-    // Until both output pipes end: forward output, feed stdin.
-    loop {
+    // Stdin is written by its own task, so a command that stops reading never stalls the
+    // loop; dropping the sender closes the pipe.
+    let mut stdin = child.stdin.take().map(|mut pipe| {
+        let (sender, mut receiver) = mpsc::unbounded_channel::<Vec<u8>>();
+        tokio::spawn(async move {
+            while let Some(data) = receiver.recv().await {
+                if pipe.write_all(&data).await.is_err() {
+                    return;
+                }
+            }
+        });
+        sender
+    });
+    let mut output_open = true;
+    let mut exit: Option<i32> = None;
+    let linger = tokio::time::sleep(Duration::from_secs(86_400));
+    tokio::pin!(linger);
+    while output_open || exit.is_none() {
         tokio::select! {
-            message = output.recv() => match message {
+            message = output.recv(), if output_open => match message {
                 Some(message) => {
                     if sink.send(message).await.is_err() {
+                        kill_group();
                         return;
                     }
                 }
-                None => break,
+                None => output_open = false,
             },
-            message = incoming.next(), if client_open => match message {
+            status = child.wait(), if exit.is_none() => {
+                use std::os::unix::process::ExitStatusExt;
+                exit = Some(match status {
+                    Ok(status) => status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(1),
+                    Err(_) => 1,
+                });
+                linger.as_mut().reset(tokio::time::Instant::now() + LINGER);
+            },
+            _ = &mut linger, if exit.is_some() && output_open => {
+                kill_group();
+                output_open = false;
+            },
+            message = incoming.next() => match message {
                 Some(Ok(Message::Binary(data))) if !data.is_empty() => match data[0] {
                     STDIN => {
-                        if let Some(pipe) = stdin.as_mut() {
-                            if pipe.write_all(&data[1..]).await.is_err() {
-                                stdin = None;
-                            }
+                        if let Some(pipe) = &stdin {
+                            let _ = pipe.send(data[1..].to_vec());
                         }
                     }
                     CLOSE if v5 && data.get(1) == Some(&STDIN) => stdin = None,
@@ -255,31 +297,18 @@ async fn session<S>(
                 },
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
                     // The client is gone: nobody reads the output any more.
-                    client_open = false;
-                    let _ = child.start_kill();
+                    kill_group();
+                    return;
                 }
                 Some(Ok(_)) => {}
             },
         }
     }
-    drop(stdin);
-    let code = match child.wait().await {
-        Ok(status) => {
-            use std::os::unix::process::ExitStatusExt;
-            status
-                .code()
-                .or_else(|| status.signal().map(|s| 128 + s))
-                .unwrap_or(1)
-        }
-        Err(_) => 1,
-    };
-    if client_open {
-        let mut frame = vec![STATUS];
-        frame.extend(serde_json::to_vec(&exit_status(code)).unwrap_or_default());
-        let _ = sink.send(Message::binary(frame)).await;
-        let _ = sink.send(normal_close()).await;
-        let _ = sink.close().await;
-    }
+    let mut frame = vec![STATUS];
+    frame.extend(serde_json::to_vec(&exit_status(exit.unwrap_or(1))).unwrap_or_default());
+    let _ = sink.send(Message::binary(frame)).await;
+    let _ = sink.send(normal_close()).await;
+    let _ = sink.close().await;
 }
 
 #[cfg(test)]

@@ -315,6 +315,53 @@ async fn exec_runs_in_project_pods_with_their_environment_over_websocket() {
     let status = attached.take_status().unwrap().await.unwrap();
     assert_eq!(status.status.as_deref(), Some("Success"));
 
+    // A command that keeps stdout busy while stdin is still coming (1 MiB through `cat`).
+    let mut attached = pods
+        .exec("shell", ["cat"], &AttachParams::default().stdin(true))
+        .await
+        .unwrap();
+    let mut input = attached.stdin().unwrap();
+    let mut output = attached.stdout().unwrap();
+    let big: Vec<u8> = (0..1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let writer = {
+        let big = big.clone();
+        async move {
+            input.write_all(&big).await.unwrap();
+            input.shutdown().await.unwrap();
+        }
+    };
+    let mut echoed = Vec::new();
+    let (_, read) = tokio::join!(writer, output.read_to_end(&mut echoed));
+    read.unwrap();
+    assert_eq!(echoed.len(), big.len());
+    assert!(echoed == big);
+
+    // A background process left holding the output does not keep the exec open.
+    let started = std::time::Instant::now();
+    let mut attached = pods
+        .exec(
+            "shell",
+            ["sh", "-c", "sleep 30 & echo started"],
+            &AttachParams::default(),
+        )
+        .await
+        .unwrap();
+    let mut text = String::new();
+    attached
+        .stdout()
+        .unwrap()
+        .read_to_string(&mut text)
+        .await
+        .unwrap();
+    assert_eq!(text, "started\n");
+    let status = attached.take_status().unwrap().await.unwrap();
+    assert_eq!(status.status.as_deref(), Some("Success"));
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+
     // A pod the sandbox only runs nominally cannot be exec'd into, and says why.
     let refused = pods
         .exec("nominal", ["true"], &AttachParams::default())
