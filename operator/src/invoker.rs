@@ -238,6 +238,14 @@ impl Invoker {
         self.sessions.iter().find(|s| s.config.name == name)
     }
 
+    /// The backend a repository names; one that names none uses the first.
+    pub fn backend_of(&self, repository: &RepositoryInfo) -> Option<&BackendReference> {
+        let wanted = repository.backend.as_deref().unwrap_or_default();
+        self.backends
+            .iter()
+            .find(|b| wanted.is_empty() || b.name == wanted)
+    }
+
     /// Whether any backend has a retention policy.
     pub fn has_retention(&self) -> bool {
         self.backends.iter().any(|b| b.retention_policy.is_some())
@@ -293,6 +301,25 @@ mod tests {
         assert_eq!(repositories, ["web-repo", "data-repo"]);
         assert_eq!(invoker.owner.kind, "BackupBatch");
         assert_eq!(invoker.owner.controller, Some(true));
+    }
+
+    #[test]
+    fn a_repository_without_a_backend_uses_the_first() {
+        let mut invoker = Invoker::from_batch(&batch());
+        invoker.backends.push(BackendReference {
+            name: "remote".into(),
+            ..Default::default()
+        });
+        let named = |backend: Option<&str>| RepositoryInfo {
+            name: "r".into(),
+            backend: backend.map(str::to_string),
+            ..Default::default()
+        };
+        let of = |info: &RepositoryInfo| invoker.backend_of(info).map(|b| b.name.clone());
+        assert_eq!(of(&named(None)).as_deref(), Some("local"));
+        assert_eq!(of(&named(Some(""))).as_deref(), Some("local"));
+        assert_eq!(of(&named(Some("remote"))).as_deref(), Some("remote"));
+        assert_eq!(of(&named(Some("gone"))), None);
     }
 
     #[test]

@@ -425,33 +425,19 @@ where
         }
         for (unit, info) in entries {
             // One Repository backs up one target: a batch may not share it between two.
-            let shared = shared_repository(invoker, &unit.app_ref, &info.name);
-            if shared {
+            if shared_repository(invoker, &unit.app_ref, &info.name) {
                 let text = format!(
                     "Repository `{namespace}/{}` is used for more than one target",
                     info.name
                 );
-                set_condition(
-                    &mut conditions,
-                    condition("ValidationPassed", false, "RepositoryConflict", text),
-                );
-                util::patch_status(
-                    api,
-                    &name,
-                    json!({"phase": "Invalid", "conditions": conditions}),
-                )
-                .await?;
-                return Ok(Action::requeue(Duration::from_secs(60)));
+                return repository_conflict(api, &name, &mut conditions, text).await;
             }
             if written.contains(&info.name) {
                 continue;
             }
             written.push(info.name.clone());
-            let backend = invoker.backends.iter().find(|b| {
-                Some(&b.name) == info.backend.as_ref()
-                    || (info.backend.as_deref().unwrap_or_default().is_empty())
-            });
-            let Some(storage_ref) = backend.and_then(|b| b.storage_ref.clone()) else {
+            let Some(storage_ref) = invoker.backend_of(info).and_then(|b| b.storage_ref.clone())
+            else {
                 continue;
             };
             let repositories: Api<Repository> = Api::namespaced(client.clone(), &namespace);
@@ -465,17 +451,7 @@ where
                         == storage_ref.namespace_or(&namespace);
                 if !same_owner && (!same_storage || existing.spec.app_ref != unit.app_ref) {
                     let text = format!("sessions[{}].repositories[{}]: Repository `{namespace}/{}` already exists for another target or storage", session.config.name, info.name, info.name);
-                    set_condition(
-                        &mut conditions,
-                        condition("ValidationPassed", false, "RepositoryConflict", text),
-                    );
-                    util::patch_status(
-                        api,
-                        &name,
-                        json!({"phase": "Invalid", "conditions": conditions}),
-                    )
-                    .await?;
-                    return Ok(Action::requeue(Duration::from_secs(60)));
+                    return repository_conflict(api, &name, &mut conditions, text).await;
                 }
             }
             let encryption = info.encryption_secret.clone().map(|s| ObjectReference {
@@ -628,6 +604,29 @@ where
     } else {
         3
     })))
+}
+
+/// Marks the invoker Invalid for a repository that clashes, and checks again later.
+async fn repository_conflict<K>(
+    api: &Api<K>,
+    name: &str,
+    conditions: &mut Vec<kubestash::api::common::Condition>,
+    text: String,
+) -> Result<Action>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    set_condition(
+        conditions,
+        condition("ValidationPassed", false, "RepositoryConflict", text),
+    );
+    util::patch_status(
+        api,
+        name,
+        json!({"phase": "Invalid", "conditions": conditions}),
+    )
+    .await?;
+    Ok(Action::requeue(Duration::from_secs(60)))
 }
 
 /// Whether a repository is also used for a target other than `app_ref`.

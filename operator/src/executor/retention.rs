@@ -196,12 +196,10 @@ pub async fn retention(client: &Client, namespace: &str, backup_session: &str) -
     let mut statuses = Vec::new();
     let mut errors = Vec::new();
     for info in config.repositories() {
-        // A repository without a backend uses the first, as the invoker controller does.
-        let backend = configuration.backends.iter().find(|b| {
-            Some(&b.name) == info.backend.as_ref()
-                || info.backend.as_deref().unwrap_or_default().is_empty()
-        });
-        let Some(reference) = backend.and_then(|b| b.retention_policy.clone()) else {
+        let Some(reference) = configuration
+            .backend_of(info)
+            .and_then(|b| b.retention_policy.clone())
+        else {
             continue;
         };
         let policy_namespace = reference.namespace_or(namespace).to_string();
