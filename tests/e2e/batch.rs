@@ -142,22 +142,7 @@ fn a_batch_backs_up_each_target_into_its_own_repository_and_a_restore_pauses_the
     assert!(args.contains("--invoker-kind=BackupBatch"), "{args}");
 
     // A CronJob tick runs one session over both targets.
-    let job = setup.sandbox.kubectl_ok(&[
-        "create",
-        "job",
-        "--from=cronjob/trigger-batch-shop-batch-nightly",
-        "tick",
-        "-n",
-        "shop",
-        "--dry-run=client",
-        "-o",
-        "json",
-    ]);
-    let job_file = scratch.path().join("tick.json");
-    std::fs::write(&job_file, job).unwrap();
-    setup
-        .sandbox
-        .kubectl_ok(&["create", "-f", job_file.to_str().unwrap()]);
+    setup.tick("trigger-batch-shop-batch-nightly");
     let mut session = Value::Null;
     wait_for("a finished BackupSession", Duration::from_secs(90), || {
         let list = setup.json(&["get", "backupsessions", "-n", "shop"]);

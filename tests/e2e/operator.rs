@@ -117,6 +117,26 @@ impl Setup {
         self.sandbox.plugin(&args)
     }
 
+    /// A tick of the CronJob `cronjob` in `shop`, as `kubectl create job --from` makes one
+    /// (built client-side: the sandbox decodes protobuf bodies only for a few kinds).
+    pub(crate) fn tick(&self, cronjob: &str) {
+        let job = self.sandbox.kubectl_ok(&[
+            "create",
+            "job",
+            &format!("--from=cronjob/{cronjob}"),
+            "tick",
+            "-n",
+            "shop",
+            "--dry-run=client",
+            "-o",
+            "json",
+        ]);
+        let job_file = self.examples.path().join("tick.json");
+        std::fs::write(&job_file, job).unwrap();
+        self.sandbox
+            .kubectl_ok(&["create", "-f", job_file.to_str().unwrap()]);
+    }
+
     /// One small file in the workload example's volume.
     pub(crate) fn seed_orders_data(&self) {
         let data = self.pvc("shop", "orders-data");
@@ -239,24 +259,7 @@ fn workload_backup_from_the_cronjob_then_restore_brings_files_back_byte_for_byte
         "30 2 * * *"
     );
 
-    // A CronJob tick, as `kubectl create job --from` makes one (built client-side: the
-    // sandbox decodes protobuf bodies only for a few kinds).
-    let job = setup.sandbox.kubectl_ok(&[
-        "create",
-        "job",
-        "--from=cronjob/trigger-orders-backup-nightly",
-        "tick",
-        "-n",
-        "shop",
-        "--dry-run=client",
-        "-o",
-        "json",
-    ]);
-    let job_file = setup.examples.path().join("tick.json");
-    std::fs::write(&job_file, job).unwrap();
-    setup
-        .sandbox
-        .kubectl_ok(&["create", "-f", job_file.to_str().unwrap()]);
+    setup.tick("trigger-orders-backup-nightly");
     let mut session = String::new();
     wait_for("a Succeeded BackupSession", Duration::from_secs(60), || {
         let list = setup.json(&["get", "backupsessions", "-n", "shop"]);

@@ -14,6 +14,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 use kubestash::api::addons::{Addon, Function};
+use kubestash::api::common::TypedObjectReference;
 use kubestash::api::core::restore_session::{RestorePhase, LATEST_SNAPSHOT};
 use kubestash::api::core::{BackupBatch, BackupConfiguration, RestoreSession};
 use kubestash::api::storage::{Repository, Snapshot, SnapshotPhase};
@@ -27,6 +28,7 @@ use super::snapshot::snapshot_phase;
 use super::{job_log_tail, job_outcome, managed_labels, Context};
 use crate::backend;
 use crate::hooks;
+use crate::invoker::Invoker;
 use crate::jobs::{self, JobSpec};
 use crate::util::{self, condition, set_condition};
 use crate::{Error, Result, LABEL_RESTORE_SESSION};
@@ -472,49 +474,28 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
     let mut paused = Vec::new();
     if let Some(target) = &spec.target {
         let target_ns = target.namespace_or(&run.namespace).to_string();
+        let me = marker(run);
         let configurations: Api<BackupConfiguration> = Api::namespaced(client.clone(), &target_ns);
-        for configuration in configurations.list(&ListParams::default()).await?.items {
-            let same = configuration.spec.target.as_ref().is_some_and(|t| {
-                t.name == target.name
-                    && t.kind == target.kind
-                    && t.namespace_or(&target_ns) == target_ns
-            });
-            if same
-                && hold_pause(
-                    &configurations,
-                    &configuration.name_any(),
-                    configuration.annotations(),
-                    configuration.spec.paused,
-                    &marker(run),
-                )
-                .await?
-            {
-                paused.push(json!({"apiGroup": "core.kubestash.com", "kind": "BackupConfiguration", "namespace": target_ns, "name": configuration.name_any()}));
-            }
-        }
+        pause_invokers(
+            &configurations,
+            Invoker::from_configuration,
+            target,
+            &target_ns,
+            &me,
+            &mut paused,
+        )
+        .await?;
         // A batch that backs the target up together with others pauses as a whole.
         let batches: Api<BackupBatch> = Api::namespaced(client.clone(), &target_ns);
-        for batch in batches.list(&ListParams::default()).await?.items {
-            let same = batch.spec.targets.iter().flatten().any(|b| {
-                b.app_ref.as_ref().is_some_and(|t| {
-                    t.name == target.name
-                        && t.kind == target.kind
-                        && t.namespace_or(&target_ns) == target_ns
-                })
-            });
-            if same
-                && hold_pause(
-                    &batches,
-                    &batch.name_any(),
-                    batch.annotations(),
-                    batch.spec.paused,
-                    &marker(run),
-                )
-                .await?
-            {
-                paused.push(json!({"apiGroup": "core.kubestash.com", "kind": "BackupBatch", "namespace": target_ns, "name": batch.name_any()}));
-            }
-        }
+        pause_invokers(
+            &batches,
+            Invoker::from_batch,
+            target,
+            &target_ns,
+            &me,
+            &mut paused,
+        )
+        .await?;
     }
     let timeout = spec
         .restore_timeout
@@ -720,6 +701,31 @@ async fn progress(run: &Run) -> Result<Action> {
         )
         .await
     }
+}
+
+/// Joins the pause of every invoker in `api` that backs up `target`, recording each in
+/// `paused` (for `status.pausedBackups`).
+async fn pause_invokers<K>(
+    api: &Api<K>,
+    view: fn(&K) -> Invoker,
+    target: &TypedObjectReference,
+    target_ns: &str,
+    me: &str,
+    paused: &mut Vec<Value>,
+) -> Result<()>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    for object in api.list(&ListParams::default()).await?.items {
+        let invoker = view(&object);
+        let same = invoker.targets.iter().any(|(_, t)| {
+            t.name == target.name && t.kind == target.kind && t.namespace_or(target_ns) == target_ns
+        });
+        if same && hold_pause(api, &invoker.name, object.annotations(), invoker.paused, me).await? {
+            paused.push(json!({"apiGroup": "core.kubestash.com", "kind": invoker.kind, "namespace": target_ns, "name": invoker.name}));
+        }
+    }
+    Ok(())
 }
 
 /// How a restore names itself in the pause annotation.
