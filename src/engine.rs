@@ -10,6 +10,7 @@ pub mod layout;
 pub mod location;
 pub mod lock;
 pub mod progress;
+mod remote;
 pub mod repository;
 pub mod restore;
 pub mod retention;

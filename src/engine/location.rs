@@ -7,10 +7,13 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use rustic_backend::BackendOptions;
+use std::sync::Arc;
+
+use rustic_backend::LocalBackend;
 use rustic_core::RepositoryBackends;
 
 use crate::api::storage::BackupStorageSpec;
+use crate::engine::remote::RemoteBackend;
 use crate::engine::store::{store_runtime, StoreKind};
 use crate::engine::{EngineError, Store};
 
@@ -312,43 +315,44 @@ impl Location {
 
     /// The rustic backends for a restic repository at this location.
     pub(crate) fn backends(&self) -> Result<RepositoryBackends, EngineError> {
-        let options = match self {
-            Self::Local { root } => {
-                BackendOptions::default().repository(root.display().to_string())
-            }
-            _ => {
-                let (scheme, options) = self.opendal_options();
-                BackendOptions::default()
-                    .repository(format!("opendal:{scheme}"))
-                    .options(options)
-            }
+        let backend: Arc<dyn rustic_core::WriteBackend> = match self {
+            Self::Local { root } => Arc::new(
+                LocalBackend::new(root.display().to_string(), [])
+                    .map_err(|error| EngineError::backend(self, &error))?,
+            ),
+            _ => Arc::new(RemoteBackend::new(self.operator()?, self.describe())),
         };
-        options
-            .to_backends()
-            .map_err(|error| EngineError::backend(self, &error))
+        Ok(RepositoryBackends::new(backend, None))
+    }
+
+    /// A blocking OpenDAL operator rooted at this (remote) location, retrying transient
+    /// failures (5 times, with jitter) as restic does.
+    fn operator(&self) -> Result<opendal::blocking::Operator, EngineError> {
+        let failed = |error: opendal::Error| EngineError::Backend {
+            location: self.describe(),
+            cause: error.to_string(),
+        };
+        // The services built in, and the HTTP client, are registered once per process (no
+        // link-time constructor).
+        static REGISTER: std::sync::Once = std::sync::Once::new();
+        REGISTER.call_once(opendal::install_default);
+        let (scheme, options) = self.opendal_options();
+        let operator = opendal::Operator::via_iter(scheme, options)
+            .map_err(failed)?
+            .layer(
+                opendal::layers::RetryLayer::new()
+                    .with_max_times(5)
+                    .with_jitter(),
+            );
+        let _guard = store_runtime().enter();
+        opendal::blocking::Operator::new(operator).map_err(failed)
     }
 
     /// Raw file access to this location.
     pub fn store(&self) -> Result<Store, EngineError> {
         let kind = match self {
             Self::Local { root } => StoreKind::Local(root.clone()),
-            _ => {
-                let (scheme, options) = self.opendal_options();
-                let operator = opendal::Operator::via_iter(scheme, options).map_err(|error| {
-                    EngineError::Backend {
-                        location: self.describe(),
-                        cause: error.to_string(),
-                    }
-                })?;
-                let _guard = store_runtime().enter();
-                let operator = opendal::blocking::Operator::new(operator).map_err(|error| {
-                    EngineError::Backend {
-                        location: self.describe(),
-                        cause: error.to_string(),
-                    }
-                })?;
-                StoreKind::Remote(operator)
-            }
+            _ => StoreKind::Remote(self.operator()?),
         };
         Ok(Store {
             kind,
