@@ -1,10 +1,55 @@
 //! Key management of a component repository: list, add, remove, and password rotation.
 
-use rustic_core::repofile::{KeyFile, KeyId};
-use rustic_core::KeyOptions;
+use rand::Rng as _;
+use rustic_core::repofile::{KeyFile, KeyId, MasterKey};
+use sha2::Digest as _;
 
+use crate::engine::lock::encrypt_with;
 use crate::engine::repository::to_utc;
 use crate::engine::{ComponentRepository, EngineError};
+
+/// The scrypt cost of the keys this engine writes: N = 2^15 and r = 8, restic's own choice
+/// (32 MiB, under restic's 60 MiB cap), with p = 4 so that deriving a key costs as much CPU
+/// as rustic's default (N = 2^17, p = 1) does. rustic's default needs 128 MiB for every
+/// open, which set the peak memory of every backup and restore Job; the guessing cost per
+/// password stays the same. Keys with any parameters (restic's, rustic's) are read as
+/// they are.
+const KDF_LOG_N: u8 = 15;
+const KDF_R: u32 = 8;
+const KDF_P: u32 = 4;
+
+/// A restic key file that unlocks `master` with `password`.
+fn key_file(
+    master: &MasterKey,
+    password: &str,
+    host: Option<&str>,
+    user: Option<&str>,
+) -> Result<KeyFile, EngineError> {
+    let failed = |cause: String| EngineError::Operation {
+        operation: "write a key",
+        repository: String::new(),
+        cause,
+    };
+    let params =
+        scrypt::Params::new(KDF_LOG_N, KDF_R, KDF_P).map_err(|error| failed(error.to_string()))?;
+    let mut salt = vec![0u8; 64];
+    rand::rng().fill_bytes(&mut salt);
+    let mut derived = [0u8; 64];
+    scrypt::scrypt(password.as_bytes(), &salt, &params, &mut derived)
+        .map_err(|error| failed(error.to_string()))?;
+    let plain = serde_json::to_vec(master).map_err(|error| failed(error.to_string()))?;
+    Ok(KeyFile {
+        hostname: host.map(str::to_string),
+        username: user.map(str::to_string),
+        created: Some(rustic_core::jiff::Zoned::now()),
+        kdf: "scrypt".to_string(),
+        n: 1 << KDF_LOG_N,
+        r: KDF_R,
+        p: KDF_P,
+        data: encrypt_with(&derived, &plain),
+        salt,
+    })
+}
 
 /// A key of a repository.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,17 +106,38 @@ impl ComponentRepository {
     ) -> Result<String, EngineError> {
         let repository = self.open()?;
         let _lock = self.lock(&repository, false)?;
-        let mut options = KeyOptions::default().with_created(true);
-        if let Some(host) = host {
-            options = options.hostname(host.to_string());
-        }
-        if let Some(user) = user {
-            options = options.username(user.to_string());
-        }
-        let id = repository
-            .add_key(password, &options)
-            .map_err(|error| EngineError::operation("add a key", self.location(), &error))?;
-        Ok(id.to_hex().to_string())
+        self.write_key(&repository.key(), password, host, user)
+    }
+
+    /// Writes a key for `password` unlocking `master` (as `keys/<sha256 of the file>`, the
+    /// way restic names them); returns its id.
+    pub(crate) fn write_key(
+        &self,
+        master: &MasterKey,
+        password: &str,
+        host: Option<&str>,
+        user: Option<&str>,
+    ) -> Result<String, EngineError> {
+        let file = key_file(master, password, host, user).map_err(|error| match error {
+            EngineError::Operation {
+                operation, cause, ..
+            } => EngineError::Operation {
+                operation,
+                repository: self.location().describe(),
+                cause,
+            },
+            other => other,
+        })?;
+        let bytes = serde_json::to_vec(&file).map_err(|error| EngineError::Operation {
+            operation: "write a key",
+            repository: self.location().describe(),
+            cause: error.to_string(),
+        })?;
+        let id = hex::encode(sha2::Sha256::digest(&bytes));
+        self.location()
+            .store()?
+            .write(&format!("keys/{id}"), &bytes)?;
+        Ok(id)
     }
 
     /// Removes a key by id (or unique id prefix); the key in use cannot be removed.

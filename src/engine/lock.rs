@@ -92,11 +92,19 @@ fn cipher(key: &MasterKey) -> Aes256CtrPoly1305Aes {
 
 /// Encrypts a file the way restic stores every repository file: nonce, ciphertext, MAC.
 pub(crate) fn encrypt(key: &MasterKey, plain: &[u8]) -> Vec<u8> {
+    seal(&cipher(key), plain)
+}
+
+/// Encrypts with key material laid out as restic's: AES-256 key, Poly1305 `k`, Poly1305 `r`
+/// (what scrypt derives from a password for a key file).
+pub(crate) fn encrypt_with(material: &[u8; 64], plain: &[u8]) -> Vec<u8> {
+    seal(&Aes256CtrPoly1305Aes::new(material.into()), plain)
+}
+
+fn seal(cipher: &Aes256CtrPoly1305Aes, plain: &[u8]) -> Vec<u8> {
     let mut nonce = [0u8; 16];
     rand::rng().fill_bytes(&mut nonce);
-    let sealed = cipher(key)
-        .encrypt((&nonce).into(), plain)
-        .unwrap_or_default();
+    let sealed = cipher.encrypt((&nonce).into(), plain).unwrap_or_default();
     let mut data = nonce.to_vec();
     data.extend_from_slice(&sealed);
     data

@@ -234,7 +234,7 @@ impl ComponentRepository {
             return Ok(false);
         }
         let repository = self.unopened()?;
-        repository
+        let repository = repository
             .init(
                 &self.credentials(),
                 &KeyOptions::default().with_created(true),
@@ -243,6 +243,16 @@ impl ComponentRepository {
             .map_err(|error| {
                 EngineError::operation("initialize the repository", &self.location, &error)
             })?;
+        // rustic writes its first key with its own scrypt cost; replace it with one of ours
+        // (see `keys::KDF_LOG_N`). The new key is written before the old one goes, so a crash
+        // in between leaves two keys for the same password.
+        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        self.write_key(&repository.key(), &self.password, Some(&host), None)?;
+        if let Some(first) = repository.key_id() {
+            self.location
+                .store()?
+                .delete(&format!("keys/{}", &*first.to_hex()))?;
+        }
         Ok(true)
     }
 

@@ -285,9 +285,36 @@ fn keys_can_be_added_listed_and_rotated() {
     let workspace = Workspace::new();
     let repository = repository(&workspace);
     repository.init().unwrap();
+    // One key after init, with restic's memory cost (N = 2^15, r = 8) rather than rustic's
+    // 128 MiB one; both restic and the engine open it.
+    let keys_dir = workspace.path("repository").join("keys");
+    let key_files: Vec<_> = std::fs::read_dir(&keys_dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(key_files.len(), 1, "{key_files:?}");
+    let key: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&key_files[0]).unwrap()).unwrap();
+    assert_eq!(
+        (&key["N"], &key["r"], &key["p"]),
+        (&32768.into(), &8.into(), &4.into())
+    );
+    assert_eq!(key["kdf"], "scrypt");
+    let location = workspace.path("repository").display().to_string();
+    assert!(restic(&location, &["cat", "config"], &[]).contains("chunker_polynomial"));
     let added = repository
         .add_key("second-password", Some("backup-host"), Some("ops"))
         .unwrap();
+    let second = std::process::Command::new("restic")
+        .args(["-r", &location, "cat", "config"])
+        .env("RESTIC_PASSWORD", "second-password")
+        .output()
+        .unwrap();
+    assert!(
+        second.status.success(),
+        "restic opens the repository with the added key: {}",
+        String::from_utf8_lossy(&second.stderr)
+    );
     let keys = repository.keys().unwrap();
     assert_eq!(keys.len(), 2);
     assert!(keys
