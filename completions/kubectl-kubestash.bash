@@ -2096,7 +2096,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__pause)
-            opts="-n -o -v -h --kubeconfig --context --namespace --output --verbose --help"
+            opts="-n -o -v -h --batch --kubeconfig --context --namespace --output --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2216,7 +2216,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__resume)
-            opts="-n -o -v -h --kubeconfig --context --namespace --output --verbose --help"
+            opts="-n -o -v -h --batch --kubeconfig --context --namespace --output --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2440,7 +2440,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__snapshots__subcmd__list)
-            opts="-A -n -o -v -h --all-namespaces --repository --config --kubeconfig --context --namespace --output --verbose --help"
+            opts="-A -n -o -v -h --all-namespaces --repository --config --batch --kubeconfig --context --namespace --output --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2451,6 +2451,10 @@ _kubectl__kubestash() {
                     return 0
                     ;;
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --batch)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -42,8 +42,8 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a 
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "install" -d 'Install the CRDs, RBAC, default catalog and operator Deployment'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "uninstall" -d 'Remove what `install` applied (the CRDs only with --include-crds)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "operator" -d 'Run the operator (every controller) in the foreground'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "pause" -d 'Pause a BackupConfiguration\'s schedules (sets spec.paused)'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "resume" -d 'Resume a paused BackupConfiguration'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "pause" -d 'Pause the schedules of a BackupConfiguration or, with --batch, a BackupBatch (sets spec.paused)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "resume" -d 'Resume a paused BackupConfiguration or, with --batch, BackupBatch'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "snapshots" -d 'List and describe snapshots'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "storage" -d 'Set up, list and check BackupStorages'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "blueprint" -d 'Preview what auto-backup creates from a BackupBlueprint'
@@ -184,6 +184,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand paus
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand pause" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
 json\t'JSON'
 yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand pause" -l batch -d 'The name is a BackupBatch'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand pause" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand pause" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand resume" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
@@ -192,6 +193,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand resu
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand resume" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
 json\t'JSON'
 yaml\t'YAML'"
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand resume" -l batch -d 'The name is a BackupBatch'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand resume" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand resume" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and not __fish_seen_subcommand_from list describe help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
@@ -207,6 +209,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snap
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and not __fish_seen_subcommand_from list describe help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from list" -l repository -d 'Only snapshots of this Repository' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from list" -l config -d 'Only snapshots of this BackupConfiguration\'s repositories' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from list" -l batch -d 'Only snapshots of this BackupBatch\'s repositories (every target\'s)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from list" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from list" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from list" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
@@ -481,8 +484,8 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots storage blueprint demo sandbox executor __complete help" -f -a "install" -d 'Install the CRDs, RBAC, default catalog and operator Deployment'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots storage blueprint demo sandbox executor __complete help" -f -a "uninstall" -d 'Remove what `install` applied (the CRDs only with --include-crds)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots storage blueprint demo sandbox executor __complete help" -f -a "operator" -d 'Run the operator (every controller) in the foreground'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots storage blueprint demo sandbox executor __complete help" -f -a "pause" -d 'Pause a BackupConfiguration\'s schedules (sets spec.paused)'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots storage blueprint demo sandbox executor __complete help" -f -a "resume" -d 'Resume a paused BackupConfiguration'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots storage blueprint demo sandbox executor __complete help" -f -a "pause" -d 'Pause the schedules of a BackupConfiguration or, with --batch, a BackupBatch (sets spec.paused)'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots storage blueprint demo sandbox executor __complete help" -f -a "resume" -d 'Resume a paused BackupConfiguration or, with --batch, BackupBatch'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots storage blueprint demo sandbox executor __complete help" -f -a "snapshots" -d 'List and describe snapshots'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots storage blueprint demo sandbox executor __complete help" -f -a "storage" -d 'Set up, list and check BackupStorages'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand help; and not __fish_seen_subcommand_from version crds completion validate backup restore install uninstall operator pause resume snapshots storage blueprint demo sandbox executor __complete help" -f -a "blueprint" -d 'Preview what auto-backup creates from a BackupBlueprint'

@@ -78,9 +78,9 @@ pub enum Command {
     /// Run the operator (every controller) in the foreground.
     #[command(subcommand)]
     Operator(operator::OperatorCommand),
-    /// Pause a BackupConfiguration's schedules (sets spec.paused).
+    /// Pause the schedules of a BackupConfiguration or, with --batch, a BackupBatch (sets spec.paused).
     Pause(pause::PauseArgs),
-    /// Resume a paused BackupConfiguration.
+    /// Resume a paused BackupConfiguration or, with --batch, BackupBatch.
     Resume(pause::PauseArgs),
     /// List and describe snapshots.
     #[command(subcommand)]

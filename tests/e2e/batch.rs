@@ -216,6 +216,34 @@ fn a_batch_backs_up_each_target_into_its_own_repository_and_a_restore_pauses_the
     let result: Value = serde_json::from_str(&now.stdout).unwrap();
     assert_eq!(result["phase"], "Succeeded", "{result}");
     assert_eq!(result["snapshots"].as_array().unwrap().len(), 2, "{result}");
+
+    // `snapshots list --batch` lists both targets' snapshots of both sessions, nothing else.
+    let listed = setup.sandbox.plugin(&[
+        "snapshots",
+        "list",
+        "--batch",
+        "shop-batch",
+        "-n",
+        "shop",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    let listed: Value = serde_json::from_str(&listed.stdout).unwrap();
+    let repositories: Vec<&str> = listed
+        .as_array()
+        .or_else(|| listed["items"].as_array())
+        .expect("a JSON list")
+        .iter()
+        .map(|snapshot| snapshot["spec"]["repository"].as_str().unwrap())
+        .collect();
+    assert_eq!(repositories.len(), 4, "{listed}");
+    assert!(
+        repositories
+            .iter()
+            .all(|name| *name == "batch-orders" || *name == "batch-ledger"),
+        "{repositories:?}"
+    );
     let missing = setup
         .sandbox
         .plugin(&["backup", "now", "nobody", "--batch", "-n", "shop"]);
@@ -248,6 +276,55 @@ fn a_batch_backs_up_each_target_into_its_own_repository_and_a_restore_pauses_the
             "/spec/paused",
         ) != true
     });
+
+    // `pause --batch` suspends the batch's CronJob; `resume --batch` lifts it.
+    let pause = setup
+        .sandbox
+        .plugin(&["pause", "shop-batch", "--batch", "-n", "shop"]);
+    assert_eq!(pause.code, 0, "{}", pause.stderr);
+    wait_for(
+        "the batch CronJob suspended",
+        Duration::from_secs(20),
+        || {
+            setup.field(
+                &[
+                    "get",
+                    "cronjob",
+                    "trigger-batch-shop-batch-nightly",
+                    "-n",
+                    "shop",
+                ],
+                "/spec/suspend",
+            ) == true
+        },
+    );
+    let resume = setup
+        .sandbox
+        .plugin(&["resume", "shop-batch", "--batch", "-n", "shop"]);
+    assert_eq!(resume.code, 0, "{}", resume.stderr);
+    wait_for("the batch CronJob resumed", Duration::from_secs(20), || {
+        setup.field(
+            &[
+                "get",
+                "cronjob",
+                "trigger-batch-shop-batch-nightly",
+                "-n",
+                "shop",
+            ],
+            "/spec/suspend",
+        ) != true
+    });
+    let missing = setup
+        .sandbox
+        .plugin(&["pause", "shop-orders", "--batch", "-n", "shop"]);
+    assert_eq!(missing.code, 2, "{}", missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .contains("BackupBatch shop/shop-orders not found"),
+        "{}",
+        missing.stderr
+    );
 
     // A session target that names no target makes the batch Invalid, naming the field.
     let invalid = BATCH

@@ -474,6 +474,7 @@ fn demo_steps(
                 all_namespaces: false,
                 repository: None,
                 configuration: Some(CONFIGURATION.into()),
+                batch: None,
             }),
             global,
         ),

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use kube::api::{Api, ListParams};
-use kubestash::api::core::BackupConfiguration;
+use kubestash::api::core::{BackupBatch, BackupConfiguration};
 use kubestash::api::storage::Snapshot;
 
 use crate::cli::GlobalArgs;
@@ -34,6 +34,9 @@ pub struct ListArgs {
     /// Only snapshots of this BackupConfiguration's repositories.
     #[arg(long = "config", value_name = "BACKUPCONFIGURATION")]
     pub configuration: Option<String>,
+    /// Only snapshots of this BackupBatch's repositories (every target's).
+    #[arg(long = "batch", value_name = "BACKUPBATCH")]
+    pub batch: Option<String>,
 }
 
 /// Arguments of `snapshots describe`.
@@ -70,6 +73,14 @@ fn time_of(snapshot: &Snapshot) -> Option<chrono::DateTime<chrono::Utc>> {
         .and_then(|time| chrono::DateTime::from_timestamp(time.as_second(), 0))
 }
 
+/// The repositories both filters allow (`None`: no filter yet).
+fn narrow(wanted: Option<BTreeSet<String>>, names: BTreeSet<String>) -> BTreeSet<String> {
+    match wanted {
+        Some(wanted) => wanted.intersection(&names).cloned().collect(),
+        None => names,
+    }
+}
+
 async fn list(args: &ListArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     let cluster = crate::cluster::connect(global).await?;
     let api: Api<Snapshot> = if args.all_namespaces {
@@ -96,10 +107,26 @@ async fn list(args: &ListArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
             .flat_map(|session| session.repositories.iter().flatten())
             .map(|repository| repository.name.clone())
             .collect();
-        repositories = Some(match repositories {
-            Some(wanted) => wanted.intersection(&names).cloned().collect(),
-            None => names,
-        });
+        repositories = Some(narrow(repositories, names));
+    }
+    if let Some(batch) = &args.batch {
+        let batches: Api<BackupBatch> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+        let found = batches.get(batch).await.map_err(|error| {
+            CliError::bad_input(format!(
+                "unable to get BackupBatch {}/{batch}: {error}",
+                cluster.namespace
+            ))
+        })?;
+        let names: BTreeSet<String> = found
+            .spec
+            .sessions
+            .iter()
+            .flatten()
+            .flat_map(|session| session.targets.iter().flatten())
+            .flat_map(|target| target.repositories.iter().flatten())
+            .map(|repository| repository.name.clone())
+            .collect();
+        repositories = Some(narrow(repositories, names));
     }
     let mut snapshots: Vec<Snapshot> = api
         .list(&ListParams::default())
