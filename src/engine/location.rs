@@ -320,14 +320,15 @@ impl Location {
                 LocalBackend::new(root.display().to_string(), [])
                     .map_err(|error| EngineError::backend(self, &error))?,
             ),
-            _ => Arc::new(RemoteBackend::new(self.operator()?, self.describe())),
+            _ => Arc::new(RemoteBackend::new(self.operator(true)?, self.describe())),
         };
         Ok(RepositoryBackends::new(backend, None))
     }
 
-    /// A blocking OpenDAL operator rooted at this (remote) location, retrying transient
-    /// failures (5 times, with jitter) as restic does.
-    fn operator(&self) -> Result<opendal::blocking::Operator, EngineError> {
+    /// A blocking OpenDAL operator rooted at this (remote) location. With `retry`, transient
+    /// failures are retried (5 times, with jitter), as rustic does for repository files; the
+    /// layout files and checks go without, so that an unreachable endpoint fails fast.
+    fn operator(&self, retry: bool) -> Result<opendal::blocking::Operator, EngineError> {
         let failed = |error: opendal::Error| EngineError::Backend {
             location: self.describe(),
             cause: error.to_string(),
@@ -337,13 +338,14 @@ impl Location {
         static REGISTER: std::sync::Once = std::sync::Once::new();
         REGISTER.call_once(opendal::install_default);
         let (scheme, options) = self.opendal_options();
-        let operator = opendal::Operator::via_iter(scheme, options)
-            .map_err(failed)?
-            .layer(
+        let mut operator = opendal::Operator::via_iter(scheme, options).map_err(failed)?;
+        if retry {
+            operator = operator.layer(
                 opendal::layers::RetryLayer::new()
                     .with_max_times(5)
                     .with_jitter(),
             );
+        }
         let _guard = store_runtime().enter();
         opendal::blocking::Operator::new(operator).map_err(failed)
     }
@@ -352,7 +354,7 @@ impl Location {
     pub fn store(&self) -> Result<Store, EngineError> {
         let kind = match self {
             Self::Local { root } => StoreKind::Local(root.clone()),
-            _ => StoreKind::Remote(self.operator()?),
+            _ => StoreKind::Remote(self.operator(false)?),
         };
         Ok(Store {
             kind,
