@@ -282,27 +282,7 @@ fn a_batch_backs_up_each_target_into_its_own_repository_and_a_restore_pauses_the
         .sandbox
         .plugin(&["pause", "shop-batch", "--batch", "-n", "shop"]);
     assert_eq!(pause.code, 0, "{}", pause.stderr);
-    wait_for(
-        "the batch CronJob suspended",
-        Duration::from_secs(20),
-        || {
-            setup.field(
-                &[
-                    "get",
-                    "cronjob",
-                    "trigger-batch-shop-batch-nightly",
-                    "-n",
-                    "shop",
-                ],
-                "/spec/suspend",
-            ) == true
-        },
-    );
-    let resume = setup
-        .sandbox
-        .plugin(&["resume", "shop-batch", "--batch", "-n", "shop"]);
-    assert_eq!(resume.code, 0, "{}", resume.stderr);
-    wait_for("the batch CronJob resumed", Duration::from_secs(20), || {
+    let suspended = || {
         setup.field(
             &[
                 "get",
@@ -312,7 +292,19 @@ fn a_batch_backs_up_each_target_into_its_own_repository_and_a_restore_pauses_the
                 "shop",
             ],
             "/spec/suspend",
-        ) != true
+        ) == true
+    };
+    wait_for(
+        "the batch CronJob suspended",
+        Duration::from_secs(20),
+        suspended,
+    );
+    let resume = setup
+        .sandbox
+        .plugin(&["resume", "shop-batch", "--batch", "-n", "shop"]);
+    assert_eq!(resume.code, 0, "{}", resume.stderr);
+    wait_for("the batch CronJob resumed", Duration::from_secs(20), || {
+        !suspended()
     });
     let missing = setup
         .sandbox

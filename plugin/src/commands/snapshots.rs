@@ -73,6 +73,29 @@ fn time_of(snapshot: &Snapshot) -> Option<chrono::DateTime<chrono::Utc>> {
         .and_then(|time| chrono::DateTime::from_timestamp(time.as_second(), 0))
 }
 
+/// The repositories an invoker (BackupConfiguration or BackupBatch) writes to.
+async fn repositories_of<K>(
+    cluster: &crate::cluster::Cluster,
+    name: &str,
+    names: impl FnOnce(K) -> BTreeSet<String>,
+) -> anyhow::Result<BTreeSet<String>>
+where
+    K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
+    let found = api.get(name).await.map_err(|error| {
+        CliError::bad_input(format!(
+            "unable to get {} {}/{name}: {error}",
+            K::kind(&()),
+            cluster.namespace
+        ))
+    })?;
+    Ok(names(found))
+}
+
 /// The repositories both filters allow (`None`: no filter yet).
 fn narrow(wanted: Option<BTreeSet<String>>, names: BTreeSet<String>) -> BTreeSet<String> {
     match wanted {
@@ -91,41 +114,32 @@ async fn list(args: &ListArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
     let mut repositories: Option<BTreeSet<String>> =
         args.repository.clone().map(|name| BTreeSet::from([name]));
     if let Some(configuration) = &args.configuration {
-        let configurations: Api<BackupConfiguration> =
-            Api::namespaced(cluster.client.clone(), &cluster.namespace);
-        let found = configurations.get(configuration).await.map_err(|error| {
-            CliError::bad_input(format!(
-                "unable to get BackupConfiguration {}/{configuration}: {error}",
-                cluster.namespace
-            ))
-        })?;
-        let names: BTreeSet<String> = found
-            .spec
-            .sessions
-            .iter()
-            .flatten()
-            .flat_map(|session| session.repositories.iter().flatten())
-            .map(|repository| repository.name.clone())
-            .collect();
+        let names = repositories_of(&cluster, configuration, |found: BackupConfiguration| {
+            found
+                .spec
+                .sessions
+                .into_iter()
+                .flatten()
+                .flat_map(|session| session.repositories.into_iter().flatten())
+                .map(|repository| repository.name)
+                .collect()
+        })
+        .await?;
         repositories = Some(narrow(repositories, names));
     }
     if let Some(batch) = &args.batch {
-        let batches: Api<BackupBatch> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
-        let found = batches.get(batch).await.map_err(|error| {
-            CliError::bad_input(format!(
-                "unable to get BackupBatch {}/{batch}: {error}",
-                cluster.namespace
-            ))
-        })?;
-        let names: BTreeSet<String> = found
-            .spec
-            .sessions
-            .iter()
-            .flatten()
-            .flat_map(|session| session.targets.iter().flatten())
-            .flat_map(|target| target.repositories.iter().flatten())
-            .map(|repository| repository.name.clone())
-            .collect();
+        let names = repositories_of(&cluster, batch, |found: BackupBatch| {
+            found
+                .spec
+                .sessions
+                .into_iter()
+                .flatten()
+                .flat_map(|session| session.targets.into_iter().flatten())
+                .flat_map(|target| target.repositories.into_iter().flatten())
+                .map(|repository| repository.name)
+                .collect()
+        })
+        .await?;
         repositories = Some(narrow(repositories, names));
     }
     let mut snapshots: Vec<Snapshot> = api
