@@ -18,26 +18,20 @@ const KDF_LOG_N: u8 = 15;
 const KDF_R: u32 = 8;
 const KDF_P: u32 = 4;
 
-/// A restic key file that unlocks `master` with `password`.
+/// A restic key file that unlocks `master` with `password`; `Err` says why not.
 fn key_file(
     master: &MasterKey,
     password: &str,
     host: Option<&str>,
     user: Option<&str>,
-) -> Result<KeyFile, EngineError> {
-    let failed = |cause: String| EngineError::Operation {
-        operation: "write a key",
-        repository: String::new(),
-        cause,
-    };
-    let params =
-        scrypt::Params::new(KDF_LOG_N, KDF_R, KDF_P).map_err(|error| failed(error.to_string()))?;
+) -> Result<KeyFile, String> {
+    let params = scrypt::Params::new(KDF_LOG_N, KDF_R, KDF_P).map_err(|error| error.to_string())?;
     let mut salt = vec![0u8; 64];
     rand::rng().fill_bytes(&mut salt);
     let mut derived = [0u8; 64];
     scrypt::scrypt(password.as_bytes(), &salt, &params, &mut derived)
-        .map_err(|error| failed(error.to_string()))?;
-    let plain = serde_json::to_vec(master).map_err(|error| failed(error.to_string()))?;
+        .map_err(|error| error.to_string())?;
+    let plain = serde_json::to_vec(master).map_err(|error| error.to_string())?;
     Ok(KeyFile {
         hostname: host.map(str::to_string),
         username: user.map(str::to_string),
@@ -118,21 +112,13 @@ impl ComponentRepository {
         host: Option<&str>,
         user: Option<&str>,
     ) -> Result<String, EngineError> {
-        let file = key_file(master, password, host, user).map_err(|error| match error {
-            EngineError::Operation {
-                operation, cause, ..
-            } => EngineError::Operation {
-                operation,
-                repository: self.location().describe(),
-                cause,
-            },
-            other => other,
-        })?;
-        let bytes = serde_json::to_vec(&file).map_err(|error| EngineError::Operation {
+        let failed = |cause: String| EngineError::Operation {
             operation: "write a key",
             repository: self.location().describe(),
-            cause: error.to_string(),
-        })?;
+            cause,
+        };
+        let file = key_file(master, password, host, user).map_err(failed)?;
+        let bytes = serde_json::to_vec(&file).map_err(|error| failed(error.to_string()))?;
         let id = hex::encode(sha2::Sha256::digest(&bytes));
         self.location()
             .store()?

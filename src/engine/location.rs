@@ -5,10 +5,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-
-use base64::Engine as _;
 use std::sync::Arc;
 
+use base64::Engine as _;
 use rustic_backend::LocalBackend;
 use rustic_core::RepositoryBackends;
 

@@ -78,7 +78,7 @@ fn process_alive(pid: u32) -> bool {
         || !std::path::Path::new("/proc/self").exists()
 }
 
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     gethostname::gethostname().to_string_lossy().into_owned()
 }
 

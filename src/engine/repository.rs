@@ -246,7 +246,7 @@ impl ComponentRepository {
         // rustic writes its first key with its own scrypt cost; replace it with one of ours
         // (see `keys::KDF_LOG_N`). The new key is written before the old one goes, so a crash
         // in between leaves two keys for the same password.
-        let host = gethostname::gethostname().to_string_lossy().into_owned();
+        let host = lock::hostname();
         self.write_key(&repository.key(), &self.password, Some(&host), None)?;
         if let Some(first) = repository.key_id() {
             self.location
