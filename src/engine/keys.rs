@@ -4,8 +4,9 @@ use rand::Rng as _;
 use rustic_core::repofile::{KeyFile, KeyId, MasterKey};
 use sha2::Digest as _;
 
-use crate::engine::lock::encrypt_with;
+use crate::engine::lock::{decrypt_with, encrypt_with};
 use crate::engine::repository::to_utc;
+use crate::engine::store::Store;
 use crate::engine::{ComponentRepository, EngineError};
 
 /// The scrypt cost of the keys this engine writes: N = 2^15 and r = 8, restic's own choice
@@ -45,6 +46,43 @@ fn key_file(
     })
 }
 
+/// The key among `keys/` that `password` unlocks, with the master key it holds; `None` when
+/// no key matches. This is what rustic_core does when it opens a repository with a password,
+/// except that the scrypt lanes (p = 4 in restic's keys and ours) are derived in parallel,
+/// which halves the time of every open on two cores for one extra 32 MiB table per core.
+/// Files that are not scrypt key files are passed over, as rustic does not try them either.
+pub(crate) fn unlock(
+    store: &Store,
+    password: &str,
+) -> Result<Option<(KeyId, MasterKey)>, EngineError> {
+    for name in store.list("keys")? {
+        let Ok(id) = name.parse::<rustic_core::Id>() else {
+            continue;
+        };
+        let Some(bytes) = store.read(&format!("keys/{name}"))? else {
+            continue;
+        };
+        if let Some(master) = open_key_file(&bytes, password) {
+            return Ok(Some((KeyId::from(id), master)));
+        }
+    }
+    Ok(None)
+}
+
+/// The master key in a key file's bytes, if `password` unlocks it.
+fn open_key_file(bytes: &[u8], password: &str) -> Option<MasterKey> {
+    let file: KeyFile = serde_json::from_slice(bytes).ok()?;
+    if file.kdf != "scrypt" || !file.n.is_power_of_two() {
+        return None;
+    }
+    let log_n = u8::try_from(file.n.trailing_zeros()).ok()?;
+    let params = scrypt::Params::new(log_n, file.r, file.p).ok()?;
+    let mut derived = [0u8; 64];
+    scrypt::scrypt(password.as_bytes(), &file.salt, &params, &mut derived).ok()?;
+    let plain = decrypt_with(&derived, &file.data)?;
+    serde_json::from_slice(&plain).ok()
+}
+
 /// A key of a repository.
 #[derive(Clone, Debug, PartialEq)]
 pub struct KeyInfo {
@@ -68,8 +106,7 @@ impl ComponentRepository {
 
     /// The keys of the repository.
     pub fn keys(&self) -> Result<Vec<KeyInfo>, EngineError> {
-        let repository = self.open()?;
-        let current = *repository.key_id();
+        let (repository, current) = self.open_with_key()?;
         let ids: Vec<KeyId> = repository
             .list::<KeyId>()
             .map_err(|error| EngineError::operation("list keys", self.location(), &error))?
@@ -81,7 +118,7 @@ impl ComponentRepository {
                 .map_err(|error| EngineError::operation("read a key", self.location(), &error))?;
             keys.push(KeyInfo {
                 id: id.to_hex().to_string(),
-                current: current == Some(id),
+                current: current == id,
                 host: file.hostname.clone(),
                 user: file.username.clone(),
                 created: file.created.as_ref().map(|time| to_utc(time).to_rfc3339()),
@@ -128,7 +165,7 @@ impl ComponentRepository {
 
     /// Removes a key by id (or unique id prefix); the key in use cannot be removed.
     pub fn remove_key(&self, id: &str) -> Result<(), EngineError> {
-        let repository = self.open()?;
+        let (repository, current) = self.open_with_key()?;
         let _lock = self.lock(&repository, true)?;
         let ids: Vec<KeyId> = repository
             .find_ids::<KeyId, _>(&[id])
@@ -139,6 +176,13 @@ impl ComponentRepository {
             repository: self.location().describe(),
             cause: format!("no key `{id}`"),
         })?;
+        if *key == current {
+            return Err(EngineError::Operation {
+                operation: "remove a key",
+                repository: self.location().describe(),
+                cause: format!("key `{id}` is the one `RESTIC_PASSWORD` opens; add another first"),
+            });
+        }
         repository
             .delete_key(key)
             .map_err(|error| EngineError::operation("remove a key", self.location(), &error))
@@ -147,13 +191,10 @@ impl ComponentRepository {
     /// Replaces the password: adds a key for `new_password`, then removes the current key.
     /// Returns the repository opened with the new password.
     pub fn change_password(&self, new_password: &str) -> Result<Self, EngineError> {
-        let old_key = {
-            let repository = self.open()?;
-            *repository.key_id()
-        };
-        self.add_key(new_password, None, None)?;
+        let (_, old_key) = self.open_with_key()?;
+        let added = self.add_key(new_password, None, None)?;
         let updated = self.with_password(new_password);
-        if let Some(old_key) = old_key {
+        if old_key.to_hex().as_str() != added {
             let repository = updated.open()?;
             let _lock = updated.lock(&repository, true)?;
             repository.delete_key(&old_key).map_err(|error| {

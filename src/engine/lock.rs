@@ -112,10 +112,19 @@ fn seal(cipher: &Aes256CtrPoly1305Aes, plain: &[u8]) -> Vec<u8> {
 
 /// Decrypts a restic repository file; `None` when the MAC does not match this key.
 pub(crate) fn decrypt(key: &MasterKey, data: &[u8]) -> Option<Vec<u8>> {
+    unseal(&cipher(key), data)
+}
+
+/// Decrypts with key material laid out as in `encrypt_with` (a key file's data).
+pub(crate) fn decrypt_with(material: &[u8; 64], data: &[u8]) -> Option<Vec<u8>> {
+    unseal(&Aes256CtrPoly1305Aes::new(material.into()), data)
+}
+
+fn unseal(cipher: &Aes256CtrPoly1305Aes, data: &[u8]) -> Option<Vec<u8>> {
     if data.len() < 32 {
         return None;
     }
-    cipher(key).decrypt(data[..16].into(), &data[16..]).ok()
+    cipher.decrypt(data[..16].into(), &data[16..]).ok()
 }
 
 /// Reads every lock of the repository at `store`, removing the stale ones.

@@ -320,8 +320,15 @@ fn keys_can_be_added_listed_and_rotated() {
     assert!(keys
         .iter()
         .any(|key| key.id == added && key.host.as_deref() == Some("backup-host") && !key.current));
+    // The key the password opens stays: removing it would lock the caller out.
+    let current = keys.iter().find(|key| key.current).unwrap().id.clone();
+    let refused = repository.remove_key(&current).unwrap_err().to_string();
+    assert!(refused.contains("RESTIC_PASSWORD"), "{refused}");
     repository.remove_key(&added[..8]).unwrap();
     assert_eq!(repository.keys().unwrap().len(), 1);
+    // Rotating to the same password keeps one working key.
+    let same = repository.change_password(PASSWORD).unwrap();
+    assert_eq!(same.keys().unwrap().len(), 1);
 
     let rotated = repository.change_password("rotated-password").unwrap();
     assert_eq!(rotated.keys().unwrap().len(), 1);
