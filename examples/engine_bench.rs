@@ -132,6 +132,18 @@ fn init(root: &str, password: &str) -> Outcome {
             &options,
         )
         .map_err(|error| format!("failed to initialize `{root}`: {error}"))?;
+    // Swap rustic's first key for one of the engine's, as `ComponentRepository::init` does,
+    // so that the measured steps open the repository at the engine's key cost.
+    let ours = engine(root, password)
+        .add_key(password, None, None)
+        .map_err(|error| error.to_string())?;
+    let keys = std::path::Path::new(root).join("keys");
+    for entry in std::fs::read_dir(&keys).map_err(|error| error.to_string())? {
+        let path = entry.map_err(|error| error.to_string())?.path();
+        if path.file_name().is_some_and(|name| *name != *ours) {
+            std::fs::remove_file(&path).map_err(|error| error.to_string())?;
+        }
+    }
     Ok(format!("initialized with {options:?}"))
 }
 

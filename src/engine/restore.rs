@@ -102,8 +102,10 @@ impl ComponentRepository {
     /// Writes the contents of every file of `entries` below `destination` through rustic's
     /// `dump`, on a few threads. rustic's own restore plans every file's blobs up front and
     /// held ~1 GB for a 1 GiB restore; dumping file by file keeps a few blobs in flight
-    /// (146 MB peak, faster than restic; see README). Each file gets the snapshot's mtime so
-    /// the metadata pass that follows sees it unchanged.
+    /// (~140 MB peak, faster than restic; see README). One thread more than there are cores
+    /// keeps the disk busy while the others decrypt and decompress (4.5-5.1 s against
+    /// 5.0-5.9 s with one per core on 2 cores). Each file gets the snapshot's mtime so the
+    /// metadata pass that follows sees it unchanged.
     fn write_contents(
         &self,
         repository: &Repository<IndexedFullStatus>,
@@ -135,7 +137,7 @@ impl ComponentRepository {
         let progress = RestoreProgress::new(self.progress_sink(), total);
         let next = AtomicUsize::new(0);
         let threads = std::thread::available_parallelism()
-            .map(|count| count.get())
+            .map(|count| count.get() + 1)
             .unwrap_or(2)
             .clamp(2, 4);
         let results: Vec<Result<u64, EngineError>> = std::thread::scope(|scope| {
