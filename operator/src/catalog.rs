@@ -13,16 +13,19 @@ fn tmp_volume() -> (Value, Value) {
     )
 }
 
-fn pvc_volumes() -> (Value, Value) {
+/// The volumes of the PVC tasks; a backup mounts the claim read-only, so it can never change
+/// the data it copies.
+fn pvc_volumes(read_only: bool) -> (Value, Value) {
+    let mut data = json!({"name": "kubestash-data-volume", "mountPath": "/kubestash-data"});
+    if read_only {
+        data["readOnly"] = json!(true);
+    }
     (
         json!([
             {"name": "kubestash-tmp-volume", "usage": "Holds temporary files and the restic cache", "source": {"emptyDir": {}}},
             {"name": "kubestash-data-volume", "usage": "The PVC to back up or restore", "source": {"persistentVolumeClaim": {"claimName": "${PVC_NAME}"}}}
         ]),
-        json!([
-            {"name": "kubestash-tmp-volume", "mountPath": "/kubestash-tmp"},
-            {"name": "kubestash-data-volume", "mountPath": "/kubestash-data"}
-        ]),
+        json!([{"name": "kubestash-tmp-volume", "mountPath": "/kubestash-tmp"}, data]),
     )
 }
 
@@ -276,14 +279,14 @@ pub fn addons() -> Vec<Addon> {
                 "pvc-backup",
                 true,
                 pvc_params,
-                pvc_volumes(),
+                pvc_volumes(true),
             )],
             vec![task(
                 "logical-backup-restore",
                 "pvc-restore",
                 true,
                 restore_params,
-                pvc_volumes(),
+                pvc_volumes(false),
             )],
         ),
         addon(

@@ -135,6 +135,16 @@ fn a_daemon_set_is_backed_up_and_restored_per_node() {
         node.as_str(),
         "{jobs}"
     );
+    // ...and could not write to it: the node's directory is mounted read-only.
+    let mounts = jobs["items"][0]["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let logs_mount = mounts
+        .iter()
+        .find(|mount| mount["name"] == "logs")
+        .unwrap_or_else(|| panic!("no `logs` mount in {jobs}"));
+    assert_eq!(logs_mount["readOnly"], true, "{logs_mount}");
     let repository = setup
         .storage()
         .join("shop/log-agent/repository/v1/hourly")

@@ -475,7 +475,12 @@ async fn plan_unit(
                 ))
             })?;
             volumes.extend(component.volumes.clone());
-            mounts.extend(component.mounts.clone());
+            // The target's volumes are only read: mounted read-only, a backup can never
+            // change the data it copies (a DaemonSet's hostPath directories above all).
+            mounts.extend(component.mounts.iter().cloned().map(|mut mount| {
+                mount.read_only = Some(true);
+                mount
+            }));
             for (volume, mount) in &storage_volumes {
                 volumes.push(volume.clone());
                 mounts.push(mount.clone());
