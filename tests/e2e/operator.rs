@@ -339,6 +339,29 @@ fn workload_backup_from_the_cronjob_then_restore_brings_files_back_byte_for_byte
             "/spec/paused",
         ) != true
     });
+    // A restore deleted while it ran (here: one that never existed) leaves its pause behind;
+    // the operator lets go of it and the backups run again.
+    setup.sandbox.kubectl_ok(&[
+        "patch",
+        "backupconfiguration",
+        "orders-backup",
+        "-n",
+        "shop",
+        "--type=merge",
+        "-p",
+        r#"{"metadata":{"annotations":{"kubestash.com/paused-by-restore":"shop/deleted-restore"}},"spec":{"paused":true}}"#,
+    ]);
+    wait_for(
+        "the orphaned pause released",
+        Duration::from_secs(30),
+        || {
+            let configuration =
+                setup.json(&["get", "backupconfiguration", "orders-backup", "-n", "shop"]);
+            configuration["spec"]["paused"] != true
+                && configuration["metadata"]["annotations"]["kubestash.com/paused-by-restore"]
+                    .is_null()
+        },
+    );
     let repo = setup.json(&["get", "repository", "orders-repo", "-n", "shop"]);
     assert_eq!(repo["status"]["snapshotCount"], 1, "{}", repo["status"]);
 }

@@ -115,14 +115,24 @@ async fn run_kind<K: InvokerObject>(ctx: Arc<Context>, stop: tokio::sync::watch:
                         }
                         let invoker = object.invoker();
                         let api: Api<K> = Api::namespaced(ctx.client.clone(), &invoker.namespace);
-                        reconcile(
+                        let restoring =
+                            super::restore::release_orphaned_pauses(&ctx.client, &api, &object)
+                                .await?;
+                        let action = reconcile(
                             &ctx,
                             &invoker,
                             &object.checked(),
                             &api,
                             object.status_value(),
                         )
-                        .await
+                        .await?;
+                        // While restores hold its pause, look again soon: one deleted mid-way
+                        // leaves no event here.
+                        Ok(if restoring {
+                            Action::requeue(Duration::from_secs(10))
+                        } else {
+                            action
+                        })
                     };
                     super::timed(&ctx.clone(), K::KIND, work).await
                 },

@@ -774,6 +774,43 @@ where
     Ok(true)
 }
 
+/// Lets go of the pause that restores which are gone still hold on `object`: a RestoreSession
+/// deleted while it ran (or while the operator was down) never resumes what it paused.
+/// Returns whether a live restore still holds the pause.
+pub(crate) async fn release_orphaned_pauses<K>(
+    client: &kube::Client,
+    api: &Api<K>,
+    object: &K,
+) -> Result<bool>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let mut live = false;
+    for holder in holders(object.annotations()) {
+        let alive = match holder.split_once('/') {
+            Some((namespace, name)) => {
+                let restores: Api<RestoreSession> = Api::namespaced(client.clone(), namespace);
+                util::get_opt(&restores, name)
+                    .await?
+                    .is_some_and(|restore| {
+                        let resumed = restore.status.as_ref().is_some_and(|status| {
+                            util::is_true(status.conditions.as_ref(), "BackupsResumed")
+                        });
+                        restore.metadata.deletion_timestamp.is_none() && !resumed
+                    })
+            }
+            None => false,
+        };
+        if alive {
+            live = true;
+        } else {
+            tracing::info!(invoker = %object.name_any(), restore = %holder, "releasing the pause of a restore that is gone");
+            release_pause(api, &object.name_any(), &holder).await?;
+        }
+    }
+    Ok(live)
+}
+
 /// Leaves the pause of an invoker; the last restore to leave resumes it.
 async fn release_pause<K>(api: &Api<K>, name: &str, me: &str) -> Result<()>
 where
