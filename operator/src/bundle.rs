@@ -66,6 +66,8 @@ pub fn operator_rules() -> Vec<Value> {
             &READ,
         ),
         rule(&[""], &["pods/log"], &["get"]),
+        // Whether the node a per-node Job is pinned to still exists.
+        rule(&[""], &["nodes"], &["get"]),
         // Pod-executor hooks (`get` opens the WebSocket, `create` is the SPDY form).
         rule(&[""], &["pods/exec"], &["create", "get"]),
         rule(

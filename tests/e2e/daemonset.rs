@@ -176,4 +176,43 @@ fn a_daemon_set_is_backed_up_and_restored_per_node() {
         phase == "Succeeded"
     });
     assert_eq!(std::fs::read(logs.join("app.log")).unwrap(), b"started\n");
+
+    // A node the DaemonSet ran on is gone (its pod is still listed): the Job pinned to it
+    // could never start, so the session fails naming the node instead of waiting for good.
+    let pod = &setup.json(&["get", "pods", "-n", "shop", "-l", "app=log-agent"])["items"][0];
+    let orphan = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "log-agent-edge",
+            "namespace": "shop",
+            "labels": pod["metadata"]["labels"],
+            "ownerReferences": pod["metadata"]["ownerReferences"],
+        },
+        "spec": {
+            "nodeName": "edge-gone",
+            "containers": [{"name": "agent", "image": "busybox:1.36"}],
+        },
+    });
+    let orphan_file = scratch.path().join("orphan.json");
+    std::fs::write(&orphan_file, orphan.to_string()).unwrap();
+    setup
+        .sandbox
+        .kubectl_ok(&["apply", "-f", orphan_file.to_str().unwrap()]);
+    let failed = setup.sandbox.plugin(&[
+        "backup",
+        "now",
+        "log-agent-backup",
+        "-n",
+        "shop",
+        "--wait",
+        "--timeout",
+        "2m",
+    ]);
+    assert_ne!(failed.code, 0, "{}{}", failed.stdout, failed.stderr);
+    let said = format!("{}{}", failed.stdout, failed.stderr);
+    assert!(
+        said.contains("pinned to node `edge-gone`, which no longer exists"),
+        "{said}"
+    );
 }

@@ -166,6 +166,21 @@ pub fn job_outcome(job: &Job) -> Option<std::result::Result<(), String>> {
     None
 }
 
+/// The node a Job is pinned to (`nodeName`, as a DaemonSet's per-node Jobs are) when that node
+/// no longer exists: the Job's pod can never start there, so it would wait for good.
+pub async fn lost_node(client: &Client, job: &Job) -> Result<Option<String>> {
+    let Some(node) = job
+        .spec
+        .as_ref()
+        .and_then(|spec| spec.template.spec.as_ref())
+        .and_then(|spec| spec.node_name.clone())
+    else {
+        return Ok(None);
+    };
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client.clone());
+    Ok(nodes.get_opt(&node).await?.is_none().then_some(node))
+}
+
 /// Creates a Job, waits until it ends and returns the last `log_lines` lines of its log; the
 /// Job is deleted either way. A failed Job is an error naming it, with its last log line.
 /// Callers bound the wait with their own timeout.

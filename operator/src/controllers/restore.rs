@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 
 use super::configuration::target_exists;
 use super::snapshot::snapshot_phase;
-use super::{job_log_tail, job_outcome, managed_labels, Context};
+use super::{job_log_tail, job_outcome, lost_node, managed_labels, Context};
 use crate::backend;
 use crate::hooks;
 use crate::invoker::Invoker;
@@ -622,10 +622,21 @@ async fn progress(run: &Run) -> Result<Action> {
                 run.namespace
             )),
             Some(job) => match job_outcome(&job) {
-                None => {
-                    running = true;
-                    None
-                }
+                None => match lost_node(client, &job).await? {
+                    Some(node) => {
+                        let _ = jobs_api
+                            .delete(&job_name, &DeleteParams::background())
+                            .await;
+                        Some(format!(
+                            "restore Job `{}/{job_name}` is pinned to node `{node}`, which no longer exists",
+                            run.namespace
+                        ))
+                    }
+                    None => {
+                        running = true;
+                        None
+                    }
+                },
                 Some(Ok(())) => None,
                 Some(Err(reason)) => {
                     let logs = job_log_tail(client, &job, 3)

@@ -22,7 +22,7 @@ use kubestash::naming;
 use serde_json::{json, Value};
 
 use super::snapshot::snapshot_phase;
-use super::{job_log_tail, job_outcome, managed_labels, Context};
+use super::{job_log_tail, job_outcome, lost_node, managed_labels, Context};
 use crate::backend;
 use crate::hooks;
 use crate::invoker::{Invoker, InvokerSession, Unit, REPOSITORIES_ENV};
@@ -905,7 +905,20 @@ async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Res
                 failures.push(message);
             }
             Some(job) => match job_outcome(&job) {
-                None => running = true,
+                None => match lost_node(client, &job).await? {
+                    Some(node) => {
+                        let _ = jobs_api
+                            .delete(&job_name, &DeleteParams::background())
+                            .await;
+                        let message = format!(
+                            "backup Job `{}/{job_name}` is pinned to node `{node}`, which no longer exists",
+                            run.namespace
+                        );
+                        fail_component(run, session, component, &message).await?;
+                        failures.push(message);
+                    }
+                    None => running = true,
+                },
                 Some(Ok(())) => {}
                 Some(Err(reason)) => {
                     let logs = job_log_tail(client, &job, 3)

@@ -245,6 +245,11 @@ async fn sync(
             }
             continue;
         }
+        // Like a kubelet, run only the pods bound to this node; pods pinned to another
+        // (e.g. one that is gone) stay Pending.
+        if pod["spec"]["nodeName"] != NODE_NAME {
+            continue;
+        }
         if deleting(&pod) {
             if let Some(runtime) = running.remove(&key) {
                 runtime.stop().await;
