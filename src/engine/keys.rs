@@ -19,6 +19,33 @@ const KDF_LOG_N: u8 = 15;
 const KDF_R: u32 = 8;
 const KDF_P: u32 = 4;
 
+/// How many scrypt lanes are derived at once: each needs its own table (32 MiB for our keys),
+/// so the peak of an open stays at 64 MiB however many cores the node has.
+const KDF_LANES_AT_ONCE: usize = 2;
+
+/// scrypt on a pool of `KDF_LANES_AT_ONCE` threads (the crate's `parallel` feature derives
+/// one lane per pool thread).
+fn derive(
+    password: &str,
+    salt: &[u8],
+    params: &scrypt::Params,
+    output: &mut [u8],
+) -> Result<(), scrypt::errors::InvalidOutputLen> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    let pool = POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(KDF_LANES_AT_ONCE)
+            .thread_name(|index| format!("scrypt-{index}"))
+            .build()
+            .ok()
+    });
+    match pool {
+        Some(pool) => pool.install(|| scrypt::scrypt(password.as_bytes(), salt, params, output)),
+        // No threads to be had: the global pool, as the crate would use.
+        None => scrypt::scrypt(password.as_bytes(), salt, params, output),
+    }
+}
+
 /// A restic key file that unlocks `master` with `password`; `Err` says why not.
 fn key_file(
     master: &MasterKey,
@@ -30,8 +57,7 @@ fn key_file(
     let mut salt = vec![0u8; 64];
     rand::rng().fill_bytes(&mut salt);
     let mut derived = [0u8; 64];
-    scrypt::scrypt(password.as_bytes(), &salt, &params, &mut derived)
-        .map_err(|error| error.to_string())?;
+    derive(password, &salt, &params, &mut derived).map_err(|error| error.to_string())?;
     let plain = serde_json::to_vec(master).map_err(|error| error.to_string())?;
     Ok(KeyFile {
         hostname: host.map(str::to_string),
@@ -48,8 +74,8 @@ fn key_file(
 
 /// The key among `keys/` that `password` unlocks, with the master key it holds; `None` when
 /// no key matches. This is what rustic_core does when it opens a repository with a password,
-/// except that the scrypt lanes (p = 4 in restic's keys and ours) are derived in parallel,
-/// which halves the time of every open on two cores for one extra 32 MiB table per core.
+/// except that the scrypt lanes (p = 4 in restic's keys and ours) are derived two at a time,
+/// which halves the time of every open for one extra 32 MiB table (see `derive`).
 /// Files that are not scrypt key files are passed over, as rustic does not try them either.
 pub(crate) fn unlock(
     store: &Store,
@@ -78,7 +104,7 @@ fn open_key_file(bytes: &[u8], password: &str) -> Option<MasterKey> {
     let log_n = u8::try_from(file.n.trailing_zeros()).ok()?;
     let params = scrypt::Params::new(log_n, file.r, file.p).ok()?;
     let mut derived = [0u8; 64];
-    scrypt::scrypt(password.as_bytes(), &file.salt, &params, &mut derived).ok()?;
+    derive(password, &file.salt, &params, &mut derived).ok()?;
     let plain = decrypt_with(&derived, &file.data)?;
     serde_json::from_slice(&plain).ok()
 }

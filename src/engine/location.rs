@@ -351,9 +351,18 @@ impl Location {
 
     /// Raw file access to this location.
     pub fn store(&self) -> Result<Store, EngineError> {
+        self.store_with(false)
+    }
+
+    /// The store with the repository backend's retries, for files every open reads (keys).
+    pub(crate) fn retrying_store(&self) -> Result<Store, EngineError> {
+        self.store_with(true)
+    }
+
+    fn store_with(&self, retry: bool) -> Result<Store, EngineError> {
         let kind = match self {
             Self::Local { root } => StoreKind::Local(root.clone()),
-            _ => StoreKind::Remote(self.operator(false)?),
+            _ => StoreKind::Remote(self.operator(retry)?),
         };
         Ok(Store {
             kind,

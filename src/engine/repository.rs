@@ -209,11 +209,9 @@ impl ComponentRepository {
                 repository: self.location.describe(),
             });
         }
-        let (key_id, master) =
-            keys::unlock(&self.location.store()?, &self.password)?.ok_or_else(|| {
-                EngineError::WrongPassword {
-                    repository: self.location.describe(),
-                }
+        let (key_id, master) = keys::unlock(&self.location.retrying_store()?, &self.password)?
+            .ok_or_else(|| EngineError::WrongPassword {
+                repository: self.location.describe(),
             })?;
         let repository = repository
             .open(&Credentials::Masterkey(master))
