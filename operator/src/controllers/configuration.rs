@@ -90,6 +90,9 @@ pub async fn run_batches(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<b
     run_kind::<BackupBatch>(ctx, stop).await;
 }
 
+/// Seconds until an invoker that is not Ready yet is looked at again.
+const NOT_READY_RECHECK: u64 = 3;
+
 async fn run_kind<K: InvokerObject>(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
     let controller =
@@ -128,7 +131,8 @@ async fn run_kind<K: InvokerObject>(ctx: Arc<Context>, stop: tokio::sync::watch:
                         .await?;
                         // While restores hold its pause, look again soon: one deleted mid-way
                         // leaves no event here.
-                        Ok(if restoring {
+                        let not_ready = Action::requeue(Duration::from_secs(NOT_READY_RECHECK));
+                        Ok(if restoring && action != not_ready {
                             Action::requeue(Duration::from_secs(10))
                         } else {
                             action
@@ -612,7 +616,7 @@ where
     Ok(Action::requeue(Duration::from_secs(if ready {
         120
     } else {
-        3
+        NOT_READY_RECHECK
     })))
 }
 

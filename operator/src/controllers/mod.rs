@@ -168,17 +168,22 @@ pub fn job_outcome(job: &Job) -> Option<std::result::Result<(), String>> {
 
 /// The node a Job is pinned to (`nodeName`, as a DaemonSet's per-node Jobs are) when that node
 /// no longer exists: the Job's pod can never start there, so it would wait for good.
-pub async fn lost_node(client: &Client, job: &Job) -> Result<Option<String>> {
-    let Some(node) = job
+pub async fn lost_node(client: &Client, job: &Job) -> Option<String> {
+    let node = job
         .spec
         .as_ref()
         .and_then(|spec| spec.template.spec.as_ref())
-        .and_then(|spec| spec.node_name.clone())
-    else {
-        return Ok(None);
-    };
+        .and_then(|spec| spec.node_name.clone())?;
     let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client.clone());
-    Ok(nodes.get_opt(&node).await?.is_none().then_some(node))
+    match nodes.get_opt(&node).await {
+        Ok(found) => found.is_none().then_some(node),
+        // Not allowed to read nodes (an older ClusterRole) or the API is briefly away: the
+        // Job is left to its own outcome and the session's deadline.
+        Err(error) => {
+            tracing::debug!(%node, %error, "unable to check the node of a Job");
+            None
+        }
+    }
 }
 
 /// Creates a Job, waits until it ends and returns the last `log_lines` lines of its log; the

@@ -622,7 +622,7 @@ async fn progress(run: &Run) -> Result<Action> {
                 run.namespace
             )),
             Some(job) => match job_outcome(&job) {
-                None => match lost_node(client, &job).await? {
+                None => match lost_node(client, &job).await {
                     Some(node) => {
                         let _ = jobs_api
                             .delete(&job_name, &DeleteParams::background())
@@ -732,7 +732,7 @@ where
         let same = invoker.targets.iter().any(|(_, t)| {
             t.name == target.name && t.kind == target.kind && t.namespace_or(target_ns) == target_ns
         });
-        if same && hold_pause(api, &invoker.name, object.annotations(), invoker.paused, me).await? {
+        if same && hold_pause(api, view, &invoker.name, me).await? {
             paused.push(json!({"apiGroup": "core.kubestash.com", "kind": invoker.kind, "namespace": target_ns, "name": invoker.name}));
         }
     }
@@ -759,30 +759,50 @@ fn holders(annotations: &BTreeMap<String, String>) -> Vec<String> {
 
 /// Joins the pause of an invoker: pauses it if it runs, or adds this restore to the restores
 /// already holding it. A pause someone set by hand is left alone (`false`).
-async fn hold_pause<K>(
-    api: &Api<K>,
-    name: &str,
-    annotations: &BTreeMap<String, String>,
-    paused: bool,
-    me: &str,
-) -> Result<bool>
+async fn hold_pause<K>(api: &Api<K>, view: fn(&K) -> Invoker, name: &str, me: &str) -> Result<bool>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    // Read, then patch guarded by that read's resourceVersion, so a holder another restore
+    // writes meanwhile is never lost: on a conflict, read again.
+    for _ in 0..5 {
+        let Some(object) = util::get_opt(api, name).await? else {
+            return Ok(false);
+        };
+        let mut holders = holders(object.annotations());
+        if view(&object).paused && holders.is_empty() {
+            return Ok(false);
+        }
+        if !holders.iter().any(|h| h == me) {
+            holders.push(me.to_string());
+        }
+        let patch = json!({"metadata": {"annotations": {PAUSED_BY: holders.join(",")}, "resourceVersion": object.resource_version()}, "spec": {"paused": true}});
+        if patch_unless_conflict(api, name, patch).await? {
+            return Ok(true);
+        }
+    }
+    Err(crate::Error::msg(format!(
+        "the pause of `{name}` kept changing while restore `{me}` joined it"
+    )))
+}
+
+/// A merge patch carrying a resourceVersion; `false` when the object changed since.
+async fn patch_unless_conflict<K>(api: &Api<K>, name: &str, patch: Value) -> Result<bool>
 where
     K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
-    let mut holders = holders(annotations);
-    if paused && holders.is_empty() {
-        return Ok(false);
+    match api
+        .patch(
+            name,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(patch),
+        )
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+        Err(error) => Err(error.into()),
     }
-    if !holders.iter().any(|h| h == me) {
-        holders.push(me.to_string());
-    }
-    util::patch_merge(
-        api,
-        name,
-        json!({"metadata": {"annotations": {PAUSED_BY: holders.join(",")}}, "spec": {"paused": true}}),
-    )
-    .await?;
-    Ok(true)
 }
 
 /// Lets go of the pause that restores which are gone still hold on `object`: a RestoreSession
@@ -827,22 +847,31 @@ async fn release_pause<K>(api: &Api<K>, name: &str, me: &str) -> Result<()>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
-    let Some(object) = util::get_opt(api, name).await? else {
-        return Ok(());
-    };
-    let all = holders(object.annotations());
-    if !all.iter().any(|h| h == me) {
-        // Someone took the pause over by hand; it is theirs to lift.
-        return Ok(());
+    // Read, then patch guarded by that read's resourceVersion, so a restore that joins the
+    // pause meanwhile is never dropped (and never resumed under): on a conflict, read again.
+    for _ in 0..5 {
+        let Some(object) = util::get_opt(api, name).await? else {
+            return Ok(());
+        };
+        let all = holders(object.annotations());
+        if !all.iter().any(|h| h == me) {
+            // Someone took the pause over by hand; it is theirs to lift.
+            return Ok(());
+        }
+        let rest: Vec<String> = all.into_iter().filter(|h| h != me).collect();
+        let version = object.resource_version();
+        let patch = if rest.is_empty() {
+            json!({"metadata": {"annotations": {PAUSED_BY: null}, "resourceVersion": version}, "spec": {"paused": false}})
+        } else {
+            json!({"metadata": {"annotations": {PAUSED_BY: rest.join(",")}, "resourceVersion": version}})
+        };
+        if patch_unless_conflict(api, name, patch).await? {
+            return Ok(());
+        }
     }
-    let rest: Vec<String> = all.into_iter().filter(|h| h != me).collect();
-    let patch = if rest.is_empty() {
-        json!({"metadata": {"annotations": {PAUSED_BY: null}}, "spec": {"paused": false}})
-    } else {
-        json!({"metadata": {"annotations": {PAUSED_BY: rest.join(",")}}})
-    };
-    util::patch_merge(api, name, patch).await?;
-    Ok(())
+    Err(crate::Error::msg(format!(
+        "the pause of `{name}` kept changing while restore `{me}` let go of it"
+    )))
 }
 
 async fn resume_backups(run: &Run) -> Result<Action> {

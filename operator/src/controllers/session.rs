@@ -824,6 +824,29 @@ async fn fail_component(run: &Run, session: &InvokerSession, key: &str, error: &
     Ok(())
 }
 
+/// The error already recorded for a component that failed (e.g. whose Job this operator
+/// deleted because its node was gone), so that its missing Job is not reported again.
+async fn recorded_failure(
+    run: &Run,
+    session: &InvokerSession,
+    key: &str,
+) -> Result<Option<String>> {
+    let Some((unit, component)) = session.unit_of(key) else {
+        return Ok(None);
+    };
+    Ok(session_snapshots(run)
+        .await?
+        .into_iter()
+        .filter(|snapshot| {
+            unit.repositories
+                .iter()
+                .any(|r| r.name == snapshot.spec.repository)
+        })
+        .filter_map(|snapshot| snapshot.status?.components?.remove(component))
+        .find(|status| status.phase == Some(SnapshotPhase::Failed))
+        .and_then(|status| status.error))
+}
+
 async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result<Action> {
     let client = &run.ctx.client;
     let status = run.status();
@@ -897,15 +920,18 @@ async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Res
         let job_name = job_name(&run.name, component);
         match util::get_opt(&jobs_api, &job_name).await? {
             None => {
-                let message = format!(
-                    "backup Job `{}/{job_name}` was deleted before it finished",
-                    run.namespace
-                );
+                let message = match recorded_failure(run, session, component).await? {
+                    Some(recorded) => recorded,
+                    None => format!(
+                        "backup Job `{}/{job_name}` was deleted before it finished",
+                        run.namespace
+                    ),
+                };
                 fail_component(run, session, component, &message).await?;
                 failures.push(message);
             }
             Some(job) => match job_outcome(&job) {
-                None => match lost_node(client, &job).await? {
+                None => match lost_node(client, &job).await {
                     Some(node) => {
                         let _ = jobs_api
                             .delete(&job_name, &DeleteParams::background())
