@@ -5,7 +5,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::{Api, Client, ResourceExt};
-use kubestash::api::common::{Condition, TypedObjectReference};
+use kubestash::api::common::{Condition, PodTemplateSpec, TypedObjectReference};
 use kubestash::api::core::session::{
     AddonInfo, BackendReference, BackendStatus, BackupInvokerPhase, RepositoryInfo, SessionConfig,
 };
@@ -76,6 +76,20 @@ impl InvokerSession {
     /// Every repository of the session.
     pub fn repositories(&self) -> impl Iterator<Item = &RepositoryInfo> {
         self.units.iter().flat_map(|u| u.repositories.iter())
+    }
+
+    /// The Addon pod template every target of the session agrees on, for a Job that works
+    /// for them all (retention): a batch whose targets set different ones (one pinned to a
+    /// node, say) gets none rather than the first target's.
+    pub fn shared_pod_template(&self) -> Option<PodTemplateSpec> {
+        let mut templates = self
+            .units
+            .iter()
+            .map(|u| u.addon.as_ref().and_then(|a| a.job_template.clone()));
+        let first = templates.next()??;
+        templates
+            .all(|template| template.as_ref() == Some(&first))
+            .then_some(first)
     }
 }
 
@@ -332,6 +346,29 @@ mod tests {
         assert_eq!(unit.target.as_deref(), Some("data"));
         assert_eq!(component, "dump");
         assert!(session.unit_of("nobody/dump").is_none());
+    }
+
+    #[test]
+    fn only_a_pod_template_all_targets_share_is_the_sessions() {
+        let template = |node: &str| -> Option<PodTemplateSpec> {
+            Some(
+                serde_json::from_value(
+                    serde_json::json!({"spec": {"nodeSelector": {"node": node}}}),
+                )
+                .unwrap(),
+            )
+        };
+        let invoker = Invoker::from_batch(&batch());
+        let mut session = invoker.session("nightly").unwrap().clone();
+        assert_eq!(session.shared_pod_template(), None);
+        for unit in &mut session.units {
+            unit.addon.as_mut().unwrap().job_template = template("a");
+        }
+        assert_eq!(session.shared_pod_template(), template("a"));
+        session.units[1].addon.as_mut().unwrap().job_template = template("b");
+        assert_eq!(session.shared_pod_template(), None);
+        session.units[1].addon.as_mut().unwrap().job_template = None;
+        assert_eq!(session.shared_pod_template(), None);
     }
 
     #[test]

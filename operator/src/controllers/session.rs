@@ -1207,10 +1207,7 @@ async fn retention_job_spec(run: &Run, invoker: &Invoker, session: &InvokerSessi
                 ..Default::default()
             }
         }),
-        pod_template: session
-            .units
-            .iter()
-            .find_map(|u| u.addon.as_ref().and_then(|a| a.job_template.clone())),
+        pod_template: session.shared_pod_template(),
         service_account: Some(account),
         ..JobSpec::default()
     }))
