@@ -103,18 +103,22 @@ fn a_daemon_set_is_backed_up_and_restored_per_node() {
         .unwrap()
         .to_string();
 
-    let backup = setup.sandbox.plugin(&[
-        "backup",
-        "now",
-        "log-agent-backup",
-        "-n",
-        "shop",
-        "--wait",
-        "--timeout",
-        "2m",
-        "-o",
-        "json",
-    ]);
+    // `backup now --wait` of the configuration; the run's output as JSON.
+    let backup_now = || {
+        setup.sandbox.plugin(&[
+            "backup",
+            "now",
+            "log-agent-backup",
+            "-n",
+            "shop",
+            "--wait",
+            "--timeout",
+            "2m",
+            "-o",
+            "json",
+        ])
+    };
+    let backup = backup_now();
     assert_eq!(backup.code, 0, "{}{}", backup.stdout, backup.stderr);
     let result: Value = serde_json::from_str(&backup.stdout).unwrap();
     let components = &result["snapshots"][0]["components"];
@@ -199,16 +203,7 @@ fn a_daemon_set_is_backed_up_and_restored_per_node() {
     setup
         .sandbox
         .kubectl_ok(&["apply", "-f", orphan_file.to_str().unwrap()]);
-    let failed = setup.sandbox.plugin(&[
-        "backup",
-        "now",
-        "log-agent-backup",
-        "-n",
-        "shop",
-        "--wait",
-        "--timeout",
-        "2m",
-    ]);
+    let failed = backup_now();
     assert_ne!(failed.code, 0, "{}{}", failed.stdout, failed.stderr);
     let said = format!("{}{}", failed.stdout, failed.stderr);
     assert!(
