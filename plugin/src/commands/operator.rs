@@ -96,6 +96,9 @@ pub fn run(command: &OperatorCommand, global: &GlobalArgs) -> anyhow::Result<Exi
             apply_objects(&cluster.client, &bootstrap_objects(&args.image)).await?;
             eprintln!("CRDs and the default catalog are in place");
         }
+        // The start-up (flags, kubeconfig, TLS, CRD schemas, the catalog) is over and its
+        // code does not run again.
+        allocator::release_code_pages();
         let options = kubestash_operator::Options {
             image: args.image.clone(),
             namespace: global
@@ -118,7 +121,8 @@ pub fn run(command: &OperatorCommand, global: &GlobalArgs) -> anyhow::Result<Exi
 
 /// glibc keeps freed memory in per-thread arenas and seldom hands it back, so the operator's
 /// RSS stayed at its start-up peak (every controller's initial list at once) for good. Two
-/// arenas and a trim every 10 s return it. Other allocators need neither.
+/// arenas and a trim every 10 s return it. Other allocators need neither. The code that only
+/// the start-up ran is unmapped once it is over.
 mod allocator {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     pub fn limit_arenas() {
@@ -139,8 +143,67 @@ mod allocator {
         }
     }
 
+    /// Unmaps this binary's read-only pages (code, constants) from the process. The pages
+    /// stay in the page cache: the ones still in use fault straight back in (a minor fault
+    /// maps 16 pages), the ones nothing runs any more (the start-up's argument parsing,
+    /// kubeconfig and TLS set-up, CRD schemas and catalog) leave the RSS and age out of the
+    /// container's working set. Writable segments, RELRO included, are left alone. Returns
+    /// the bytes advised.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    pub fn release_code_pages() -> usize {
+        unsafe extern "C" fn first_object(
+            info: *mut libc::dl_phdr_info,
+            _size: usize,
+            data: *mut libc::c_void,
+        ) -> libc::c_int {
+            // SAFETY: the loader passes a valid entry; `data` is the `usize` below. The first
+            // entry is the executable itself.
+            let (info, advised) = unsafe { (&*info, &mut *(data as *mut usize)) };
+            let page = 4096usize.max(unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize);
+            for index in 0..usize::from(info.dlpi_phnum) {
+                // SAFETY: `dlpi_phdr` points at `dlpi_phnum` program headers.
+                let header = unsafe { &*info.dlpi_phdr.add(index) };
+                if header.p_type != libc::PT_LOAD || header.p_flags & libc::PF_W != 0 {
+                    continue;
+                }
+                let start = info.dlpi_addr as usize + header.p_vaddr as usize;
+                let end = start + header.p_memsz as usize;
+                // Whole pages inside the segment only.
+                let start = start.div_ceil(page) * page;
+                let end = end / page * page;
+                if end <= start {
+                    continue;
+                }
+                // SAFETY: a read-only, private file mapping of the executable that nothing
+                // wrote to: dropping its pages only makes the next access read them again
+                // from the file, unchanged.
+                if unsafe {
+                    libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED)
+                } == 0
+                {
+                    *advised += end - start;
+                }
+            }
+            1
+        }
+        let mut advised = 0usize;
+        // SAFETY: the callback only reads the loader's entries and writes `advised`.
+        unsafe {
+            libc::dl_iterate_phdr(
+                Some(first_object),
+                &mut advised as *mut usize as *mut libc::c_void,
+            );
+        }
+        advised
+    }
+
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     pub fn limit_arenas() {}
+
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    pub fn release_code_pages() -> usize {
+        0
+    }
 
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
     pub async fn trim_periodically() {}
@@ -158,6 +221,31 @@ pub async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn releasing_code_pages_lowers_the_rss_and_the_code_still_runs() {
+        fn rss_file() -> u64 {
+            let status = std::fs::read_to_string("/proc/self/status").unwrap();
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("RssFile:"))
+                .and_then(|value| value.split_whitespace().next()?.parse().ok())
+                .unwrap()
+        }
+        let before = rss_file();
+        let advised = super::allocator::release_code_pages();
+        let after = rss_file();
+        assert!(advised > 1 << 20, "advised {advised} bytes");
+        assert!(
+            after < before,
+            "RssFile {before} kB before, {after} kB after"
+        );
+        // Code and constants fault back in unchanged.
+        assert_eq!(super::plural("RetentionPolicy"), "retentionpolicies");
+        let objects = super::bootstrap_objects("example/image:1");
+        assert!(objects.len() > 12, "{} bootstrap objects", objects.len());
+    }
+
     #[test]
     fn plurals_follow_the_kubernetes_defaults() {
         for (kind, plural) in [
