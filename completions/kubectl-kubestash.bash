@@ -482,7 +482,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__backup__subcmd__now)
-            opts="-n -o -v -h --batch --session --wait --timeout --embedded --kubeconfig --context --namespace --output --verbose --help"
+            opts="-n -o -v -h --batch --session --wait --timeout --follow-retries --embedded --kubeconfig --context --namespace --output --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

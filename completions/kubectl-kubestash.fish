@@ -24,7 +24,7 @@ function __fish_kubectl_kubestash_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -52,7 +52,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a 
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "executor" -d 'Steps that run inside backup and restore Jobs'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "__complete" -d 'Complete a partial command line (used by the `kubectl_complete-kubestash` shim)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand version" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand version" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand version" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -61,7 +61,7 @@ yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand version" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand version" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand crds" -l out -d 'Write one file per CRD (`<group>_<plural>.yaml`) into this directory instead of printing' -r -F
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand crds" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand crds" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand crds" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand crds" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand crds" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -69,7 +69,7 @@ json\t'JSON'
 yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand crds" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand crds" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand completion" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand completion" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand completion" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -78,7 +78,7 @@ yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand completion" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand completion" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -s f -l filename -d 'A file, a directory of .yaml/.yml/.json files, or `-` for stdin; repeatable' -r -F
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -87,7 +87,7 @@ yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -s R -l recursive -d 'Walk directories recursively'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -99,7 +99,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand back
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and not __fish_seen_subcommand_from now help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l session -d 'Only these sessions (default: every session)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l timeout -d 'How long to wait (Go duration: 90s, 10m, 1h)' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -107,6 +107,7 @@ json\t'JSON'
 yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l batch -d 'The name is a BackupBatch: one session backs up all of its targets'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l wait -d 'Wait until the sessions end, and exit with their outcome'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l follow-retries -d 'With --wait: when a session fails and its retryConfig leaves retries, wait for the operator\'s retry and exit with the last attempt\'s outcome'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l embedded -d 'Run the controllers in this process even if an operator is running'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -122,7 +123,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand rest
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l exclude -d 'Leave out paths matching these globs (comma-separated)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l name -d 'Name of the RestoreSession (default: generated)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l timeout -d 'How long to wait' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -135,7 +136,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand rest
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -l image -d 'Image of the operator and its Jobs' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -l timeout -d 'How long to wait' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -146,7 +147,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand inst
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -l wait -d 'Wait until the operator holds its leader Lease'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand uninstall" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand uninstall" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand uninstall" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand uninstall" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand uninstall" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -155,7 +156,7 @@ yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand uninstall" -l include-crds -d 'Also delete the CRDs, and with them every KubeStash object in the cluster'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand uninstall" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand uninstall" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and not __fish_seen_subcommand_from run help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and not __fish_seen_subcommand_from run help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and not __fish_seen_subcommand_from run help" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and not __fish_seen_subcommand_from run help" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and not __fish_seen_subcommand_from run help" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -167,7 +168,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand oper
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and not __fish_seen_subcommand_from run help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from run" -l image -d 'Image of the backup, restore and trigger Jobs' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from run" -l metrics-addr -d 'Serve /metrics, /healthz and /readyz here (e.g. 127.0.0.1:8080)' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from run" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from run" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from run" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from run" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from run" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -178,7 +179,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand oper
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from run" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from help" -f -a "run" -d 'Run the operator in the foreground (Lease namespace from -n, default `kubestash`)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand operator; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand pause" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand pause" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand pause" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand pause" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand pause" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -187,7 +188,7 @@ yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand pause" -l batch -d 'The name is a BackupBatch'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand pause" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand pause" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand resume" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand resume" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand resume" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand resume" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand resume" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -196,7 +197,7 @@ yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand resume" -l batch -d 'The name is a BackupBatch'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand resume" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand resume" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and not __fish_seen_subcommand_from list describe help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and not __fish_seen_subcommand_from list describe help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and not __fish_seen_subcommand_from list describe help" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and not __fish_seen_subcommand_from list describe help" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and not __fish_seen_subcommand_from list describe help" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -210,7 +211,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snap
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from list" -l repository -d 'Only snapshots of this Repository' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from list" -l config -d 'Only snapshots of this BackupConfiguration\'s repositories' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from list" -l batch -d 'Only snapshots of this BackupBatch\'s repositories (every target\'s)' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from list" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from list" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from list" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from list" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -219,7 +220,7 @@ yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from list" -s A -l all-namespaces -d 'List snapshots of every namespace'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from describe" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from describe" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from describe" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from describe" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from describe" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -230,7 +231,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snap
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from help" -f -a "list" -d 'List snapshots, newest first'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from help" -f -a "describe" -d 'Show a snapshot\'s components, paths, restic ids, sizes and integrity'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand snapshots; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and not __fish_seen_subcommand_from setup list check help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and not __fish_seen_subcommand_from setup list check help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and not __fish_seen_subcommand_from setup list check help" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and not __fish_seen_subcommand_from setup list check help" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and not __fish_seen_subcommand_from setup list check help" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -265,7 +266,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand stor
 WipeOut\t'Remove the backend data too'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from setup" -l timeout -d 'How long to wait for Ready and the check, e.g. 2m' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from setup" -l image -d 'Image of the check Job for volume storages' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from setup" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from setup" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from setup" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from setup" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from setup" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -278,7 +279,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand stor
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from setup" -l non-interactive -d 'Never prompt, even on a terminal'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from setup" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from setup" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from list" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from list" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from list" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from list" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -289,7 +290,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand stor
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from check" -l timeout -d 'How long to wait for the check, e.g. 1m' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from check" -l image -d 'Image of the check Job for volume storages' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from check" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from check" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from check" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from check" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from check" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -301,7 +302,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand stor
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from help" -f -a "list" -d 'List BackupStorages'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from help" -f -a "check" -d 'Check a BackupStorage: write, read back and delete a probe object'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and not __fish_seen_subcommand_from preview help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and not __fish_seen_subcommand_from preview help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and not __fish_seen_subcommand_from preview help" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and not __fish_seen_subcommand_from preview help" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and not __fish_seen_subcommand_from preview help" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -315,7 +316,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blue
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -l target -d 'The target in the cluster, as KIND/NAME (e.g. deployment/orders) in -n\'s namespace' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -l target-file -d 'Read the target from this file instead of the cluster' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -l blueprint-namespace -d 'Namespace of the blueprint (default: the target\'s annotation, else -n\'s namespace)' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from preview" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -326,7 +327,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blue
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from help" -f -a "preview" -d 'Print the BackupConfiguration a blueprint creates for a target; exit 2 naming every unresolved `${variable}`'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand blueprint; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand demo" -l keep-dir -d 'Keep the sandbox data and the backup storage in this directory (it must be empty or absent); without it everything lives in a temporary directory removed at the end' -r -F
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand demo" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand demo" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand demo" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand demo" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand demo" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -338,7 +339,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sand
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -l port -d 'Port of the API server on 127.0.0.1 (default: a free one)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -l kubeconfig-out -d 'Write the kubeconfig for the sandbox to this path' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -l image -d 'Image whose pods run as local processes of this binary' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -346,7 +347,7 @@ json\t'JSON'
 yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand sandbox" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and not __fish_seen_subcommand_from backup restore trigger sync-storage retention check-volume list-manifests wipe-snapshot wipe-volume help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and not __fish_seen_subcommand_from backup restore trigger sync-storage retention check-volume list-manifests wipe-snapshot wipe-volume help" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and not __fish_seen_subcommand_from backup restore trigger sync-storage retention check-volume list-manifests wipe-snapshot wipe-volume help" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and not __fish_seen_subcommand_from backup restore trigger sync-storage retention check-volume list-manifests wipe-snapshot wipe-volume help" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and not __fish_seen_subcommand_from backup restore trigger sync-storage retention check-volume list-manifests wipe-snapshot wipe-volume help" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -368,7 +369,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand exec
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -l backupsession -d 'The BackupSession' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -l component -d 'The component' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -l param -d 'A task parameter, key=value (repeatable)' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from backup" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -381,7 +382,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand exec
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -l snapshot -d 'The Snapshot' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -l component -d 'The component' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -l param -d 'A task parameter, key=value (repeatable)' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from restore" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -392,7 +393,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand exec
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -l invoker-kind -d 'Invoker kind' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -l invoker-name -d 'Invoker name' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -l session -d 'Session name' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -401,7 +402,7 @@ yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from trigger" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from sync-storage" -l storage -d 'The BackupStorage' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from sync-storage" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from sync-storage" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from sync-storage" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from sync-storage" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from sync-storage" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -410,7 +411,7 @@ yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from sync-storage" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from sync-storage" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from retention" -l backupsession -d 'The BackupSession' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from retention" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from retention" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from retention" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from retention" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from retention" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -419,7 +420,7 @@ yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from retention" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from retention" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from check-volume" -l path -d 'The backend directory inside the container (mount path and subPath)' -r -F
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from check-volume" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from check-volume" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from check-volume" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from check-volume" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from check-volume" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -431,7 +432,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand exec
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from list-manifests" -l snapshot-id -d 'The restic snapshot id' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from list-manifests" -l param -d 'A restore task parameter, key=value (repeatable)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from list-manifests" -l restore-namespace -d 'Namespace the objects would be moved into' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from list-manifests" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from list-manifests" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from list-manifests" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from list-manifests" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from list-manifests" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -440,7 +441,7 @@ yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from list-manifests" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from list-manifests" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from wipe-snapshot" -l snapshot -d 'The Snapshot' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from wipe-snapshot" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from wipe-snapshot" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from wipe-snapshot" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from wipe-snapshot" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from wipe-snapshot" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -449,7 +450,7 @@ yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from wipe-snapshot" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from wipe-snapshot" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from wipe-volume" -l path -d 'The backend directory inside the container (mount path and subPath)' -r -F
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from wipe-volume" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from wipe-volume" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from wipe-volume" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from wipe-volume" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from wipe-volume" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'
@@ -467,7 +468,7 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand exec
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from help" -f -a "wipe-snapshot" -d 'Remove a deleted WipeOut Snapshot\'s data from the backend, then release it'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from help" -f -a "wipe-volume" -d 'Empty a volume directory (WipeOut delete of a Repository or BackupStorage)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand executor; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand __complete" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)' -r -F
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand __complete" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand __complete" -l context -d 'The kubeconfig context to use' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand __complete" -s n -l namespace -d 'Namespace of the objects (default: the context\'s namespace)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand __complete" -s o -l output -d 'Output format of read commands' -r -f -a "table\t'A human-readable table'

@@ -39,6 +39,9 @@ pub const LABEL_INVOKER_NAME: &str = "kubestash.com/invoker-name";
 pub const LABEL_SESSION: &str = "kubestash.com/session";
 /// The BackupSession a Job works for.
 pub const LABEL_BACKUP_SESSION: &str = "kubestash.com/backup-session";
+/// Annotation on a BackupSession the operator created to retry a failed one: the failed
+/// session's name (`backup now --wait` follows the retry to the outcome).
+pub const ANNOTATION_RETRY_OF: &str = "kubestash.com/retry-of";
 /// The RestoreSession a Job works for.
 pub const LABEL_RESTORE_SESSION: &str = "kubestash.com/restore-session";
 /// The BackupStorage a sync Job works for.

@@ -32,14 +32,9 @@ pub struct Cli {
 /// kubectl-style flags shared by every command.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Path to the kubeconfig file (default: $KUBECONFIG or ~/.kube/config).
-    #[arg(
-        long,
-        global = true,
-        value_name = "PATH",
-        env = "KUBECONFIG",
-        hide_env = true
-    )]
+    /// Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as
+    /// kubectl's does, or ~/.kube/config).
+    #[arg(long, global = true, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use.
     #[arg(long, global = true, value_name = "NAME")]

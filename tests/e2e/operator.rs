@@ -631,6 +631,116 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
         .stdout
         .contains("backup gate passed for shop/orders-backup"));
 
+    // A failed session with retries left: `--follow-retries` waits for the operator's retry
+    // and exits with its outcome. The first attempt fails on the missing encryption Secret,
+    // which is back before the retry starts.
+    let retry_config = |value: &str| {
+        setup.sandbox.kubectl_ok(&[
+            "patch",
+            "backupconfiguration",
+            "orders-backup",
+            "-n",
+            "shop",
+            "--type=json",
+            "-p",
+            &format!(
+                r#"[{{"op":"replace","path":"/spec/sessions/0/retryConfig","value":{value}}}]"#
+            ),
+        ]);
+    };
+    retry_config(r#"{"maxRetry":1,"delay":"8s"}"#);
+    let sessions = || -> Vec<(String, String)> {
+        let list: Value = serde_json::from_str(&setup.sandbox.kubectl_ok(&[
+            "get",
+            "backupsessions",
+            "-n",
+            "shop",
+            "-o",
+            "json",
+        ]))
+        .unwrap();
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["metadata"]["name"].as_str().unwrap().to_string(),
+                    s["status"]["phase"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    };
+    let before: Vec<String> = sessions().into_iter().map(|(name, _)| name).collect();
+    setup
+        .sandbox
+        .kubectl_ok(&["delete", "secret", "shop-restic-password", "-n", "shop"]);
+    let follower = Command::new(binary())
+        .args([
+            "backup",
+            "now",
+            "orders-backup",
+            "-n",
+            "shop",
+            "--wait",
+            "--follow-retries",
+            "--timeout",
+            "2m",
+            "-o",
+            "json",
+        ])
+        .env("KUBECONFIG", &setup.sandbox.kubeconfig)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    wait_for("the first attempt to fail", Duration::from_secs(60), || {
+        match sessions()
+            .into_iter()
+            .find(|(name, phase)| !before.contains(name) && phase == "Failed")
+        {
+            Some((name, _)) => {
+                first = name;
+                true
+            }
+            None => false,
+        }
+    });
+    setup.apply(&["shared/encryption-secret.yaml"]);
+    let followed = crate::Run::from_output(follower.wait_with_output().unwrap());
+    assert_eq!(followed.code, 0, "{}\n{}", followed.stdout, followed.stderr);
+    assert!(
+        followed
+            .stderr
+            .contains(&format!("BackupSession shop/{first} Failed")),
+        "{}",
+        followed.stderr
+    );
+    assert!(
+        followed.stderr.contains("following its retry"),
+        "{}",
+        followed.stderr
+    );
+    let result: Value = serde_json::from_str(&followed.stdout).unwrap();
+    assert_eq!(result["phase"], "Succeeded", "{result}");
+    let retry = result["backupSession"].as_str().unwrap().to_string();
+    assert_ne!(retry, first);
+    let retry_of = setup.sandbox.kubectl_ok(&[
+        "get",
+        "backupsession",
+        &retry,
+        "-n",
+        "shop",
+        "-o",
+        "jsonpath={.metadata.annotations.kubestash\\.com/retry-of}",
+    ]);
+    assert_eq!(retry_of.trim(), first);
+    // The example's retries again for the steps below.
+    retry_config(r#"{"maxRetry":2,"delay":"30s"}"#);
+
     // Missing encryption Secret: the gate fails the pipeline with the reason...
     setup
         .sandbox

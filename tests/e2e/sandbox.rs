@@ -201,6 +201,29 @@ fn kubectl_applies_the_crds_and_every_example_to_the_sandbox() {
     .unwrap();
     assert_eq!(restore["spec"]["dataSource"]["snapshot"], "latest");
 
+    // $KUBECONFIG may list several files, as kubectl reads it; a second file names the
+    // context the first one's current-context points at.
+    let extra = examples.path().join("extra-kubeconfig");
+    std::fs::write(
+        &extra,
+        "apiVersion: v1\nkind: Config\npreferences: {}\nclusters: []\ncontexts: []\nusers: []\n",
+    )
+    .unwrap();
+    let list = std::env::join_paths([sandbox.kubeconfig.as_path(), extra.as_path()]).unwrap();
+    let output = Command::new(binary())
+        .args(["storage", "list", "-n", "shop"])
+        .env("KUBECONFIG", &list)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("s3-bucket"),
+        "storage list with KUBECONFIG={list:?}: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
     // Re-applying is a no-op, not an error (client-side apply stays under the annotation limit).
     sandbox.kubectl_ok(&["apply", "-f", crds.to_str().unwrap()]);
     let (status, stderr) = sandbox.stop();

@@ -1265,12 +1265,15 @@ async fn finalize(run: &Run) -> Result<Action> {
             }
             let mut seconds = chrono::Utc::now().timestamp();
             loop {
-                let retry = crate::sessions::backup_session(
+                let mut retry = crate::sessions::backup_session(
                     configuration,
                     &session_name,
                     seconds,
                     Some(retry_left - 1),
                 )?;
+                retry
+                    .annotations_mut()
+                    .insert(crate::ANNOTATION_RETRY_OF.into(), run.name.clone());
                 match run.api.create(&PostParams::default(), &retry).await {
                     Ok(created) => {
                         tracing::info!(session = %run.name, retry = %created.name_any(), "retrying a failed backup session");

@@ -44,6 +44,10 @@ pub struct NowArgs {
     /// How long to wait (Go duration: 90s, 10m, 1h).
     #[arg(long, default_value = "30m", value_name = "DURATION")]
     pub timeout: String,
+    /// With --wait: when a session fails and its retryConfig leaves retries, wait for the
+    /// operator's retry and exit with the last attempt's outcome.
+    #[arg(long, requires = "wait")]
+    pub follow_retries: bool,
     /// Run the controllers in this process even if an operator is running.
     #[arg(long)]
     pub embedded: bool,
@@ -83,6 +87,9 @@ pub struct SessionResult {
     duration: Option<String>,
     reason: Option<String>,
     snapshots: Vec<SnapshotResult>,
+    /// Retries the operator still makes when this session fails.
+    #[serde(skip)]
+    retry_left: i32,
 }
 
 /// Runs `backup now`.
@@ -161,7 +168,14 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
             }
             return Ok(ExitStatus::Success);
         }
-        let outcome = wait_all(&cluster.client, &namespace, &created, timeout).await;
+        let outcome = wait_all(
+            &cluster.client,
+            &namespace,
+            &created,
+            timeout,
+            args.follow_retries,
+        )
+        .await;
         if let Some(embedded) = embedded {
             embedded.stop().await;
         }
@@ -204,6 +218,13 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
                             component.error.clone().unwrap_or_default()
                         );
                     }
+                }
+                if result.phase == "Failed" && result.retry_left > 0 && !args.follow_retries {
+                    eprintln!(
+                        "  the operator retries it ({} left, per the session's retryConfig); \
+                         --follow-retries waits for the last attempt",
+                        result.retry_left
+                    );
                 }
             }
             Ok(ExitStatus::Failed)
@@ -271,6 +292,7 @@ async fn result_of(client: &Client, namespace: &str, session: &BackupSession) ->
             reason
         },
         snapshots,
+        retry_left: session.spec.retry_left.unwrap_or(0),
     }
 }
 
@@ -280,9 +302,12 @@ async fn wait_all(
     namespace: &str,
     names: &[String],
     timeout: Duration,
+    follow_retries: bool,
 ) -> anyhow::Result<Option<Vec<SessionResult>>> {
     let api: Api<BackupSession> = Api::namespaced(client.clone(), namespace);
     let deadline = Instant::now() + timeout;
+    // The session followed for each one created: a failed session's retry takes its place.
+    let mut names = names.to_vec();
     let tty = std::io::stderr().is_terminal();
     let bar = tty.then(|| {
         let bar = ProgressBar::new(100);
@@ -300,15 +325,59 @@ async fn wait_all(
         let mut done = true;
         let mut percent: f64 = 0.0;
         let mut line_parts = Vec::new();
-        for name in names {
-            let session = api
-                .get(name)
-                .await
-                .with_context(|| format!("BackupSession {namespace}/{name} disappeared"))?;
+        for name in names.iter_mut() {
+            let session = match api.get(name).await {
+                Ok(session) => session,
+                Err(kube::Error::Api(status)) if status.code == 404 => {
+                    anyhow::bail!(
+                        "BackupSession {namespace}/{name} was deleted while waiting for it"
+                    )
+                }
+                // An API server blip is not the backup's outcome: ask again until the deadline.
+                Err(error) if Instant::now() < deadline => {
+                    if let Some(bar) = &bar {
+                        bar.suspend(|| eprintln!("warning: reading BackupSession {namespace}/{name}: {error}; retrying"));
+                    } else {
+                        eprintln!(
+                            "warning: reading BackupSession {namespace}/{name}: {error}; retrying"
+                        );
+                    }
+                    done = false;
+                    break;
+                }
+                Err(error) => {
+                    return Err(anyhow::Error::new(error)
+                        .context(format!("failed to read BackupSession {namespace}/{name}")))
+                }
+            };
             let phase = session.status.as_ref().and_then(|s| s.phase);
             let result = result_of(client, namespace, &session).await;
             if !phase.is_some_and(|p| p.is_final()) {
                 done = false;
+            }
+            if follow_retries
+                && phase == Some(BackupSessionPhase::Failed)
+                && session.spec.retry_left.unwrap_or(0) > 0
+            {
+                // The operator retries it: the outcome is the retry's. Once the retry exists
+                // (`retried`) it is followed; one that is gone leaves this outcome final.
+                let retried = session.status.as_ref().and_then(|s| s.retried) == Some(true);
+                if !retried {
+                    done = false;
+                }
+                if let Some(retry) = retry_of(&api, &session).await {
+                    done = false;
+                    let message = format!(
+                        "BackupSession {namespace}/{name} Failed: {}; following its retry {retry}",
+                        result.reason.clone().unwrap_or_default()
+                    );
+                    match &bar {
+                        Some(bar) => bar.suspend(|| eprintln!("{message}")),
+                        None => eprintln!("{message}"),
+                    }
+                    *name = retry;
+                    continue;
+                }
             }
             let snapshots_api: Api<Snapshot> = Api::namespaced(client.clone(), namespace);
             for entry in session
@@ -375,6 +444,30 @@ async fn wait_all(
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// The BackupSession the operator created to retry `failed`, once it has.
+async fn retry_of(api: &Api<BackupSession>, failed: &BackupSession) -> Option<String> {
+    if failed.status.as_ref().and_then(|s| s.retried) != Some(true) {
+        return None;
+    }
+    let invoker = failed
+        .labels()
+        .get(kubestash_operator::LABEL_INVOKER_NAME)?;
+    let selector = format!("{}={invoker}", kubestash_operator::LABEL_INVOKER_NAME);
+    let sessions = api
+        .list(&kube::api::ListParams::default().labels(&selector))
+        .await
+        .ok()?;
+    sessions
+        .items
+        .into_iter()
+        .find(|s| {
+            s.annotations()
+                .get(kubestash_operator::ANNOTATION_RETRY_OF)
+                .is_some_and(|of| *of == failed.name_any())
+        })
+        .map(|s| s.name_any())
 }
 
 fn report(results: &[SessionResult], format: OutputFormat) -> anyhow::Result<()> {

@@ -457,6 +457,7 @@ fn demo_steps(
                 sessions: Vec::new(),
                 wait: true,
                 timeout: "45s".into(),
+                follow_retries: false,
                 embedded: false,
             }),
             global,

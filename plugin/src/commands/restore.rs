@@ -21,7 +21,7 @@ use crate::output::{self, OutputFormat};
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
     /// A RestoreSession manifest to create instead of building one from flags.
-    #[arg(short = 'f', long = "filename", value_name = "FILE", conflicts_with_all = ["from_repository", "target"])]
+    #[arg(short = 'f', long = "filename", value_name = "FILE", conflicts_with_all = ["from_repository", "repository_namespace", "snapshot", "target", "components", "include", "exclude", "name"])]
     pub file: Option<std::path::PathBuf>,
     /// The Repository to restore from.
     #[arg(long, value_name = "REPOSITORY")]
@@ -130,6 +130,16 @@ async fn build(
                 "logical-backup-restore",
             )
         }
+        None if args.include.is_some() || args.exclude.is_some() => {
+            return Err(CliError::bad_input(
+                "--include/--exclude select file paths of a volume restore and need --target",
+            )
+            .with_hint(
+                "a manifest restore selects objects with its task's params (IncludeResources, \
+                 ExcludeResources, IncludeNamespaces, ...): write a RestoreSession and use -f",
+            )
+            .into())
+        }
         None => (None, "kubedump-addon", "manifest-restore"),
     };
     let mut params = serde_json::Map::new();
@@ -224,7 +234,24 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
         let deadline = Instant::now() + timeout;
         let mut last = String::new();
         let final_state = loop {
-            let current = api.get(&name).await?;
+            let current = match api.get(&name).await {
+                Ok(current) => current,
+                Err(kube::Error::Api(status)) if status.code == 404 => {
+                    if let Some(embedded) = embedded {
+                        embedded.stop().await;
+                    }
+                    return Err(anyhow::anyhow!(
+                        "RestoreSession {namespace}/{name} was deleted while waiting for it"
+                    ));
+                }
+                // An API server blip is not the restore's outcome: ask again until the deadline.
+                Err(error) if Instant::now() < deadline => {
+                    eprintln!("warning: reading RestoreSession {namespace}/{name}: {error}; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+                Err(error) => break Err(error),
+            };
             let status = current.status.clone().unwrap_or_default();
             let line = format!(
                 "{name}: {} {}",
@@ -236,16 +263,19 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
                 last = line;
             }
             if status.phase.is_some_and(|p| p.is_final()) {
-                break Some(current);
+                break Ok(Some(current));
             }
             if Instant::now() >= deadline {
-                break None;
+                break Ok(None);
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         };
         if let Some(embedded) = embedded {
             embedded.stop().await;
         }
+        let final_state = final_state.with_context(|| {
+            format!("failed to read RestoreSession {namespace}/{name} while waiting for it")
+        })?;
         let Some(done) = final_state else {
             return Err(CliError {
                 status: ExitStatus::TimedOut,

@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::ByteString;
-use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
 use kubestash::api::storage::{BackupStorage, BackupStoragePhase};
 use kubestash::object::Object;
@@ -843,6 +843,12 @@ async fn apply_plan(
         let created_secret = created_secret.clone();
         let reason = reason.to_string();
         async move {
+            // The bucket or directory may hold data that was there before this setup; a
+            // WipeOut storage would take all of it along on delete, so the rollback keeps it.
+            let keep = json!({"spec": {"deletionPolicy": "Delete"}});
+            let _ = storages
+                .patch(&name, &PatchParams::default(), &Patch::Merge(&keep))
+                .await;
             let _ = storages.delete(&name, &DeleteParams::default()).await;
             if let Some(secret) = &created_secret {
                 let _ = secrets.delete(secret, &DeleteParams::default()).await;
