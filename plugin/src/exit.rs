@@ -50,6 +50,18 @@ impl CliError {
     }
 }
 
+/// A failed `get` of an object the user named: bad input (exit 2) when the object does not
+/// exist, an ordinary failure (exit 1) for anything else: a refused connection, a 403 or a
+/// 5xx is not the user's typo. `what` names the object and the flag it came from.
+pub fn get_failed(error: kube::Error, what: &str) -> anyhow::Error {
+    match error {
+        kube::Error::Api(status) if status.code == 404 => {
+            CliError::bad_input(format!("{what} not found")).into()
+        }
+        other => anyhow::Error::new(other).context(format!("unable to get {what}")),
+    }
+}
+
 impl fmt::Display for CliError {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter.write_str(&self.message)
@@ -81,4 +93,32 @@ pub fn report(error: &anyhow::Error) {
         text.push_str(&format!("\nhint: {hint}"));
     }
     eprintln!("{text}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api_error(code: u16) -> kube::Error {
+        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+            "status": "Failure", "message": "boom", "reason": "x", "code": code
+        }))
+        .unwrap();
+        kube::Error::Api(Box::new(status))
+    }
+
+    #[test]
+    fn only_a_missing_object_is_bad_input() {
+        let missing = get_failed(api_error(404), "Repository shop/r (--repository)");
+        assert_eq!(status_of(&missing), ExitStatus::BadInput);
+        assert_eq!(
+            missing.to_string(),
+            "Repository shop/r (--repository) not found"
+        );
+        for code in [403, 500, 503] {
+            let error = get_failed(api_error(code), "Repository shop/r");
+            assert_eq!(status_of(&error), ExitStatus::Failed, "{code}");
+            assert_eq!(error.to_string(), "unable to get Repository shop/r");
+        }
+    }
 }

@@ -666,7 +666,10 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
             .map(|s| {
                 (
                     s["metadata"]["name"].as_str().unwrap().to_string(),
-                    s["status"]["phase"].as_str().unwrap_or_default().to_string(),
+                    s["status"]["phase"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
                 )
             })
             .collect()
@@ -697,8 +700,10 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
         .spawn()
         .unwrap();
     let mut first = String::new();
-    wait_for("the first attempt to fail", Duration::from_secs(60), || {
-        match sessions()
+    wait_for(
+        "the first attempt to fail",
+        Duration::from_secs(60),
+        || match sessions()
             .into_iter()
             .find(|(name, phase)| !before.contains(name) && phase == "Failed")
         {
@@ -707,8 +712,8 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
                 true
             }
             None => false,
-        }
-    });
+        },
+    );
     setup.apply(&["shared/encryption-secret.yaml"]);
     let followed = crate::Run::from_output(follower.wait_with_output().unwrap());
     assert_eq!(followed.code, 0, "{}\n{}", followed.stdout, followed.stderr);

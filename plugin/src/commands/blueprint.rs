@@ -129,10 +129,10 @@ async fn target_from_cluster(
         Scope::Cluster => Api::all_with(client.clone(), &resource),
     };
     let object = api.get(name).await.map_err(|error| {
-        CliError::bad_input(format!(
-            "unable to get {} {namespace}/{name}: {error}",
-            resource.kind
-        ))
+        crate::exit::get_failed(
+            error,
+            &format!("{} {namespace}/{name} (--target)", resource.kind),
+        )
     })?;
     let mut value = serde_json::to_value(&object)?;
     value["apiVersion"] = Value::String(resource.api_version.clone());
@@ -190,16 +190,19 @@ async fn preview(args: &PreviewArgs, global: &GlobalArgs) -> anyhow::Result<Exit
             let api: Api<BackupBlueprint> =
                 Api::namespaced(cluster.client.clone(), &blueprint_namespace);
             let blueprint = api.get(&name).await.map_err(|error| {
-                CliError::bad_input(format!(
-                    "unable to get BackupBlueprint {blueprint_namespace}/{name}: {error}"
-                ))
+                crate::exit::get_failed(
+                    error,
+                    &format!("BackupBlueprint {blueprint_namespace}/{name}"),
+                )
             })?;
             let namespaces: Api<k8s_openapi::api::core::v1::Namespace> =
                 Api::all(cluster.client.clone());
+            // The target's namespace may not exist yet (its labels are then none); any other
+            // error would make label variables look unset, so it is reported.
             let labels = namespaces
-                .get(&target.namespace)
+                .get_opt(&target.namespace)
                 .await
-                .ok()
+                .with_context(|| format!("unable to get Namespace {}", target.namespace))?
                 .map(|namespace| labels_of(&serde_json::to_value(&namespace).unwrap_or_default()));
             (blueprint, labels)
         }

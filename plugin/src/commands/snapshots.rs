@@ -87,11 +87,10 @@ where
 {
     let api: Api<K> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     let found = api.get(name).await.map_err(|error| {
-        CliError::bad_input(format!(
-            "unable to get {} {}/{name}: {error}",
-            K::kind(&()),
-            cluster.namespace
-        ))
+        crate::exit::get_failed(
+            error,
+            &format!("{} {}/{name}", K::kind(&()), cluster.namespace),
+        )
     })?;
     Ok(names(found))
 }
