@@ -168,12 +168,14 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
             }
             return Ok(ExitStatus::Success);
         }
+        let mut embedded = embedded;
         let outcome = wait_all(
             &cluster.client,
             &namespace,
             &created,
             timeout,
             args.follow_retries,
+            embedded.as_mut(),
         )
         .await;
         if let Some(embedded) = embedded {
@@ -303,6 +305,7 @@ async fn wait_all(
     names: &[String],
     timeout: Duration,
     follow_retries: bool,
+    mut embedded: Option<&mut crate::commands::embedded::Embedded>,
 ) -> anyhow::Result<Option<Vec<SessionResult>>> {
     let api: Api<BackupSession> = Api::namespaced(client.clone(), namespace);
     let deadline = Instant::now() + timeout;
@@ -321,6 +324,12 @@ async fn wait_all(
     });
     let mut last_line = String::new();
     loop {
+        if let Some(error) = embedded.as_deref_mut().and_then(|e| e.ended()) {
+            if let Some(bar) = &bar {
+                bar.abandon();
+            }
+            return Err(error);
+        }
         let mut results = Vec::new();
         let mut done = true;
         let mut percent: f64 = 0.0;

@@ -9,6 +9,8 @@ use tokio::task::JoinHandle;
 pub struct Embedded {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<anyhow::Result<()>>,
+    /// The task's outcome has been taken (a JoinHandle is polled to completion once).
+    ended: bool,
 }
 
 impl Embedded {
@@ -17,9 +19,36 @@ impl Embedded {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), &mut self.task).await;
+        if !self.ended {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), &mut self.task).await;
+        }
+    }
+
+    /// Why the controllers stopped, once they have stopped on their own (no RBAC for the
+    /// Lease, the API server gone): a command waiting on them would otherwise wait for its
+    /// whole timeout. `None` while they run.
+    pub fn ended(&mut self) -> Option<anyhow::Error> {
+        use futures::FutureExt;
+        if self.ended || !self.task.is_finished() {
+            return None;
+        }
+        self.ended = true;
+        let error = match (&mut self.task).now_or_never()? {
+            Ok(Ok(())) => anyhow::anyhow!("they stopped"),
+            Ok(Err(error)) => error,
+            Err(join) => anyhow::anyhow!("they panicked: {join}"),
+        };
+        Some(error.context("the controllers running in this process stopped before the end"))
     }
 }
+
+/// Whether a Lease holder is another command's in-process operator, which stops with that
+/// command, rather than an operator that keeps running.
+fn is_embedded(identity: &str) -> bool {
+    identity.ends_with(EMBEDDED_SUFFIX)
+}
+
+const EMBEDDED_SUFFIX: &str = "-embedded";
 
 /// Starts the controllers in-process when `force`, or when no operator holds the Lease.
 /// Says so on stderr. Returns `None` when an operator is already running.
@@ -33,12 +62,15 @@ pub async fn start_if_needed(
         .await
         .unwrap_or(None);
     if let Some(leader) = &leader {
-        if !force {
+        if !force && !is_embedded(leader) {
             tracing::info!(%leader, "an operator is running");
             return Ok(None);
         }
     }
     match &leader {
+        // Another command's controllers stop when it ends, which may be before this one's
+        // session does: these take the Lease over then.
+        Some(leader) if !force => eprintln!("the Lease is held by another command's in-process controllers (`{leader}`); running them in this process too, to take over when that command ends"),
         Some(leader) => eprintln!("--embedded: waiting for the Lease held by `{leader}`, then running the controllers in this process"),
         None => eprintln!(
             "no operator is running (no live Lease {namespace}/{}); running the controllers in this process until this command ends",
@@ -48,7 +80,7 @@ pub async fn start_if_needed(
     let options = kubestash_operator::Options {
         image: image.unwrap_or_else(|| kubestash_operator::IMAGE.to_string()),
         identity: format!(
-            "{}-embedded",
+            "{}{EMBEDDED_SUFFIX}",
             kubestash_operator::leader::default_identity()
         ),
         ..kubestash_operator::Options::default()
@@ -64,5 +96,39 @@ pub async fn start_if_needed(
     Ok(Some(Embedded {
         stop: Some(stop_tx),
         task,
+        ended: false,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_in_process_holders_are_taken_over() {
+        let identity = format!(
+            "{}{}",
+            kubestash_operator::leader::default_identity(),
+            super::EMBEDDED_SUFFIX
+        );
+        assert!(super::is_embedded(&identity));
+        assert!(!super::is_embedded("kubestash-operator-7c9d8-x2x4z"));
+    }
+
+    #[tokio::test]
+    async fn controllers_that_stopped_on_their_own_say_why() {
+        let mut embedded = super::Embedded {
+            stop: None,
+            task: tokio::spawn(async { Err(anyhow::anyhow!("leases is forbidden")) }),
+            ended: false,
+        };
+        while !embedded.task.is_finished() {
+            tokio::task::yield_now().await;
+        }
+        let error = embedded.ended().expect("the task ended");
+        assert!(
+            format!("{error:#}").contains("leases is forbidden"),
+            "{error:#}"
+        );
+        assert!(embedded.ended().is_none(), "reported once");
+        embedded.stop().await;
+    }
 }

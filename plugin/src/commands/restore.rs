@@ -233,7 +233,11 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
         }
         let deadline = Instant::now() + timeout;
         let mut last = String::new();
+        let mut embedded = embedded;
         let final_state = loop {
+            if let Some(error) = embedded.as_mut().and_then(|e| e.ended()) {
+                break Err(error);
+            }
             let current = match api.get(&name).await {
                 Ok(current) => current,
                 Err(kube::Error::Api(status)) if status.code == 404 => {
@@ -250,7 +254,7 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
-                Err(error) => break Err(error),
+                Err(error) => break Err(anyhow::Error::new(error)),
             };
             let status = current.status.clone().unwrap_or_default();
             let line = format!(
@@ -274,7 +278,7 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
             embedded.stop().await;
         }
         let final_state = final_state.with_context(|| {
-            format!("failed to read RestoreSession {namespace}/{name} while waiting for it")
+            format!("stopped waiting for RestoreSession {namespace}/{name}")
         })?;
         let Some(done) = final_state else {
             return Err(CliError {
