@@ -256,6 +256,80 @@ fn bad_input_names_the_flag_and_field_and_creates_nothing() {
     );
     assert!(!exists(&sandbox, "backupstorage", "x"));
 
+    // The rules across storages: one default per namespace, one storage per location.
+    let first = sandbox.data_dir().join("first.yaml");
+    std::fs::write(
+        &first,
+        "apiVersion: storage.kubestash.com/v1alpha1\nkind: BackupStorage\nmetadata:\n  name: first\n  namespace: backups\nspec:\n  default: true\n  storage:\n    provider: s3\n    s3:\n      endpoint: https://s3.example.com\n      bucket: shared\n      prefix: team/\n      secretName: creds\n",
+    )
+    .unwrap();
+    sandbox.kubectl_ok(&["apply", "-f", first.to_str().unwrap()]);
+    let keys = [
+        ("AWS_ACCESS_KEY_ID", "id"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+    ];
+    let same_location = plugin_env(
+        &sandbox,
+        &[
+            "storage",
+            "setup",
+            "second",
+            "-n",
+            "backups",
+            "--provider",
+            "s3",
+            "--endpoint",
+            "https://s3.example.com",
+            "--bucket",
+            "shared",
+            "--prefix",
+            "/team",
+            "--secret-from-env",
+            "--secret",
+            "second-creds",
+        ],
+        &keys,
+    );
+    assert_eq!(same_location.code, 2, "{}", same_location.stderr);
+    assert!(
+        same_location.stderr.contains("spec.storage")
+            && same_location
+                .stderr
+                .contains("already uses the same backend location"),
+        "{}",
+        same_location.stderr
+    );
+    let second_default = plugin_env(
+        &sandbox,
+        &[
+            "storage",
+            "setup",
+            "second",
+            "-n",
+            "backups",
+            "--provider",
+            "s3",
+            "--endpoint",
+            "https://s3.example.com",
+            "--bucket",
+            "other",
+            "--default",
+            "--secret-from-env",
+            "--secret",
+            "second-creds",
+        ],
+        &keys,
+    );
+    assert_eq!(second_default.code, 2, "{}", second_default.stderr);
+    assert!(
+        second_default.stderr.contains("spec.default")
+            && second_default.stderr.contains("--default"),
+        "{}",
+        second_default.stderr
+    );
+    assert!(!exists(&sandbox, "backupstorage", "second"));
+    assert!(!exists(&sandbox, "secret", "second-creds"));
+
     let missing = sandbox.plugin(&["storage", "check", "ghost", "-n", "backups"]);
     assert_eq!(missing.code, 2);
     assert!(

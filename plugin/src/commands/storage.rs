@@ -787,6 +787,52 @@ fn print_plan(plan: &Plan, format: OutputFormat) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// What `storage` breaks among the storages already there: a second default in its
+/// namespace, or a backend location another storage uses (the two would prune, and with
+/// WipeOut wipe, each other's repositories). The rules are `validate`'s.
+async fn clashes_with_existing(
+    client: &Client,
+    storage: &BackupStorage,
+) -> anyhow::Result<Vec<String>> {
+    let namespace = storage.namespace().unwrap_or_default();
+    // Locations clash across namespaces; without the right to list them all, the namespace's
+    // own storages are still checked.
+    let existing = match Api::<BackupStorage>::all(client.clone())
+        .list(&ListParams::default())
+        .await
+    {
+        Ok(list) => list,
+        Err(_) => Api::<BackupStorage>::namespaced(client.clone(), &namespace)
+            .list(&ListParams::default())
+            .await
+            .with_context(|| format!("unable to list the BackupStorages of {namespace}"))?,
+    };
+    let mut objects: Vec<Object> = existing
+        .items
+        .into_iter()
+        .map(Object::BackupStorage)
+        .collect();
+    objects.push(Object::BackupStorage(storage.clone()));
+    Ok(kubestash::validation::validate_set(&objects)
+        .into_iter()
+        .filter(|finding| {
+            finding.severity == Severity::Error
+                && finding.kind == "BackupStorage"
+                && finding.name == storage.name_any()
+                && finding.namespace.as_deref() == Some(namespace.as_str())
+                && (finding.field == "spec.default" || finding.field == "spec.storage")
+        })
+        .map(|finding| {
+            let flag = if finding.field == "spec.default" {
+                "--default"
+            } else {
+                "the backend flags"
+            };
+            format!("{finding} ({flag})")
+        })
+        .collect())
+}
+
 async fn apply_plan(
     client: &Client,
     plan: &Plan,
@@ -805,6 +851,12 @@ async fn apply_plan(
         ))
         .with_hint("choose another name, or `kubectl delete backupstorage` it first")
         .into());
+    }
+    let clashes = clashes_with_existing(client, &plan.storage).await?;
+    if !clashes.is_empty() {
+        return Err(CliError::bad_input(clashes.join("\n"))
+            .with_hint("`kubectl kubestash storage list -A` shows the storages there are")
+            .into());
     }
     match &plan.credentials {
         Credentials::Existing(secret) if secrets.get_opt(secret).await?.is_none() => {
