@@ -808,6 +808,11 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
     let created = setup
         .sandbox
         .plugin(&["backup", "now", "orders-backup", "-n", "shop"]);
+    assert!(
+        !created.stderr.contains("no operator is running"),
+        "{}",
+        created.stderr
+    );
     let session = created
         .stdout
         .trim()

@@ -214,6 +214,15 @@ fn pause_and_resume_flip_spec_paused() {
 #[test]
 fn waiting_past_the_timeout_exits_3_and_names_the_session() {
     let sandbox = prepared();
+    // Without --wait and with no operator, the session would sit Pending: the CLI says so.
+    let unwatched = plugin(&sandbox, &["backup", "now", "orders-backup", "-n", "shop"]);
+    let stderr = String::from_utf8_lossy(&unwatched.stderr);
+    assert_eq!(unwatched.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("warning: no operator is running")
+            && stderr.contains("stays Pending until one does"),
+        "{stderr}"
+    );
     // A live Lease held by an operator that never acts: nothing embedded starts, the session
     // stays Pending, and the wait runs out.
     sandbox.kubectl_ok(&["create", "namespace", "kubestash"]);

@@ -156,6 +156,11 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
             created.push(object.name_any());
         }
         if !args.wait {
+            crate::commands::embedded::warn_if_no_operator(
+                &cluster.client,
+                &format!("backupsession/{}", created.join(", backupsession/")),
+            )
+            .await;
             if global.output == OutputFormat::Table {
                 for name in &created {
                     println!("backupsession/{name}");

@@ -42,6 +42,20 @@ impl Embedded {
     }
 }
 
+/// For a command that creates a session and does not wait: says on stderr when no operator
+/// holds the Lease, since nothing will run the session until one does.
+pub async fn warn_if_no_operator(client: &Client, what: &str) {
+    let namespace = kubestash_operator::DEFAULT_NAMESPACE;
+    if let Ok(None) = kubestash_operator::leader::current_leader(client, namespace).await {
+        eprintln!(
+            "warning: no operator is running (no live Lease {namespace}/{}): {what} stays \
+             Pending until one does; install one with `kubectl kubestash install`, or add \
+             --wait to run the controllers in this process",
+            kubestash_operator::leader::LEASE_NAME
+        );
+    }
+}
+
 /// Whether a Lease holder is another command's in-process operator, which stops with that
 /// command, rather than an operator that keeps running.
 fn is_embedded(identity: &str) -> bool {

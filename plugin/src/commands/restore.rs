@@ -224,6 +224,11 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
         let name = created.name_any();
         eprintln!("restoresession/{name} created");
         if !args.wait {
+            crate::commands::embedded::warn_if_no_operator(
+                &cluster.client,
+                &format!("restoresession/{name}"),
+            )
+            .await;
             if global.output == OutputFormat::Table {
                 println!("restoresession/{name}");
             } else {
