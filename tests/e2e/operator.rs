@@ -428,6 +428,37 @@ fn embedded_pvc_backup_restores_into_a_fresh_claim_in_another_namespace() {
     ]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_files(&setup.pvc("shop-staging", "ledger-copy"), &files);
+
+    // A Repository whose encryptionSecret leaves the namespace out means its own namespace;
+    // the RestoreSession in another namespace names it.
+    let bare = setup.examples.path().join("bare-repo.yaml");
+    std::fs::write(
+        &bare,
+        "apiVersion: storage.kubestash.com/v1alpha1\nkind: Repository\nmetadata: {name: bare-repo, namespace: shop}\nspec:\n  storageRef: {name: local-disk, namespace: shop}\n  path: /bare\n  encryptionSecret: {name: shop-restic-password}\n",
+    )
+    .unwrap();
+    setup.sandbox.kubectl_ok(&["apply", "-f", bare.to_str().unwrap()]);
+    let dry = setup.sandbox.plugin(&[
+        "restore",
+        "-n",
+        "shop-staging",
+        "--from-repository",
+        "bare-repo",
+        "--repository-namespace",
+        "shop",
+        "--target",
+        "pvc/ledger-copy",
+        "--dry-run",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    let restore: Value = serde_json::from_str(&dry.stdout).unwrap();
+    assert_eq!(
+        restore["spec"]["dataSource"]["encryptionSecret"],
+        serde_json::json!({"name": "shop-restic-password", "namespace": "shop"}),
+        "{restore}"
+    );
 }
 
 #[test]

@@ -162,11 +162,19 @@ async fn build(
             &chrono::Utc::now().timestamp().to_string(),
         )
     });
+    // An empty namespace means the Repository's; in the RestoreSession it would mean the
+    // restore's, another one with --repository-namespace.
+    let encryption_secret = found.spec.encryption_secret.clone().map(|mut secret| {
+        if secret.namespace.as_deref().unwrap_or_default().is_empty() {
+            secret.namespace = Some(repository_namespace.clone());
+        }
+        secret
+    });
     let mut data_source = json!({
         "namespace": repository_namespace,
         "repository": repository,
         "snapshot": args.snapshot,
-        "encryptionSecret": found.spec.encryption_secret,
+        "encryptionSecret": encryption_secret,
     });
     if !args.components.is_empty() {
         data_source["components"] = json!(args.components);
