@@ -437,7 +437,9 @@ fn embedded_pvc_backup_restores_into_a_fresh_claim_in_another_namespace() {
         "apiVersion: storage.kubestash.com/v1alpha1\nkind: Repository\nmetadata: {name: bare-repo, namespace: shop}\nspec:\n  storageRef: {name: local-disk, namespace: shop}\n  path: /bare\n  encryptionSecret: {name: shop-restic-password}\n",
     )
     .unwrap();
-    setup.sandbox.kubectl_ok(&["apply", "-f", bare.to_str().unwrap()]);
+    setup
+        .sandbox
+        .kubectl_ok(&["apply", "-f", bare.to_str().unwrap()]);
     let dry = setup.sandbox.plugin(&[
         "restore",
         "-n",

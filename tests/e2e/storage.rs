@@ -268,9 +268,9 @@ fn bad_input_names_the_flag_and_field_and_creates_nothing() {
         ("AWS_ACCESS_KEY_ID", "id"),
         ("AWS_SECRET_ACCESS_KEY", "secret"),
     ];
-    let same_location = plugin_env(
-        &sandbox,
-        &[
+    // A second storage `second` on S3 at the same endpoint, with these flags as well.
+    let second = |extra: &[&str]| {
+        let mut args = vec![
             "storage",
             "setup",
             "second",
@@ -280,16 +280,14 @@ fn bad_input_names_the_flag_and_field_and_creates_nothing() {
             "s3",
             "--endpoint",
             "https://s3.example.com",
-            "--bucket",
-            "shared",
-            "--prefix",
-            "/team",
             "--secret-from-env",
             "--secret",
             "second-creds",
-        ],
-        &keys,
-    );
+        ];
+        args.extend_from_slice(extra);
+        plugin_env(&sandbox, &args, &keys)
+    };
+    let same_location = second(&["--bucket", "shared", "--prefix", "/team"]);
     assert_eq!(same_location.code, 2, "{}", same_location.stderr);
     assert!(
         same_location.stderr.contains("spec.storage")
@@ -299,27 +297,7 @@ fn bad_input_names_the_flag_and_field_and_creates_nothing() {
         "{}",
         same_location.stderr
     );
-    let second_default = plugin_env(
-        &sandbox,
-        &[
-            "storage",
-            "setup",
-            "second",
-            "-n",
-            "backups",
-            "--provider",
-            "s3",
-            "--endpoint",
-            "https://s3.example.com",
-            "--bucket",
-            "other",
-            "--default",
-            "--secret-from-env",
-            "--secret",
-            "second-creds",
-        ],
-        &keys,
-    );
+    let second_default = second(&["--bucket", "other", "--default"]);
     assert_eq!(second_default.code, 2, "{}", second_default.stderr);
     assert!(
         second_default.stderr.contains("spec.default")
