@@ -787,6 +787,36 @@ fn print_plan(plan: &Plan, format: OutputFormat) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Makes deleting `name` leave its backend data alone: deletionPolicy Delete and no cleanup
+/// finalizer, in one write under the resourceVersion read (so a finalizer added meanwhile is
+/// not missed). A storage already gone is fine.
+async fn keep_data_on_delete(storages: &Api<BackupStorage>, name: &str) -> anyhow::Result<()> {
+    for _ in 0..5 {
+        let Some(current) = storages.get_opt(name).await? else {
+            return Ok(());
+        };
+        let finalizers: Vec<&String> = current
+            .finalizers()
+            .iter()
+            .filter(|f| f.as_str() != kubestash_operator::util::CLEANUP_FINALIZER)
+            .collect();
+        let patch = json!({
+            "metadata": {"resourceVersion": current.resource_version(), "finalizers": finalizers},
+            "spec": {"deletionPolicy": "Delete"},
+        });
+        match storages
+            .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 409 => continue,
+            Err(kube::Error::Api(status)) if status.code == 404 => return Ok(()),
+            Err(error) => return Err(error.into()),
+        }
+    }
+    anyhow::bail!("BackupStorage {name} kept changing")
+}
+
 /// What `storage` breaks among the storages already there: a second default in its
 /// namespace, or a backend location another storage uses (the two would prune, and with
 /// WipeOut wipe, each other's repositories). The rules are `validate`'s.
@@ -895,12 +925,19 @@ async fn apply_plan(
         let created_secret = created_secret.clone();
         let reason = reason.to_string();
         async move {
-            // The bucket or directory may hold data that was there before this setup; a
-            // WipeOut storage would take all of it along on delete, so the rollback keeps it.
-            let keep = json!({"spec": {"deletionPolicy": "Delete"}});
-            let _ = storages
-                .patch(&name, &PatchParams::default(), &Patch::Merge(&keep))
-                .await;
+            // The bucket or directory may hold data that was there before this setup. A
+            // WipeOut storage carries the operator's cleanup finalizer, which wipes the backend
+            // on delete whatever the policy says by then: both go before the delete, and if
+            // that cannot be made sure of, the storage stays.
+            if let Err(error) = keep_data_on_delete(&storages, &name).await {
+                // Its Secret stays too: the storage refers to it.
+                eprintln!(
+                    "{reason}: backupstorage/{name} is left in place, since its backend data \
+                     could not be kept out of a delete ({error:#}); set spec.deletionPolicy to \
+                     Delete before deleting it"
+                );
+                return;
+            }
             let _ = storages.delete(&name, &DeleteParams::default()).await;
             if let Some(secret) = &created_secret {
                 let _ = secrets.delete(secret, &DeleteParams::default()).await;
