@@ -224,6 +224,23 @@ fn kubectl_applies_the_crds_and_every_example_to_the_sandbox() {
         String::from_utf8_lossy(&output.stderr)
     );
 
+    // A $KUBECONFIG that names a missing file is an error naming it, not a quiet fall-back
+    // to other credentials.
+    let missing = examples.path().join("no-such-kubeconfig");
+    let output = Command::new(binary())
+        .args(["storage", "list", "-n", "shop"])
+        .env("KUBECONFIG", &missing)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("KUBECONFIG={}", missing.display())),
+        "{stderr}"
+    );
+
     // Re-applying is a no-op, not an error (client-side apply stays under the annotation limit).
     sandbox.kubectl_ok(&["apply", "-f", crds.to_str().unwrap()]);
     let (status, stderr) = sandbox.stop();
