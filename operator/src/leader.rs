@@ -10,7 +10,7 @@ use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::{Api, Client};
 use serde_json::json;
 
-use crate::Result;
+use crate::{Error, Result};
 
 /// Name of the Lease.
 pub const LEASE_NAME: &str = "kubestash-operator";
@@ -90,6 +90,16 @@ impl HeldLease {
                 let _ = api.delete(LEASE_NAME, &DeleteParams::default()).await;
             }
         }
+    }
+}
+
+/// Whether an API error may pass by itself: the server busy or failing (429, 5xx) or not
+/// reached at all; not a refusal such as 401, 403 or 422.
+fn transient(error: &kube::Error) -> bool {
+    match error {
+        kube::Error::Api(status) => status.code == 429 || status.code >= 500,
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
     }
 }
 
@@ -175,10 +185,21 @@ pub async fn acquire(client: &Client, namespace: &str, identity: &str) -> Result
     }
     let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
     let mut announced = false;
-    while !try_take(&api, identity).await? {
-        if !announced {
-            tracing::info!("waiting for the leader Lease {namespace}/{LEASE_NAME}");
-            announced = true;
+    loop {
+        match try_take(&api, identity).await {
+            Ok(true) => break,
+            Ok(false) => {
+                if !announced {
+                    tracing::info!("waiting for the leader Lease {namespace}/{LEASE_NAME}");
+                    announced = true;
+                }
+            }
+            // A refusal (no RBAC, say) is for the user to fix; a blip of the API server is
+            // not a reason to give up waiting.
+            Err(Error::Kube(error)) if transient(&error) => {
+                tracing::warn!(%error, "reading the leader Lease failed; trying again");
+            }
+            Err(error) => return Err(error),
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
@@ -213,4 +234,25 @@ pub async fn acquire(client: &Client, namespace: &str, identity: &str) -> Result
         renewer,
         lost: lost_rx,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    fn api_error(code: u16) -> kube::Error {
+        let status: kube::core::Status = serde_json::from_value(serde_json::json!({
+            "status": "Failure", "message": "x", "reason": "x", "code": code
+        }))
+        .unwrap();
+        kube::Error::Api(Box::new(status))
+    }
+
+    #[test]
+    fn only_a_busy_or_failing_server_is_waited_out() {
+        for code in [429, 500, 503] {
+            assert!(super::transient(&api_error(code)), "{code}");
+        }
+        for code in [401, 403, 404, 422] {
+            assert!(!super::transient(&api_error(code)), "{code}");
+        }
+    }
 }

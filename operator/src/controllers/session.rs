@@ -1318,7 +1318,12 @@ async fn finalize(run: &Run) -> Result<Action> {
         });
         let mut removed = 0;
         for old in finished.iter().skip(limit) {
-            if old.name_any() == run.name {
+            // A failed session whose retry is not made yet still has work to do (and a
+            // `backup now --follow-retries` may be waiting on it).
+            let awaiting_retry = old.status.as_ref().is_some_and(|s| {
+                s.phase == Some(BackupSessionPhase::Failed) && s.retried != Some(true)
+            }) && old.spec.retry_left.unwrap_or(0) > 0;
+            if old.name_any() == run.name || awaiting_retry {
                 continue;
             }
             let _ = run

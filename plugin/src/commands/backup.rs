@@ -329,7 +329,11 @@ async fn wait_all(
     });
     let mut last_line = String::new();
     loop {
-        if let Some(error) = embedded.as_deref_mut().and_then(|e| e.ended()) {
+        let ended = match embedded.as_deref_mut() {
+            Some(embedded) => embedded.ended().await,
+            None => None,
+        };
+        if let Some(error) = ended {
             if let Some(bar) = &bar {
                 bar.abandon();
             }
@@ -379,18 +383,37 @@ async fn wait_all(
                 if !retried {
                     done = false;
                 }
-                if let Some(retry) = retry_of(&api, &session).await {
-                    done = false;
-                    let message = format!(
-                        "BackupSession {namespace}/{name} Failed: {}; following its retry {retry}",
-                        result.reason.clone().unwrap_or_default()
-                    );
-                    match &bar {
-                        Some(bar) => bar.suspend(|| eprintln!("{message}")),
-                        None => eprintln!("{message}"),
+                match retry_of(&api, &session).await {
+                    Ok(Some(retry)) => {
+                        done = false;
+                        let message = format!(
+                            "BackupSession {namespace}/{name} Failed: {}; following its retry {retry}",
+                            result.reason.clone().unwrap_or_default()
+                        );
+                        match &bar {
+                            Some(bar) => bar.suspend(|| eprintln!("{message}")),
+                            None => eprintln!("{message}"),
+                        }
+                        *name = retry;
+                        continue;
                     }
-                    *name = retry;
-                    continue;
+                    Ok(None) => {}
+                    // Not knowing whether a retry runs is not an outcome: ask again.
+                    Err(error) if Instant::now() < deadline => {
+                        done = false;
+                        let message = format!(
+                            "warning: looking for the retry of BackupSession {namespace}/{name}: {error}; retrying"
+                        );
+                        match &bar {
+                            Some(bar) => bar.suspend(|| eprintln!("{message}")),
+                            None => eprintln!("{message}"),
+                        }
+                    }
+                    Err(error) => {
+                        return Err(anyhow::Error::new(error).context(format!(
+                            "failed to look for the retry of BackupSession {namespace}/{name}"
+                        )))
+                    }
                 }
             }
             let snapshots_api: Api<Snapshot> = Api::namespaced(client.clone(), namespace);
@@ -461,27 +484,50 @@ async fn wait_all(
 }
 
 /// The BackupSession the operator created to retry `failed`, once it has.
-async fn retry_of(api: &Api<BackupSession>, failed: &BackupSession) -> Option<String> {
+/// The BackupSession the operator created to retry `failed`; `None` before it has (or when
+/// that retry is gone).
+async fn retry_of(
+    api: &Api<BackupSession>,
+    failed: &BackupSession,
+) -> kube::Result<Option<String>> {
+    use kubestash_operator::{ANNOTATION_RETRY_OF, LABEL_INVOKER_NAME, LABEL_SESSION};
     if failed.status.as_ref().and_then(|s| s.retried) != Some(true) {
-        return None;
+        return Ok(None);
     }
-    let invoker = failed
-        .labels()
-        .get(kubestash_operator::LABEL_INVOKER_NAME)?;
-    let selector = format!("{}={invoker}", kubestash_operator::LABEL_INVOKER_NAME);
+    let Some(invoker) = failed.labels().get(LABEL_INVOKER_NAME) else {
+        return Ok(None);
+    };
+    let selector = format!("{LABEL_INVOKER_NAME}={invoker}");
     let sessions = api
         .list(&kube::api::ListParams::default().labels(&selector))
-        .await
-        .ok()?;
-    sessions
-        .items
-        .into_iter()
-        .find(|s| {
-            s.annotations()
-                .get(kubestash_operator::ANNOTATION_RETRY_OF)
-                .is_some_and(|of| *of == failed.name_any())
+        .await?
+        .items;
+    let failed_name = failed.name_any();
+    if let Some(marked) = sessions.iter().find(|s| {
+        s.annotations()
+            .get(ANNOTATION_RETRY_OF)
+            .is_some_and(|of| *of == failed_name)
+    }) {
+        return Ok(Some(marked.name_any()));
+    }
+    // An operator from before the annotation: the retry is the first later session of the
+    // same invoker session with one retry less and no mark of its own.
+    Ok(sessions
+        .iter()
+        .filter(|s| {
+            s.name_any() != failed_name
+                && s.labels().get(LABEL_SESSION) == failed.labels().get(LABEL_SESSION)
+                && s.spec.retry_left == failed.spec.retry_left.map(|left| left - 1)
+                && s.metadata.creation_timestamp >= failed.metadata.creation_timestamp
+                && !s.annotations().contains_key(ANNOTATION_RETRY_OF)
         })
-        .map(|s| s.name_any())
+        .min_by(|a, b| {
+            a.metadata
+                .creation_timestamp
+                .partial_cmp(&b.metadata.creation_timestamp)
+                .unwrap_or(std::cmp::Ordering::Equal)
+        })
+        .map(|s| s.name_any()))
 }
 
 fn report(results: &[SessionResult], format: OutputFormat) -> anyhow::Result<()> {

@@ -197,13 +197,26 @@ async fn preview(args: &PreviewArgs, global: &GlobalArgs) -> anyhow::Result<Exit
             })?;
             let namespaces: Api<k8s_openapi::api::core::v1::Namespace> =
                 Api::all(cluster.client.clone());
-            // The target's namespace may not exist yet (its labels are then none); any other
-            // error would make label variables look unset, so it is reported.
-            let labels = namespaces
-                .get_opt(&target.namespace)
-                .await
-                .with_context(|| format!("unable to get Namespace {}", target.namespace))?
-                .map(|namespace| labels_of(&serde_json::to_value(&namespace).unwrap_or_default()));
+            // The target's namespace may not exist yet, or the user may not read it: its
+            // labels are then unknown, and said so. Anything else is an error, rather than
+            // label variables that merely look unset.
+            let labels = match namespaces.get_opt(&target.namespace).await {
+                Ok(namespace) => namespace.map(|namespace| {
+                    labels_of(&serde_json::to_value(&namespace).unwrap_or_default())
+                }),
+                Err(kube::Error::Api(status)) if status.code == 403 => {
+                    eprintln!(
+                        "warning: cannot read Namespace {} ({}): variables from its labels \
+                         stay unresolved",
+                        target.namespace, status.message
+                    );
+                    None
+                }
+                Err(error) => {
+                    return Err(anyhow::Error::new(error)
+                        .context(format!("unable to get Namespace {}", target.namespace)))
+                }
+            };
             (blueprint, labels)
         }
         (None, None) => {

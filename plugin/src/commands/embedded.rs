@@ -11,6 +11,8 @@ pub struct Embedded {
     task: JoinHandle<anyhow::Result<()>>,
     /// The task's outcome has been taken (a JoinHandle is polled to completion once).
     ended: bool,
+    client: Client,
+    identity: String,
 }
 
 impl Embedded {
@@ -25,9 +27,10 @@ impl Embedded {
     }
 
     /// Why the controllers stopped, once they have stopped on their own (no RBAC for the
-    /// Lease, the API server gone): a command waiting on them would otherwise wait for its
-    /// whole timeout. `None` while they run.
-    pub fn ended(&mut self) -> Option<anyhow::Error> {
+    /// Lease, the API server gone) and no other operator holds the Lease: a command waiting
+    /// on them would otherwise wait for its whole timeout. `None` while they run, and when
+    /// another operator took over (it then runs the session; the wait goes on).
+    pub async fn ended(&mut self) -> Option<anyhow::Error> {
         use futures::FutureExt;
         if self.ended || !self.task.is_finished() {
             return None;
@@ -38,7 +41,17 @@ impl Embedded {
             Ok(Err(error)) => error,
             Err(join) => anyhow::anyhow!("they panicked: {join}"),
         };
-        Some(error.context("the controllers running in this process stopped before the end"))
+        let error = error.context("the controllers running in this process stopped");
+        let namespace = kubestash_operator::DEFAULT_NAMESPACE;
+        if let Ok(Some(leader)) =
+            kubestash_operator::leader::current_leader(&self.client, namespace).await
+        {
+            if leader != self.identity {
+                eprintln!("warning: {error:#}; `{leader}` holds the Lease and runs the session");
+                return None;
+            }
+        }
+        Some(error)
     }
 }
 
@@ -100,17 +113,22 @@ pub async fn start_if_needed(
         ..kubestash_operator::Options::default()
     };
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
-    let client = client.clone();
-    let task = tokio::spawn(async move {
-        kubestash_operator::run(client, options, async move {
-            let _ = stop_rx.await;
-        })
-        .await
+    let identity = options.identity.clone();
+    let task = tokio::spawn({
+        let client = client.clone();
+        async move {
+            kubestash_operator::run(client, options, async move {
+                let _ = stop_rx.await;
+            })
+            .await
+        }
     });
     Ok(Some(Embedded {
         stop: Some(stop_tx),
         task,
         ended: false,
+        client: client.clone(),
+        identity,
     }))
 }
 
@@ -129,20 +147,24 @@ mod tests {
 
     #[tokio::test]
     async fn controllers_that_stopped_on_their_own_say_why() {
+        // An API server that does not answer: no other operator is known to hold the Lease.
+        let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
         let mut embedded = super::Embedded {
             stop: None,
             task: tokio::spawn(async { Err(anyhow::anyhow!("leases is forbidden")) }),
             ended: false,
+            client: kube::Client::try_from(config).unwrap(),
+            identity: "me-embedded".into(),
         };
         while !embedded.task.is_finished() {
             tokio::task::yield_now().await;
         }
-        let error = embedded.ended().expect("the task ended");
+        let error = embedded.ended().await.expect("the task ended");
         assert!(
             format!("{error:#}").contains("leases is forbidden"),
             "{error:#}"
         );
-        assert!(embedded.ended().is_none(), "reported once");
+        assert!(embedded.ended().await.is_none(), "reported once");
         embedded.stop().await;
     }
 }

@@ -248,7 +248,11 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
         let mut last = String::new();
         let mut embedded = embedded;
         let final_state = loop {
-            if let Some(error) = embedded.as_mut().and_then(|e| e.ended()) {
+            let ended = match embedded.as_mut() {
+                Some(embedded) => embedded.ended().await,
+                None => None,
+            };
+            if let Some(error) = ended {
                 break Err(error);
             }
             let current = match api.get(&name).await {
