@@ -410,22 +410,26 @@ fn embedded_pvc_backup_restores_into_a_fresh_claim_in_another_namespace() {
     setup
         .sandbox
         .kubectl_ok(&["apply", "-f", target.to_str().unwrap()]);
-    let run = setup.sandbox.plugin(&[
-        "restore",
-        "-n",
-        "shop-staging",
-        "--from-repository",
+    // A CLI restore into the fresh claim from `repository` in `shop`, with these flags as well.
+    let restore_from = |repository: &str, extra: &[&str]| {
+        let mut args = vec![
+            "restore",
+            "-n",
+            "shop-staging",
+            "--from-repository",
+            repository,
+            "--repository-namespace",
+            "shop",
+            "--target",
+            "pvc/ledger-copy",
+        ];
+        args.extend_from_slice(extra);
+        setup.sandbox.plugin(&args)
+    };
+    let run = restore_from(
         "ledger-repo",
-        "--repository-namespace",
-        "shop",
-        "--target",
-        "pvc/ledger-copy",
-        "--wait",
-        "--timeout",
-        "2m",
-        "--name",
-        "from-cli",
-    ]);
+        &["--wait", "--timeout", "2m", "--name", "from-cli"],
+    );
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_files(&setup.pvc("shop-staging", "ledger-copy"), &files);
 
@@ -440,20 +444,7 @@ fn embedded_pvc_backup_restores_into_a_fresh_claim_in_another_namespace() {
     setup
         .sandbox
         .kubectl_ok(&["apply", "-f", bare.to_str().unwrap()]);
-    let dry = setup.sandbox.plugin(&[
-        "restore",
-        "-n",
-        "shop-staging",
-        "--from-repository",
-        "bare-repo",
-        "--repository-namespace",
-        "shop",
-        "--target",
-        "pvc/ledger-copy",
-        "--dry-run",
-        "-o",
-        "json",
-    ]);
+    let dry = restore_from("bare-repo", &["--dry-run", "-o", "json"]);
     assert_eq!(dry.code, 0, "{}", dry.stderr);
     let restore: Value = serde_json::from_str(&dry.stdout).unwrap();
     assert_eq!(

@@ -209,14 +209,17 @@ fn kubectl_applies_the_crds_and_every_example_to_the_sandbox() {
         "apiVersion: v1\nkind: Config\npreferences: {}\nclusters: []\ncontexts: []\nusers: []\n",
     )
     .unwrap();
+    let storage_list = |kubeconfig: &std::ffi::OsStr| {
+        Command::new(binary())
+            .args(["storage", "list", "-n", "shop"])
+            .env("KUBECONFIG", kubeconfig)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
     let list = std::env::join_paths([sandbox.kubeconfig.as_path(), extra.as_path()]).unwrap();
-    let output = Command::new(binary())
-        .args(["storage", "list", "-n", "shop"])
-        .env("KUBECONFIG", &list)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let output = storage_list(&list);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success() && stdout.contains("s3-bucket"),
@@ -227,13 +230,7 @@ fn kubectl_applies_the_crds_and_every_example_to_the_sandbox() {
     // A $KUBECONFIG that names a missing file is an error naming it, not a quiet fall-back
     // to other credentials.
     let missing = examples.path().join("no-such-kubeconfig");
-    let output = Command::new(binary())
-        .args(["storage", "list", "-n", "shop"])
-        .env("KUBECONFIG", &missing)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let output = storage_list(missing.as_os_str());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
