@@ -119,8 +119,8 @@ complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand rest
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l snapshot -d 'Snapshot name, or `latest`' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l target -d 'What to restore into: deployment/NAME, statefulset/NAME, pvc/NAME (omit for manifests)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l components -d 'Only these components (comma-separated)' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l include -d 'Only paths matching these globs (comma-separated)' -r
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l exclude -d 'Leave out paths matching these globs (comma-separated)' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l include -d 'Only these paths of the snapshot, restic-style (comma-separated): `/data/app` takes that directory and what is in it, `*.sql` matches at any depth' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l exclude -d 'Leave out these paths of the snapshot, restic-style (comma-separated)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l name -d 'Name of the RestoreSession (default: generated)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l timeout -d 'How long to wait' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl\'s does, or ~/.kube/config)' -r -F

@@ -14,6 +14,7 @@ mod remote;
 pub mod repository;
 pub mod restore;
 pub mod retention;
+pub mod select;
 mod source;
 pub mod store;
 

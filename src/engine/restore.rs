@@ -8,11 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rustic_core::repofile::{Node, SnapshotFile};
-use rustic_core::{
-    Excludes, IndexedFullStatus, LocalDestination, LsOptions, Repository, RestoreOptions,
-};
+use rustic_core::{IndexedFullStatus, LocalDestination, LsOptions, Repository, RestoreOptions};
 
 use crate::engine::lock::RepositoryLock;
+use crate::engine::select::PathFilter;
 use crate::engine::{concise, ComponentRepository, EngineError, ProgressEvent, ProgressSink};
 
 /// What to restore.
@@ -24,9 +23,10 @@ pub struct RestoreRequest {
     pub path: Option<String>,
     /// Directory to restore into.
     pub destination: PathBuf,
-    /// Only restore paths matching these globs.
+    /// Only restore paths matching these restic-style patterns (see [`crate::engine::select`]):
+    /// matched against the paths in the snapshot, a directory takes its contents.
     pub includes: Vec<String>,
-    /// Leave out paths matching these globs.
+    /// Leave out paths matching these restic-style patterns.
     pub excludes: Vec<String>,
 }
 
@@ -49,19 +49,25 @@ impl ComponentRepository {
         let started = std::time::Instant::now();
         let (repository, snapshot, node, _lock) =
             self.open_at(&request.snapshot, request.path.as_deref().unwrap_or(""))?;
-        let mut globs: Vec<String> = request.includes.clone();
-        globs.extend(request.excludes.iter().map(|glob| format!("!{glob}")));
-        let ls_options = LsOptions::default().excludes(Excludes::default().globs(globs));
-        std::fs::create_dir_all(&request.destination).map_err(|error| EngineError::Io {
-            path: request.destination.display().to_string(),
+        let base = Path::new(request.path.as_deref().unwrap_or("/")).to_path_buf();
+        let filter = PathFilter::new(&request.includes, &request.excludes);
+        // A directory is restored into `destination`; a single file *is* `destination`.
+        let directory = if node.is_dir() {
+            request.destination.as_path()
+        } else {
+            request.destination.parent().unwrap_or(Path::new("."))
+        };
+        std::fs::create_dir_all(directory).map_err(|error| EngineError::Io {
+            path: directory.display().to_string(),
             cause: error.to_string(),
         })?;
         let entries: Vec<(PathBuf, Node)> = repository
-            .ls(&node, &ls_options)
+            .ls(&node, &LsOptions::default())
             .and_then(|listing| listing.collect())
             .map_err(|error| {
                 EngineError::operation("list the snapshot", self.location(), &error)
             })?;
+        let entries = filter.apply(&base, !node.is_dir(), entries);
         let file_count = entries.iter().filter(|(_, entry)| entry.is_file()).count() as u64;
         let bytes = if node.is_dir() {
             self.write_contents(&repository, &entries, &request.destination)?
@@ -80,15 +86,13 @@ impl ComponentRepository {
                 }
             })?;
         let options = RestoreOptions::default();
-        let listing = repository.ls(&node, &ls_options).map_err(|error| {
-            EngineError::operation("list the snapshot", self.location(), &error)
-        })?;
+        let listing = || entries.iter().cloned().map(Ok);
         let plan = repository
-            .prepare_restore(&options, listing.clone(), &destination, false)
+            .prepare_restore(&options, listing(), &destination, false)
             .map_err(|error| EngineError::operation("plan the restore", self.location(), &error))?;
         let bytes = bytes + plan.restore_size;
         repository
-            .restore(plan, &options, listing, &destination)
+            .restore(plan, &options, listing(), &destination)
             .map_err(|error| EngineError::operation("restore", self.location(), &error))?;
         let files = file_count;
         Ok(RestoreSummary {

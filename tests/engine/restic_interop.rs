@@ -122,6 +122,80 @@ fn we_restore_byte_for_byte_and_honour_includes() {
         "{:?}",
         contents.keys()
     );
+
+    // restic's rules: patterns name paths in the snapshot, a directory takes its contents.
+    let restore_with = |name: &str, includes: &[&str], excludes: &[&str]| {
+        let destination = workspace.path(name);
+        repository
+            .restore(&RestoreRequest {
+                snapshot: "latest".into(),
+                path: Some("/var/lib/orders".into()),
+                destination: destination.clone(),
+                includes: includes.iter().map(|p| p.to_string()).collect(),
+                excludes: excludes.iter().map(|p| p.to_string()).collect(),
+            })
+            .unwrap();
+        let mut files: Vec<String> = tree_contents(&destination)
+            .into_iter()
+            .filter(|(_, content)| content != b"dir")
+            .map(|(path, _)| path)
+            .collect();
+        files.sort();
+        files
+    };
+    assert_eq!(
+        restore_with("include-dir", &["/var/lib/orders/nested/deeper"], &[]),
+        ["nested/deeper/log.txt"]
+    );
+    assert_eq!(
+        restore_with("include-deep-file", &["nested/deeper/log.txt"], &[]),
+        ["nested/deeper/log.txt"]
+    );
+    assert_eq!(
+        restore_with("exclude-dir", &[], &["nested", "tmp"]),
+        ["empty", "hello.txt", "link-to-hello"]
+    );
+    assert_eq!(
+        restore_with(
+            "include-minus-exclude",
+            &["/var/lib/orders/nested"],
+            &["*.bin"]
+        ),
+        ["nested/deeper/log.txt", "nested/hard-link-to-log.txt"]
+    );
+
+    // A single backed-up file is restored to its own path, over an existing file or not.
+    let file_source = workspace.path("single");
+    std::fs::create_dir_all(&file_source).unwrap();
+    std::fs::write(file_source.join("app.db"), "database v1").unwrap();
+    repository
+        .backup(&BackupRequest {
+            paths: vec![file_source.join("app.db")],
+            record_as: Some("/data/app.db".into()),
+            ..BackupRequest::default()
+        })
+        .unwrap();
+    let single = repository.snapshots(&[]).unwrap();
+    let newest = single.last().unwrap().id.clone();
+    for existing in [true, false] {
+        let volume = workspace.path(&format!("volume-{existing}"));
+        std::fs::create_dir_all(&volume).unwrap();
+        if existing {
+            std::fs::write(volume.join("app.db"), "changed since").unwrap();
+        }
+        repository
+            .restore(&RestoreRequest {
+                snapshot: newest.clone(),
+                path: Some("/data/app.db".into()),
+                destination: volume.join("app.db"),
+                ..RestoreRequest::default()
+            })
+            .unwrap();
+        assert_eq!(
+            std::fs::read(volume.join("app.db")).unwrap(),
+            b"database v1"
+        );
+    }
 }
 
 #[test]

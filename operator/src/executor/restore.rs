@@ -160,12 +160,8 @@ async fn run(client: &Client, args: &RestoreArgs, api: &Api<RestoreSession>) -> 
                 let mut files = 0;
                 let mut bytes = 0;
                 for request in &requests {
-                    std::fs::create_dir_all(&request.destination).map_err(|e| {
-                        Error::msg(format!(
-                            "unable to create `{}`: {e}",
-                            request.destination.display()
-                        ))
-                    })?;
+                    // The engine creates the destination: a directory for a directory, only
+                    // the parent for a single backed-up file.
                     let done = engine.restore(request)?;
                     files += done.files;
                     bytes += done.bytes_restored;

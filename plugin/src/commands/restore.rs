@@ -38,10 +38,11 @@ pub struct RestoreArgs {
     /// Only these components (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub components: Vec<String>,
-    /// Only paths matching these globs (comma-separated).
+    /// Only these paths of the snapshot, restic-style (comma-separated): `/data/app` takes
+    /// that directory and what is in it, `*.sql` matches at any depth.
     #[arg(long)]
     pub include: Option<String>,
-    /// Leave out paths matching these globs (comma-separated).
+    /// Leave out these paths of the snapshot, restic-style (comma-separated).
     #[arg(long)]
     pub exclude: Option<String>,
     /// Name of the RestoreSession (default: generated).
