@@ -40,6 +40,11 @@ pub enum Location {
         secret_access_key: Option<String>,
         /// `AWS_SESSION_TOKEN`.
         session_token: Option<String>,
+        /// `spec.storage.s3.insecureTLS`: accept any server certificate.
+        insecure_tls: bool,
+        /// `CA_CERT_DATA` of the storage Secret: PEM certificates trusted besides the
+        /// system's (a MinIO with its own CA).
+        ca_certificate: Option<String>,
     },
     /// A Google Cloud Storage bucket.
     Gcs {
@@ -146,6 +151,9 @@ impl Location {
                     access_key_id,
                     secret_access_key,
                     session_token: secret_text(secret, "AWS_SESSION_TOKEN"),
+                    insecure_tls: s3.insecure_tls.unwrap_or(false),
+                    ca_certificate: secret_text(secret, "CA_CERT_DATA")
+                        .filter(|pem| !pem.trim().is_empty()),
                 })
             }
             Some("gcs") => {
@@ -251,6 +259,7 @@ impl Location {
                 access_key_id,
                 secret_access_key,
                 session_token,
+                ..
             } => {
                 set("bucket", bucket);
                 set("root", &format!("/{prefix}"));
@@ -338,6 +347,10 @@ impl Location {
         REGISTER.call_once(opendal::install_default);
         let (scheme, options) = self.opendal_options();
         let mut operator = opendal::Operator::via_iter(scheme, options).map_err(failed)?;
+        if let Some(transport) = self.tls_transport()? {
+            let context = operator.context().with_http_transport(transport);
+            operator = operator.with_context(context);
+        }
         if retry {
             operator = operator.layer(
                 opendal::layers::RetryLayer::new()
@@ -347,6 +360,47 @@ impl Location {
         }
         let _guard = store_runtime().enter();
         opendal::blocking::Operator::new(operator).map_err(failed)
+    }
+
+    /// An HTTP transport for an S3 endpoint with its own TLS settings (`insecureTLS`, a CA
+    /// from the Secret); `None` for the process-wide default.
+    fn tls_transport(&self) -> Result<Option<opendal::HttpTransporter>, EngineError> {
+        let Self::S3 {
+            insecure_tls,
+            ca_certificate,
+            ..
+        } = self
+        else {
+            return Ok(None);
+        };
+        if !insecure_tls && ca_certificate.is_none() {
+            return Ok(None);
+        }
+        let invalid = |reason: String| EngineError::Backend {
+            location: self.describe(),
+            cause: reason,
+        };
+        let mut builder = reqwest::Client::builder().tls_danger_accept_invalid_certs(*insecure_tls);
+        if let Some(pem) = ca_certificate {
+            let certificates =
+                reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|error| {
+                    invalid(format!(
+                        "CA_CERT_DATA of the storage Secret is not PEM certificates: {error}"
+                    ))
+                })?;
+            if certificates.is_empty() {
+                return Err(invalid(
+                    "CA_CERT_DATA of the storage Secret holds no PEM certificate".into(),
+                ));
+            }
+            builder = builder.tls_certs_merge(certificates);
+        }
+        let client = builder
+            .build()
+            .map_err(|error| invalid(format!("unable to set up TLS: {error}")))?;
+        Ok(Some(opendal::HttpTransporter::new(
+            opendal_http_transport_reqwest::ReqwestTransport::new(client),
+        )))
     }
 
     /// Raw file access to this location.

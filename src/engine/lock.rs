@@ -127,6 +127,18 @@ fn unseal(cipher: &Aes256CtrPoly1305Aes, data: &[u8]) -> Option<Vec<u8>> {
     cipher.decrypt(data[..16].into(), &data[16..]).ok()
 }
 
+/// Parses a decrypted lock file. restic writes unpacked files of a version 2 repository
+/// zstd-compressed behind a `2` byte (its own locks included); a plain JSON lock starts with `{`.
+fn parse_lock(plain: &[u8]) -> Option<LockFile> {
+    match plain.split_first() {
+        Some((2, compressed)) => {
+            let json = zstd::stream::decode_all(compressed).ok()?;
+            serde_json::from_slice(&json).ok()
+        }
+        _ => serde_json::from_slice(plain).ok(),
+    }
+}
+
 /// Reads every lock of the repository at `store`, removing the stale ones.
 fn live_locks(
     store: &Store,
@@ -140,17 +152,14 @@ fn live_locks(
         let Some(data) = store.read(&format!("locks/{name}"))? else {
             continue;
         };
-        let parsed = decrypt(key, &data).and_then(|plain| {
-            // restic v2 may zstd-compress unpacked files; a plain JSON lock starts with `{`.
-            serde_json::from_slice::<LockFile>(&plain).ok()
-        });
+        let parsed = decrypt(key, &data).and_then(|plain| parse_lock(&plain));
         match parsed {
             Some(lock) if lock.is_stale(now, &this_host) => {
                 tracing::info!(repository, lock = %name, holder = %lock.describe(), "removing stale lock");
                 store.delete(&format!("locks/{name}"))?;
             }
             Some(lock) => live.push((name, lock)),
-            // A lock we cannot read (another key, or compressed) is live until it ages out;
+            // A lock we cannot read (written with another key) is live until it ages out;
             // its file time is unknown here, so it counts as held by an unknown process.
             None => live.push((
                 name,

@@ -37,7 +37,9 @@ impl RemoteBackend {
     }
 
     fn failed(&self, what: &'static str, path: &str, error: opendal::Error) -> Box<RusticError> {
-        RusticError::with_source(ErrorKind::Backend, what, error)
+        // The whole chain: reqwest hides a refused certificate behind "error sending request".
+        let message = crate::engine::store::full_message(&error);
+        RusticError::with_source(ErrorKind::Backend, what, message)
             .attach_context("location", self.location.clone())
             .attach_context("path", path.to_string())
     }

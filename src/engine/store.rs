@@ -1,7 +1,6 @@
 //! Blocking raw-file access to a [`Location`] for the KubeStash layout files
 //! (`metadata.yaml`, `repository.yaml`, Snapshot copies) and lock files.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -26,16 +25,32 @@ pub struct Store {
     pub(crate) location: String,
 }
 
+/// The message of `error` followed by the causes below it that it does not show itself:
+/// reqwest hides a refused certificate behind "error sending request".
+pub(crate) fn full_message(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 pub(crate) enum StoreKind {
     Local(PathBuf),
     Remote(opendal::blocking::Operator),
 }
 
 impl Store {
-    fn error(&self, path: &str, error: impl fmt::Display) -> EngineError {
+    fn error(&self, path: &str, error: impl std::error::Error + 'static) -> EngineError {
         EngineError::Backend {
             location: format!("{}/{}", self.location.trim_end_matches('/'), path),
-            cause: error.to_string(),
+            cause: full_message(&error),
         }
     }
 

@@ -195,6 +195,53 @@ fn a_live_foreign_lock_blocks_and_a_stale_one_is_cleared() {
         .is_none());
 }
 
+#[test]
+fn locks_restic_writes_are_read_and_a_killed_restics_lock_is_cleared() {
+    let workspace = Workspace::new();
+    let location = Location::Local {
+        root: workspace.path("repository"),
+    };
+    let repository = ComponentRepository::new(location.clone(), PASSWORD);
+    repository.init().unwrap();
+    let key = master_key(&location);
+    // A restic backup that waits for its stdin holds a lock (zstd-compressed in a version 2
+    // repository, as restic writes every unpacked file there).
+    let mut child = std::process::Command::new("restic")
+        .args([
+            "-r",
+            &location.describe(),
+            "backup",
+            "--stdin",
+            "--stdin-filename",
+            "db.sql",
+        ])
+        .env("RESTIC_PASSWORD", PASSWORD)
+        .env(
+            "RESTIC_CACHE_DIR",
+            std::env::temp_dir().join("kubestash-test-restic-cache"),
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let locks_dir = workspace.path("repository/locks");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::fs::read_dir(&locks_dir).map_or(0, |dir| dir.count()) == 0 {
+        assert!(std::time::Instant::now() < deadline, "restic took no lock");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let locks = lock::list_locks(&location, &key).unwrap();
+    assert_eq!(locks.len(), 1, "{locks:?}");
+    assert_eq!(locks[0].pid, child.id(), "{locks:?}");
+    assert_eq!(locks[0].hostname, gethostname());
+    assert!(!locks[0].exclusive);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(lock::acquire(&location, &key, true, Duration::ZERO).unwrap());
+    assert!(std::fs::read_dir(&locks_dir).unwrap().next().is_none());
+}
+
 fn foreign(hostname: &str, pid: u32, time: chrono::DateTime<chrono::Utc>) -> lock::LockFile {
     lock::LockFile {
         time,

@@ -45,8 +45,110 @@ pub fn endpoint() -> String {
     format!("http://{address}")
 }
 
+/// The S3 endpoint over HTTPS with a certificate of a test CA, and the CA's PEM file: `KUBESTASH_TEST_S3_TLS_ENDPOINT` and `KUBESTASH_TEST_S3_CA_FILE` (set by `.ci/run`),
+/// else the HTTPS port of the server the tests start.
+pub fn tls_endpoint() -> (String, PathBuf) {
+    if let (Ok(endpoint), Ok(ca)) = (
+        std::env::var("KUBESTASH_TEST_S3_TLS_ENDPOINT"),
+        std::env::var("KUBESTASH_TEST_S3_CA_FILE"),
+    ) {
+        return (endpoint, PathBuf::from(ca));
+    }
+    endpoint();
+    let address = "127.0.0.1:8334";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(address).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "SeaweedFS serves no HTTPS on {address}: stop the `weed mini` an older test run left (it was started without -s3.port.https)"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    (
+        format!("https://{address}"),
+        server_directory().join("tls/ca.pem"),
+    )
+}
+
+fn server_directory() -> PathBuf {
+    std::env::temp_dir().join("kubestash-test-s3")
+}
+
+/// A test CA (ca.pem) and a server certificate for 127.0.0.1 it signed (cert.pem, key.pem)
+/// in `directory`. (A self-signed certificate alone is not enough: rustls refuses a CA
+/// certificate used as the server's own.)
+fn test_certificates(directory: &std::path::Path) {
+    std::fs::create_dir_all(directory).unwrap();
+    let openssl = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .current_dir(directory)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("the openssl CLI is installed");
+        assert!(status.success(), "openssl {args:?} failed");
+    };
+    openssl(
+        &[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "7",
+        ]
+        .into_iter()
+        .chain([
+            "-subj",
+            "/CN=kubestash test CA",
+            "-keyout",
+            "ca-key.pem",
+            "-out",
+            "ca.pem",
+        ])
+        .collect::<Vec<_>>(),
+    );
+    openssl(
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]
+        .into_iter()
+        .chain(["-keyout", "key.pem", "-out", "server.csr"])
+        .collect::<Vec<_>>(),
+    );
+    std::fs::write(
+        directory.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+        ]
+        .into_iter()
+        .chain([
+            "-CAcreateserial",
+            "-days",
+            "7",
+            "-extfile",
+            "server.ext",
+            "-out",
+            "cert.pem",
+        ])
+        .collect::<Vec<_>>(),
+    );
+}
+
 fn start_server() {
-    let directory = std::env::temp_dir().join("kubestash-test-s3");
+    let directory = server_directory();
     std::fs::create_dir_all(&directory).unwrap();
     // One test process starts the server; the others wait for its port.
     let marker = directory.join("starting");
@@ -67,8 +169,9 @@ fn start_server() {
     }
     // Detached through a shell that exits at once, so the server outlives this test process
     // and serves the other tests of the run.
+    test_certificates(&directory.join("tls"));
     let script = format!(
-        "setsid weed mini -dir={dir} -ip=127.0.0.1 -ip.bind=127.0.0.1 -admin.ui=false -master.telemetry=false -bucket={BUCKET},kubestash-e2e >{dir}/weed.log 2>&1 </dev/null &",
+        "setsid weed mini -dir={dir} -ip=127.0.0.1 -ip.bind=127.0.0.1 -admin.ui=false -master.telemetry=false -bucket={BUCKET},kubestash-e2e -s3.port.https=8334 -s3.cert.file={dir}/tls/cert.pem -s3.key.file={dir}/tls/key.pem >{dir}/weed.log 2>&1 </dev/null &",
         dir = directory.display()
     );
     let status = Command::new("sh")
@@ -289,4 +392,85 @@ fn s3_failures_are_typed_errors() {
         !error.to_string().contains("wrong-secret"),
         "credentials never appear: {error}"
     );
+}
+
+#[test]
+fn s3_over_tls_trusts_the_secrets_ca_or_insecure_tls() {
+    let (endpoint, ca_file) = tls_endpoint();
+    let ca = std::fs::read(&ca_file).unwrap();
+    let prefix = unique_prefix("tls");
+    let open = |spec: &BackupStorageSpec, secret: &BTreeMap<String, Vec<u8>>| {
+        Location::from_storage("tls-store", spec, Some(secret), None)
+            .map(|root| ComponentRepository::new(root.join("repo"), PASSWORD))
+    };
+
+    // A certificate of an unknown CA is refused, with an error naming the location and the
+    // cause (checked on the storage's own files, which are not retried).
+    let spec = storage(&endpoint, BUCKET, &prefix);
+    let error = Location::from_storage("tls-store", &spec, Some(&credentials()), None)
+        .unwrap()
+        .store()
+        .unwrap()
+        .read("metadata.yaml")
+        .expect_err("an unknown CA is refused");
+    assert!(error.to_string().contains(&endpoint), "{error}");
+    assert!(error.to_string().contains("certificate"), "{error}");
+
+    // Trusted through CA_CERT_DATA: a backup and a restore, and restic (given the same CA)
+    // lists the snapshot.
+    let mut with_ca = credentials();
+    with_ca.insert("CA_CERT_DATA".into(), ca.clone());
+    let repository = open(&spec, &with_ca).unwrap();
+    assert!(repository.init().unwrap());
+    let workspace = Workspace::new();
+    let source = workspace.path("source");
+    make_tree(&source);
+    repository
+        .backup(&BackupRequest {
+            paths: vec![source.clone()],
+            record_as: Some(PathBuf::from("/data")),
+            ..BackupRequest::default()
+        })
+        .unwrap();
+    let url = Location::from_storage("tls-store", &spec, Some(&with_ca), None)
+        .unwrap()
+        .join("repo")
+        .restic_repository();
+    let listed = restic(
+        &url,
+        &["--cacert", ca_file.to_str().unwrap(), "snapshots", "--json"],
+        &restic_environment(),
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&listed).unwrap()[0]["paths"][0],
+        "/data"
+    );
+
+    // insecureTLS: no CA needed.
+    let mut insecure = spec.clone();
+    insecure.storage.s3.as_mut().unwrap().insecure_tls = Some(true);
+    let repository = open(&insecure, &credentials()).unwrap();
+    assert!(
+        !repository.init().unwrap(),
+        "the repository is there already"
+    );
+    let restored = workspace.path("restored");
+    repository
+        .restore(&RestoreRequest {
+            snapshot: "latest".into(),
+            path: Some("/data".into()),
+            destination: restored.clone(),
+            ..RestoreRequest::default()
+        })
+        .unwrap();
+    assert_eq!(tree_contents(&restored), tree_contents(&source));
+
+    // A CA_CERT_DATA that is not a certificate is an error naming the key.
+    let mut garbage = credentials();
+    garbage.insert("CA_CERT_DATA".into(), b"not a certificate".to_vec());
+    let error = open(&spec, &garbage)
+        .unwrap()
+        .init()
+        .expect_err("garbage CA data is refused");
+    assert!(error.to_string().contains("CA_CERT_DATA"), "{error}");
 }
