@@ -95,14 +95,20 @@ impl FromStr for RetentionPeriod {
 impl RetentionPeriod {
     /// The oldest time still kept when measured back from `now`.
     pub fn cutoff(&self, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-        let months = self.years * 12 + self.months;
+        let months = self.years.saturating_mul(12).saturating_add(self.months);
         let back = now
             .checked_sub_months(chrono::Months::new(months))
             .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-        back - chrono::Duration::weeks(i64::from(self.weeks))
-            - chrono::Duration::days(i64::from(self.days))
-            - chrono::Duration::hours(i64::from(self.hours))
-            - chrono::Duration::minutes(i64::from(self.minutes))
+        // A period reaching before the earliest representable time keeps everything.
+        [
+            chrono::Duration::try_weeks(i64::from(self.weeks)),
+            chrono::Duration::try_days(i64::from(self.days)),
+            chrono::Duration::try_hours(i64::from(self.hours)),
+            chrono::Duration::try_minutes(i64::from(self.minutes)),
+        ]
+        .into_iter()
+        .try_fold(back, |time, step| time.checked_sub_signed(step?))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
     }
 }
 
@@ -154,6 +160,21 @@ mod tests {
             "30d12h30m"
         );
         assert_eq!("6mo".parse::<RetentionPeriod>().unwrap().months, 6);
+    }
+
+    #[test]
+    fn huge_periods_keep_everything_instead_of_overflowing() {
+        let now = chrono::Utc::now();
+        for text in ["100000000d", "4000000000y", "4000000000w1h"] {
+            let period: RetentionPeriod = text.parse().unwrap();
+            assert_eq!(
+                period.cutoff(now),
+                chrono::DateTime::<chrono::Utc>::MIN_UTC,
+                "{text}"
+            );
+        }
+        let week: RetentionPeriod = "1w".parse().unwrap();
+        assert_eq!(week.cutoff(now), now - chrono::Duration::weeks(1));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use kube::api::{Api, DynamicObject, ListParams, PostParams};
-use kube::discovery::{verbs, ApiCapabilities, ApiResource, Discovery, Scope};
+use kube::discovery::{verbs, ApiCapabilities, ApiGroup, ApiResource, Scope};
 use kube::Client;
 use serde_json::Value;
 
@@ -55,18 +55,44 @@ pub struct ApplyReport {
     pub failed: Vec<(String, String)>,
 }
 
-async fn discover(client: &Client) -> Result<Discovery, ManifestError> {
-    Discovery::new(client.clone())
-        .run()
+/// The resources the API server serves, group by group. A group whose discovery fails (an
+/// aggregated API whose backend is down, say metrics-server) is left out with a warning
+/// instead of failing the whole backup.
+async fn discover(client: &Client) -> Result<Vec<ApiGroup>, ManifestError> {
+    let fatal = |error: kube::Error| ManifestError::Discovery(error.to_string());
+    let mut groups = vec![kube::discovery::group(client, ApiGroup::CORE_GROUP)
         .await
-        .map_err(|error| ManifestError::Discovery(error.to_string()))
+        .map_err(fatal)?];
+    for listed in client.list_api_groups().await.map_err(fatal)?.groups {
+        let Some(version) = listed
+            .preferred_version
+            .as_ref()
+            .or(listed.versions.first())
+            .map(|v| v.version.clone())
+        else {
+            continue;
+        };
+        let group_version = kube::core::GroupVersion::gv(&listed.name, &version);
+        match kube::discovery::pinned_group(client, &group_version).await {
+            Ok(group) => groups.push(group),
+            Err(error) => {
+                tracing::warn!(group = %listed.name, %error, "API group left out: its discovery failed")
+            }
+        }
+    }
+    Ok(groups)
 }
 
-fn listable(discovery: &Discovery) -> Vec<(ApiResource, ApiCapabilities)> {
-    discovery
-        .groups()
+/// Resources a manifest backup takes: those it can list and a restore can create
+/// (`pods.metrics.k8s.io`, list-only, is left out).
+fn listable(groups: &[ApiGroup]) -> Vec<(ApiResource, ApiCapabilities)> {
+    groups
+        .iter()
         .flat_map(|group| group.recommended_resources())
-        .filter(|(_, capabilities)| capabilities.supports_operation(verbs::LIST))
+        .filter(|(_, capabilities)| {
+            capabilities.supports_operation(verbs::LIST)
+                && capabilities.supports_operation(verbs::CREATE)
+        })
         .collect()
 }
 
@@ -75,9 +101,9 @@ pub async fn dump(
     client: &Client,
     filter: &ManifestFilter,
 ) -> Result<Vec<(PathBuf, Vec<u8>)>, ManifestError> {
-    let discovery = discover(client).await?;
+    let groups = discover(client).await?;
     let mut files = Vec::new();
-    for (resource, capabilities) in listable(&discovery) {
+    for (resource, capabilities) in listable(&groups) {
         let namespaced = capabilities.scope == Scope::Namespaced;
         if !filter.takes_resource(&resource.plural, &resource.group)
             || (!namespaced && !filter.include_cluster_resources)
@@ -132,7 +158,12 @@ pub async fn apply(
     objects: &[ManifestObject],
     override_existing: bool,
 ) -> Result<ApplyReport, ManifestError> {
-    let mut discovery = discover(client).await?;
+    // Kinds are resolved one group version at a time, as they come: a group whose
+    // discovery fails fails only its own objects.
+    let mut resolved_kinds: std::collections::HashMap<
+        kube::api::GroupVersionKind,
+        (ApiResource, ApiCapabilities),
+    > = std::collections::HashMap::new();
     let mut report = ApplyReport::default();
     for object in objects {
         let label = describe(object);
@@ -152,14 +183,16 @@ pub async fn apply(
             .rsplit_once('/')
             .unwrap_or(("", api_version.as_str()));
         let gvk = kube::api::GroupVersionKind::gvk(group, version, &kind);
-        let mut resolved = discovery.resolve_gvk(&gvk);
-        if resolved.is_none() && object.resource.starts_with("customresourcedefinitions") {
-            // Nothing after a CRD resolves until discovery sees it.
-        } else if resolved.is_none() {
-            // A CRD restored earlier in this run: refresh discovery once.
-            discovery = discover(client).await?;
-            resolved = discovery.resolve_gvk(&gvk);
-        }
+        // Not cached when missing: a CRD restored earlier in this run may serve it soon.
+        let resolved = match resolved_kinds.get(&gvk) {
+            Some(found) => Some(found.clone()),
+            None => kube::discovery::pinned_kind(client, &gvk)
+                .await
+                .ok()
+                .inspect(|found| {
+                    resolved_kinds.insert(gvk.clone(), found.clone());
+                }),
+        };
         let Some((resource, capabilities)) = resolved else {
             report.failed.push((
                 label.clone(),
