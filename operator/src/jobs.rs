@@ -453,19 +453,7 @@ pub fn build_job(spec: JobSpec) -> Job {
     {
         pod_spec["serviceAccountName"] = json!(account);
     }
-    for (key, value) in [
-        ("nodeSelector", json!(pod_settings.node_selector)),
-        ("affinity", json!(pod_settings.affinity)),
-        ("tolerations", json!(pod_settings.tolerations)),
-        ("imagePullSecrets", json!(pod_settings.image_pull_secrets)),
-        ("priorityClassName", json!(pod_settings.priority_class_name)),
-        ("securityContext", json!(pod_settings.security_context)),
-        ("schedulerName", json!(pod_settings.scheduler_name)),
-    ] {
-        if !value.is_null() {
-            pod_spec[key] = value;
-        }
-    }
+    apply_pod_settings(&mut pod_spec, &pod_settings);
     let mut job_spec = json!({
         "backoffLimit": template.backoff_limit.unwrap_or(0),
         "template": {"metadata": {"labels": labels}, "spec": pod_spec},
@@ -491,6 +479,27 @@ pub fn build_job(spec: JobSpec) -> Job {
         "spec": job_spec,
     }))
     .expect("the Job is well-formed")
+}
+
+/// Sets the pod-level settings of a jobTemplate (scheduling, pull secrets, pod security
+/// context) that are given on `pod_spec`.
+pub fn apply_pod_settings(
+    pod_spec: &mut serde_json::Value,
+    pod_settings: &kubestash::api::common::PodSpec,
+) {
+    for (key, value) in [
+        ("nodeSelector", json!(pod_settings.node_selector)),
+        ("affinity", json!(pod_settings.affinity)),
+        ("tolerations", json!(pod_settings.tolerations)),
+        ("imagePullSecrets", json!(pod_settings.image_pull_secrets)),
+        ("priorityClassName", json!(pod_settings.priority_class_name)),
+        ("securityContext", json!(pod_settings.security_context)),
+        ("schedulerName", json!(pod_settings.scheduler_name)),
+    ] {
+        if !value.is_null() {
+            pod_spec[key] = value;
+        }
+    }
 }
 
 /// A Function filled in: image, args, volumes and mounts.

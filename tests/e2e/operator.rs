@@ -258,6 +258,27 @@ fn workload_backup_from_the_cronjob_then_restore_brings_files_back_byte_for_byte
         ),
         "30 2 * * *"
     );
+    // The trigger pod follows the jobTemplate's pod settings.
+    setup.sandbox.kubectl_ok(&[
+        "patch", "backupconfiguration", "orders-backup", "-n", "shop", "--type=json", "-p",
+        r#"[{"op":"add","path":"/spec/sessions/0/scheduler/jobTemplate/template","value":{"spec":{"imagePullSecrets":[{"name":"regcred"}],"securityContext":{"runAsUser":0}}}}]"#,
+    ]);
+    wait_for(
+        "the CronJob to take the pod settings",
+        Duration::from_secs(30),
+        || {
+            let cronjob = setup.json(&[
+                "get",
+                "cronjob",
+                "trigger-orders-backup-nightly",
+                "-n",
+                "shop",
+            ]);
+            let pod = &cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+            pod["imagePullSecrets"] == serde_json::json!([{"name": "regcred"}])
+                && pod["securityContext"]["runAsUser"] == 0
+        },
+    );
 
     setup.tick("trigger-orders-backup-nightly");
     let mut session = String::new();

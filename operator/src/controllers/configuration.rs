@@ -519,6 +519,29 @@ where
         let cron_name = invoker_cronjob_name(invoker, session_name);
         wanted.push(cron_name.clone());
         let job_template = &scheduler.job_template;
+        // The trigger pod runs where, and as, the jobTemplate says (a restricted namespace,
+        // tainted nodes, a private registry); its resources are the backup's, not its own.
+        let pod_settings = job_template
+            .template
+            .as_ref()
+            .and_then(|t| t.spec.clone())
+            .unwrap_or_default();
+        let mut trigger_container = json!({
+            "name": "trigger",
+            "image": ctx.options.image,
+            "args": ["executor", "trigger", format!("--namespace={namespace}"),
+                     format!("--invoker-kind={kind}"), format!("--invoker-name={name}"),
+                     format!("--session={session_name}")],
+        });
+        if let Some(context) = &pod_settings.container_security_context {
+            trigger_container["securityContext"] = json!(context);
+        }
+        let mut trigger_pod = json!({
+            "restartPolicy": "Never",
+            "serviceAccountName": account,
+            "containers": [trigger_container],
+        });
+        crate::jobs::apply_pod_settings(&mut trigger_pod, &pod_settings);
         let body = json!({
             "apiVersion": "batch/v1",
             "kind": "CronJob",
@@ -540,17 +563,7 @@ where
                         "backoffLimit": job_template.backoff_limit.unwrap_or(1),
                         "activeDeadlineSeconds": job_template.active_deadline_seconds,
                         "ttlSecondsAfterFinished": job_template.ttl_seconds_after_finished,
-                        "template": {"spec": {
-                            "restartPolicy": "Never",
-                            "serviceAccountName": account,
-                            "containers": [{
-                                "name": "trigger",
-                                "image": ctx.options.image,
-                                "args": ["executor", "trigger", format!("--namespace={namespace}"),
-                                         format!("--invoker-kind={kind}"), format!("--invoker-name={name}"),
-                                         format!("--session={session_name}")],
-                            }],
-                        }},
+                        "template": {"spec": trigger_pod},
                     },
                 },
             },
