@@ -121,6 +121,22 @@ impl Run {
         reason: &str,
         message: String,
     ) -> Result<Action> {
+        // Any failure runs the post-restore hooks that have not run yet (an `OnFailure`
+        // notification, an `Always` clean-up after the pre-restore hooks).
+        let message = if phase == RestorePhase::Failed
+            && util::find(
+                Some(&util::fresh_conditions(&self.api, &self.name).await?),
+                "PostRestoreHooksExecutionSucceeded",
+            )
+            .is_none()
+        {
+            match self.hooks(true, Some(&message)).await? {
+                Some(hook_error) => format!("{message}; post-restore {hook_error}"),
+                None => message,
+            }
+        } else {
+            message
+        };
         let mut conditions = util::fresh_conditions(&self.api, &self.name).await?;
         set_condition(
             &mut conditions,
@@ -412,13 +428,10 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
         let plan = plans
             .iter()
             .find(|p| &p.component == component)
-            // One volume set takes a snapshot's only component; node-local data of several
-            // nodes never goes onto one node.
-            .or_else(|| {
-                (plans.len() == 1 && (plans[0].node.is_none() || components.len() == 1))
-                    .then(|| &plans[0])
-            })
-            .ok_or_else(|| Error::msg(format!("component `{component}` of Snapshot `{}` has no matching volume set in the target", snapshot.name_any())))?;
+            // One volume set takes a snapshot's only component. Several components never go
+            // into one volume set: their Jobs would write over each other.
+            .or_else(|| (plans.len() == 1 && components.len() == 1).then(|| &plans[0]))
+            .ok_or_else(|| Error::msg(format!("component `{component}` of Snapshot `{}` has no matching volume set in the target (it has {}); choose the components to restore in spec.dataSource.components", snapshot.name_any(), plans.iter().map(|p| format!("`{}`", p.component)).collect::<Vec<_>>().join(", "))))?;
         let mut variables = BTreeMap::from([
             ("namespace".to_string(), run.namespace.clone()),
             ("restoreSession".to_string(), run.name.clone()),
@@ -617,6 +630,8 @@ async fn progress(run: &Run) -> Result<Action> {
             .cloned()
             .unwrap_or_default();
         let failure = match util::get_opt(&jobs_api, &job_name).await? {
+            // Finished and then removed (a jobTemplate's ttlSecondsAfterFinished, say).
+            None if recorded.phase == Some(RestorePhase::Succeeded) => None,
             None => Some(format!(
                 "restore Job `{}/{job_name}` was deleted before it finished",
                 run.namespace

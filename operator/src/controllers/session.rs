@@ -109,6 +109,9 @@ struct Run {
     api: Api<BackupSession>,
     namespace: String,
     name: String,
+    /// The invoker and its session entry, once resolved: their post-backup hooks run on
+    /// every failure.
+    resolved: std::sync::OnceLock<(Invoker, InvokerSession)>,
 }
 
 impl Run {
@@ -133,6 +136,7 @@ impl Run {
         message: String,
         extra: Value,
     ) -> Result<Action> {
+        let message = self.post_hooks_before_end(phase, message).await?;
         let mut conditions = util::fresh_conditions(&self.api, &self.name).await?;
         let status_flag =
             matches!(phase, BackupSessionPhase::Succeeded) || type_ == "BackupSkipped";
@@ -248,6 +252,39 @@ impl Run {
         .await
     }
 
+    /// Runs the post-backup hooks of a session about to end without them: on any failure
+    /// (an `OnFailure` notification, an `Always` clean-up), and on a skip once the pre-backup
+    /// hooks ran (the operator restarted in between), so what they did is undone. Returns the
+    /// message with the hooks' failure added.
+    async fn post_hooks_before_end(
+        &self,
+        phase: BackupSessionPhase,
+        message: String,
+    ) -> Result<String> {
+        let Some((invoker, session)) = self.resolved.get() else {
+            return Ok(message);
+        };
+        if !matches!(
+            phase,
+            BackupSessionPhase::Failed | BackupSessionPhase::Skipped
+        ) {
+            return Ok(message);
+        }
+        let conditions = util::fresh_conditions(&self.api, &self.name).await?;
+        let ran = |type_: &str| util::find(Some(&conditions), type_).is_some();
+        if ran("PostBackupHooksExecutionSucceeded")
+            || (phase == BackupSessionPhase::Skipped && !ran("PreBackupHooksExecutionSucceeded"))
+        {
+            return Ok(message);
+        }
+        Ok(
+            match self.post_hooks(invoker, session, Some(&message)).await? {
+                Some(hook_error) => format!("{message}; post-backup {hook_error}"),
+                None => message,
+            },
+        )
+    }
+
     async fn fail(&self, type_: &str, reason: &str, message: String) -> Result<Action> {
         self.finish(
             BackupSessionPhase::Failed,
@@ -280,6 +317,7 @@ async fn reconcile(
         namespace,
         ctx,
         session,
+        resolved: std::sync::OnceLock::new(),
     };
     let phase = run.status().phase;
     if phase.is_some_and(|p| p.is_final()) {
@@ -319,6 +357,7 @@ async fn reconcile(
             )
             .await;
     };
+    let _ = run.resolved.set((invoker.clone(), session_config.clone()));
     match phase {
         None | Some(BackupSessionPhase::Pending) => start(&run, &invoker, &session_config).await,
         _ => progress(&run, &invoker, &session_config).await,
@@ -559,6 +598,51 @@ async fn plan_or_fail(
     }
 }
 
+/// Creates a session's Snapshot. An existing one of the same name is this session's (created
+/// before the operator restarted) or belongs to another session created in the same second:
+/// then the next second's name is taken, so two sessions never write into one Snapshot.
+async fn create_own_snapshot(
+    api: &Api<Snapshot>,
+    run: &Run,
+    invoker: &Invoker,
+    mut snapshot: Snapshot,
+) -> Result<Snapshot> {
+    let base = run
+        .session
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map(util::to_chrono)
+        .unwrap_or_else(chrono::Utc::now)
+        .timestamp();
+    let session_name = run.session.spec.session.clone().unwrap_or_default();
+    for offset in 0..60 {
+        if offset > 0 {
+            snapshot.metadata.name = Some(naming::snapshot_name(
+                &snapshot.spec.repository,
+                &invoker.name,
+                &session_name,
+                base + offset,
+            ));
+        }
+        match api.create(&PostParams::default(), &snapshot).await {
+            Ok(_) => return Ok(snapshot),
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                let existing = api.get(&snapshot.name_any()).await?;
+                if existing.spec.backup_session.as_deref() == Some(run.name.as_str()) {
+                    return Ok(snapshot);
+                }
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Err(Error::msg(format!(
+        "no free Snapshot name for repository `{}`: 60 Snapshots of other sessions hold the names after `{}`",
+        snapshot.spec.repository,
+        snapshot.name_any()
+    )))
+}
+
 async fn start(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result<Action> {
     let client = &run.ctx.client;
     if invoker.paused {
@@ -696,11 +780,7 @@ async fn start(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result
             })
             .count() as i32;
         let api: Api<Snapshot> = Api::namespaced(client.clone(), &run.namespace);
-        match api.create(&PostParams::default(), snapshot).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 409 => {}
-            Err(error) => return Err(error.into()),
-        }
+        let snapshot = &create_own_snapshot(&api, run, invoker, snapshot.clone()).await?;
         util::patch_status(
             &api,
             &snapshot.name_any(),
@@ -826,15 +906,22 @@ async fn fail_component(run: &Run, session: &InvokerSession, key: &str, error: &
 
 /// The error already recorded for a component that failed (e.g. whose Job this operator
 /// deleted because its node was gone), so that its missing Job is not reported again.
-async fn recorded_failure(
-    run: &Run,
-    session: &InvokerSession,
-    key: &str,
-) -> Result<Option<String>> {
+/// What the Snapshots of a component's repositories record for it, when its Job is gone.
+enum Recorded {
+    /// Every repository has the component Succeeded: the Job finished and was then removed
+    /// (a `ttlSecondsAfterFinished` from the jobTemplate, say).
+    Succeeded,
+    /// The executor recorded this failure.
+    Failed(String),
+    /// Nothing final.
+    Unknown,
+}
+
+async fn recorded_outcome(run: &Run, session: &InvokerSession, key: &str) -> Result<Recorded> {
     let Some((unit, component)) = session.unit_of(key) else {
-        return Ok(None);
+        return Ok(Recorded::Unknown);
     };
-    Ok(session_snapshots(run)
+    let statuses: Vec<_> = session_snapshots(run)
         .await?
         .into_iter()
         .filter(|snapshot| {
@@ -842,9 +929,30 @@ async fn recorded_failure(
                 .iter()
                 .any(|r| r.name == snapshot.spec.repository)
         })
-        .filter_map(|snapshot| snapshot.status?.components?.remove(component))
-        .find(|status| status.phase == Some(SnapshotPhase::Failed))
-        .and_then(|status| status.error))
+        .map(|snapshot| {
+            snapshot
+                .status
+                .and_then(|status| status.components)
+                .and_then(|mut components| components.remove(component))
+        })
+        .collect();
+    if let Some(error) = statuses.iter().flatten().find_map(|status| {
+        (status.phase == Some(SnapshotPhase::Failed))
+            .then(|| status.error.clone().unwrap_or_default())
+    }) {
+        return Ok(Recorded::Failed(error));
+    }
+    let all_succeeded = statuses.len() == unit.repositories.len()
+        && statuses.iter().all(|status| {
+            status
+                .as_ref()
+                .is_some_and(|status| status.phase == Some(SnapshotPhase::Succeeded))
+        });
+    Ok(if all_succeeded && !statuses.is_empty() {
+        Recorded::Succeeded
+    } else {
+        Recorded::Unknown
+    })
 }
 
 async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result<Action> {
@@ -920,9 +1028,10 @@ async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Res
         let job_name = job_name(&run.name, component);
         match util::get_opt(&jobs_api, &job_name).await? {
             None => {
-                let message = match recorded_failure(run, session, component).await? {
-                    Some(recorded) => recorded,
-                    None => format!(
+                let message = match recorded_outcome(run, session, component).await? {
+                    Recorded::Succeeded => continue,
+                    Recorded::Failed(recorded) if !recorded.is_empty() => recorded,
+                    Recorded::Failed(_) | Recorded::Unknown => format!(
                         "backup Job `{}/{job_name}` was deleted before it finished",
                         run.namespace
                     ),
@@ -1236,7 +1345,8 @@ async fn finalize(run: &Run) -> Result<Action> {
     {
         if let (Some(configuration), Some(session)) = (&configuration, &session) {
             if configuration.paused {
-                return Ok(Action::await_change());
+                // Nothing here watches the invoker: look again for the resume.
+                return Ok(Action::requeue(Duration::from_secs(30)));
             }
             let delay = session
                 .config
@@ -1263,8 +1373,19 @@ async fn finalize(run: &Run) -> Result<Action> {
             if !wait.is_zero() {
                 return Ok(Action::requeue(wait));
             }
+            // A retry created before the operator stopped, ahead of `retried` being written.
+            let made_before = run
+                .api
+                .list(&ListParams::default())
+                .await?
+                .items
+                .into_iter()
+                .any(|other| {
+                    other.annotations().get(crate::ANNOTATION_RETRY_OF) == Some(&run.name)
+                });
             let mut seconds = chrono::Utc::now().timestamp();
-            loop {
+            let mut created = made_before;
+            while !created {
                 let mut retry = crate::sessions::backup_session(
                     configuration,
                     &session_name,
@@ -1275,9 +1396,9 @@ async fn finalize(run: &Run) -> Result<Action> {
                     .annotations_mut()
                     .insert(crate::ANNOTATION_RETRY_OF.into(), run.name.clone());
                 match run.api.create(&PostParams::default(), &retry).await {
-                    Ok(created) => {
-                        tracing::info!(session = %run.name, retry = %created.name_any(), "retrying a failed backup session");
-                        break;
+                    Ok(retry) => {
+                        tracing::info!(session = %run.name, retry = %retry.name_any(), "retrying a failed backup session");
+                        created = true;
                     }
                     Err(kube::Error::Api(status)) if status.code == 409 => seconds += 1,
                     Err(error) => return Err(error.into()),

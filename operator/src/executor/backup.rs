@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use kube::{Api, Client, ResourceExt};
 use kubestash::api::core::BackupSession;
-use kubestash::api::storage::{Repository, Snapshot};
+use kubestash::api::storage::{Repository, Snapshot, SnapshotPhase};
 use kubestash::engine::{layout, BackupRequest, BackupSummary, ProgressEvent};
 use kubestash::manifest::ManifestFilter;
 use serde_json::{json, Value};
@@ -53,20 +53,35 @@ async fn wait_for_snapshots(api: &Api<BackupSession>, name: &str) -> Result<Back
     )))
 }
 
-/// Writes throttled progress into the component's resticStats.
+/// Writes throttled progress into the component's resticStats until stopped.
+struct ProgressReporter {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ProgressReporter {
+    /// Stops the reporter and waits for a progress write in flight: the final status write
+    /// replaces `resticStats`, and a late progress write would drop the snapshot id from it.
+    async fn stop(self) {
+        drop(self.stop);
+        let _ = self.task.await;
+    }
+}
+
 fn progress_reporter(
     api: Api<Snapshot>,
     snapshot: String,
     component: String,
-) -> (
-    Arc<Mutex<Option<ProgressEvent>>>,
-    tokio::task::JoinHandle<()>,
-) {
+) -> (Arc<Mutex<Option<ProgressEvent>>>, ProgressReporter) {
     let latest: Arc<Mutex<Option<ProgressEvent>>> = Arc::new(Mutex::new(None));
     let shared = latest.clone();
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         loop {
-            tokio::time::sleep(Duration::from_secs(2)).await;
+            tokio::select! {
+                _ = &mut stopped => break,
+                _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            }
             let event = shared.lock().expect("not poisoned").take();
             if let Some(event) = event {
                 let progress = json!({
@@ -85,7 +100,7 @@ fn progress_reporter(
             }
         }
     });
-    (latest, task)
+    (latest, ProgressReporter { stop, task })
 }
 
 /// Runs one component's backup.
@@ -142,6 +157,16 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
         })
     {
         let component = args.component.clone();
+        // A Job's earlier attempt (its pod failed after this repository) already wrote it:
+        // backing up again would leave an unrecorded restic snapshot behind.
+        let done_before = util::get_opt(&snapshots_api, &entry.name)
+            .await?
+            .and_then(|snapshot| snapshot.status?.components?.remove(&component))
+            .is_some_and(|status| status.phase == Some(SnapshotPhase::Succeeded));
+        if done_before {
+            tracing::info!(snapshot = %entry.name, %component, "already backed up by an earlier attempt of this Job");
+            continue;
+        }
         let component_path = layout::component_path(&session_name, &component);
         let started = util::now();
         util::patch_status(&snapshots_api, &entry.name, json!({"components": {&component: {"phase": "Running", "path": component_path, "driver": "Restic"}}})).await?;
@@ -224,7 +249,7 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
                     .await
                 }
             };
-            reporter.abort();
+            reporter.stop().await;
             outcome
         }
         .await;
