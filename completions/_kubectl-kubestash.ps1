@@ -369,6 +369,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
             [CompletionResult]::new('--bucket', '--bucket', [CompletionResultType]::ParameterName, 'Bucket (s3, gcs)')
             [CompletionResult]::new('--endpoint', '--endpoint', [CompletionResultType]::ParameterName, 'S3 endpoint URL (default: https://s3.amazonaws.com)')
             [CompletionResult]::new('--region', '--region', [CompletionResultType]::ParameterName, 'S3 region')
+            [CompletionResult]::new('--ca-cert', '--ca-cert', [CompletionResultType]::ParameterName, 'PEM file of the CA behind the S3 endpoint''s certificate; stored as CA_CERT_DATA in the Secret --secret-from-env creates')
             [CompletionResult]::new('--prefix', '--prefix', [CompletionResultType]::ParameterName, 'Path prefix inside the bucket or container (s3, gcs, azure)')
             [CompletionResult]::new('--storage-account', '--storage-account', [CompletionResultType]::ParameterName, 'Azure storage account')
             [CompletionResult]::new('--container', '--container', [CompletionResultType]::ParameterName, 'Azure container')

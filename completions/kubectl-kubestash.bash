@@ -2682,7 +2682,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__storage__subcmd__setup)
-            opts="-n -o -v -h --provider --bucket --endpoint --region --insecure-tls --prefix --storage-account --container --host-path --pvc --nfs-server --nfs-path --mount-path --sub-path --secret --secret-from-env --default --usage-policy --deletion-policy --timeout --dry-run --non-interactive --image --kubeconfig --context --namespace --output --verbose --help"
+            opts="-n -o -v -h --provider --bucket --endpoint --region --insecure-tls --ca-cert --prefix --storage-account --container --host-path --pvc --nfs-server --nfs-path --mount-path --sub-path --secret --secret-from-env --default --usage-policy --deletion-policy --timeout --dry-run --non-interactive --image --kubeconfig --context --namespace --output --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2701,6 +2701,10 @@ _kubectl__kubestash() {
                     return 0
                     ;;
                 --region)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

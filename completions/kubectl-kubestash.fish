@@ -250,6 +250,7 @@ local\t'A volume: hostPath, NFS or a PersistentVolumeClaim'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from setup" -l bucket -d 'Bucket (s3, gcs)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from setup" -l endpoint -d 'S3 endpoint URL (default: https://s3.amazonaws.com)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from setup" -l region -d 'S3 region' -r
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from setup" -l ca-cert -d 'PEM file of the CA behind the S3 endpoint\'s certificate; stored as CA_CERT_DATA in the Secret --secret-from-env creates' -r -F
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from setup" -l prefix -d 'Path prefix inside the bucket or container (s3, gcs, azure)' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from setup" -l storage-account -d 'Azure storage account' -r
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand storage; and __fish_seen_subcommand_from setup" -l container -d 'Azure container' -r

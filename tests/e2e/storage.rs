@@ -46,6 +46,58 @@ fn exists(sandbox: &RunningSandbox, kind: &str, name: &str) -> bool {
 }
 
 #[test]
+fn setup_on_an_s3_endpoint_with_its_own_ca_needs_the_ca_and_rolls_back_without_it() {
+    let (Ok(endpoint), Ok(ca_file)) = (
+        std::env::var("KUBESTASH_TEST_S3_TLS_ENDPOINT"),
+        std::env::var("KUBESTASH_TEST_S3_CA_FILE"),
+    ) else {
+        eprintln!("skipped: KUBESTASH_TEST_S3_TLS_ENDPOINT is not set (.ci/run sets it)");
+        return;
+    };
+    let sandbox = sandbox_with_crds();
+    let prefix = format!("storage-tls-e2e/{}", std::process::id());
+    let credentials = [
+        ("AWS_ACCESS_KEY_ID", "testkey"),
+        ("AWS_SECRET_ACCESS_KEY", "testsecret"),
+    ];
+    let setup = |name: &str, extra: &[&str]| {
+        let mut args = vec![
+            "storage",
+            "setup",
+            name,
+            "-n",
+            "backups",
+            "--provider",
+            "s3",
+            "--endpoint",
+            &endpoint,
+            "--bucket",
+            "kubestash-e2e",
+            "--prefix",
+            &prefix,
+            "--secret-from-env",
+            "--timeout",
+            "60s",
+        ];
+        args.extend_from_slice(extra);
+        plugin_env(&sandbox, &args, &credentials)
+    };
+    // Without the CA the storage never becomes Ready; the command says why and removes what
+    // it created.
+    let refused = setup("tls-refused", &[]);
+    assert_ne!(refused.code, 0, "{}", refused.stdout);
+    assert!(refused.stderr.contains("certificate"), "{}", refused.stderr);
+    assert!(!exists(&sandbox, "backupstorage", "tls-refused"));
+    assert!(!exists(&sandbox, "secret", "tls-refused-credentials"));
+    // With it, the controllers and the command's own probe trust the endpoint.
+    let trusted = setup("tls-store", &["--ca-cert", &ca_file, "-o", "json"]);
+    assert_eq!(trusted.code, 0, "{}", trusted.stderr);
+    let result: Value = serde_json::from_str(&trusted.stdout).unwrap();
+    assert_eq!(result["phase"], "Ready", "{result}");
+    assert_eq!(result["check"]["initialized"], true, "{result}");
+}
+
+#[test]
 fn setup_from_flags_on_s3_creates_the_secret_waits_for_ready_and_checks_the_bucket() {
     let Ok(endpoint) = std::env::var("KUBESTASH_TEST_S3_ENDPOINT") else {
         eprintln!("skipped: KUBESTASH_TEST_S3_ENDPOINT is not set (.ci/run sets it)");

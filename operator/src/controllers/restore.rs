@@ -325,6 +325,20 @@ async fn start(run: &Run) -> Result<Action> {
     }
 }
 
+/// The target's volume set a snapshot component is restored into: the one of the same name,
+/// else the only one when the snapshot has a single component. Several components never go
+/// into one volume set: their Jobs would write over each other.
+fn volume_set_for<'a>(
+    plans: &'a [jobs::ComponentPlan],
+    component: &str,
+    components: usize,
+) -> Option<&'a jobs::ComponentPlan> {
+    plans
+        .iter()
+        .find(|plan| plan.component == component)
+        .or_else(|| (plans.len() == 1 && components == 1).then(|| &plans[0]))
+}
+
 async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str) -> Result<Action> {
     let client = &run.ctx.client;
     let spec = &run.restore.spec;
@@ -425,12 +439,7 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
     let account = run.ctx.ensure_executor_account(&run.namespace).await?;
     let mut jobs_out = Vec::new();
     for component in &components {
-        let plan = plans
-            .iter()
-            .find(|p| &p.component == component)
-            // One volume set takes a snapshot's only component. Several components never go
-            // into one volume set: their Jobs would write over each other.
-            .or_else(|| (plans.len() == 1 && components.len() == 1).then(|| &plans[0]))
+        let plan = volume_set_for(&plans, component, components.len())
             .ok_or_else(|| Error::msg(format!("component `{component}` of Snapshot `{}` has no matching volume set in the target (it has {}); choose the components to restore in spec.dataSource.components", snapshot.name_any(), plans.iter().map(|p| format!("`{}`", p.component)).collect::<Vec<_>>().join(", "))))?;
         let mut variables = BTreeMap::from([
             ("namespace".to_string(), run.namespace.clone()),
@@ -917,4 +926,30 @@ async fn resume_backups(run: &Run) -> Result<Action> {
     );
     util::patch_status(&run.api, &run.name, json!({"conditions": conditions})).await?;
     Ok(Action::await_change())
+}
+
+#[cfg(test)]
+mod volume_set_tests {
+    use super::*;
+
+    fn plan(component: &str) -> jobs::ComponentPlan {
+        jobs::ComponentPlan {
+            component: component.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn components_go_to_their_own_volume_set_and_never_share_one() {
+        let one = [plan("pod-0")];
+        assert_eq!(volume_set_for(&one, "pod-0", 3).unwrap().component, "pod-0");
+        assert!(
+            volume_set_for(&one, "pod-1", 3).is_none(),
+            "pod-1 would overwrite pod-0"
+        );
+        assert_eq!(volume_set_for(&one, "dump", 1).unwrap().component, "pod-0");
+        let two = [plan("pod-0"), plan("pod-1")];
+        assert!(volume_set_for(&two, "dump", 1).is_none());
+        assert_eq!(volume_set_for(&two, "pod-1", 2).unwrap().component, "pod-1");
+    }
 }

@@ -127,6 +127,10 @@ pub struct SetupArgs {
     /// Accept the S3 endpoint's certificate without verifying it.
     #[arg(long)]
     pub insecure_tls: bool,
+    /// PEM file of the CA behind the S3 endpoint's certificate; stored as CA_CERT_DATA in the
+    /// Secret --secret-from-env creates.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<std::path::PathBuf>,
     /// Path prefix inside the bucket or container (s3, gcs, azure).
     #[arg(long, value_name = "PREFIX")]
     pub prefix: Option<String>,
@@ -626,6 +630,19 @@ fn plan(
         )
         .into());
     }
+    if args.ca_cert.is_some() && provider != Provider::S3 {
+        return Err(CliError::bad_input(format!(
+            "storage setup: --ca-cert is for --provider s3 (CA_CERT_DATA), not {provider_name}"
+        ))
+        .into());
+    }
+    if args.ca_cert.is_some() && !args.secret_from_env {
+        return Err(CliError::bad_input(
+            "storage setup: --ca-cert goes into the Secret this command creates, and none is created",
+        )
+        .with_hint("add --secret-from-env, or put CA_CERT_DATA into the existing Secret")
+        .into());
+    }
     let secret_name = match (&args.secret, args.secret_from_env) {
         (_, false) => args.secret.clone(),
         (Some(name), true) => Some(name.clone()),
@@ -714,6 +731,22 @@ fn plan(
                 }
                 None => {}
             }
+        }
+        if let Some(path) = &args.ca_cert {
+            let pem = std::fs::read_to_string(path).map_err(|error| {
+                CliError::bad_input(format!(
+                    "storage setup: --ca-cert {}: {error}",
+                    path.display()
+                ))
+            })?;
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(CliError::bad_input(format!(
+                    "storage setup: --ca-cert {}: no PEM certificate (-----BEGIN CERTIFICATE-----) in it",
+                    path.display()
+                ))
+                .into());
+            }
+            data.insert("CA_CERT_DATA".to_string(), pem);
         }
         Credentials::Create {
             name: secret_name.clone().unwrap_or_default(),
@@ -1254,6 +1287,46 @@ mod tests {
         };
         assert_eq!(name, "store-credentials");
         assert_eq!(data.len(), 2);
+    }
+
+    #[test]
+    fn a_ca_file_goes_into_the_created_secret_and_is_refused_elsewhere() {
+        let directory = tempfile::tempdir().unwrap();
+        let pem = directory.path().join("ca.pem");
+        std::fs::write(
+            &pem,
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let env = |key: &str| match key {
+            "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" => Some("x".to_string()),
+            _ => None,
+        };
+        let mut flags = args(Provider::S3);
+        flags.bucket = Some("backups".into());
+        flags.secret_from_env = true;
+        flags.ca_cert = Some(pem.clone());
+        let Credentials::Create { data, .. } = plan(&flags, "ns", &env).unwrap().credentials else {
+            panic!()
+        };
+        assert!(data["CA_CERT_DATA"].starts_with("-----BEGIN CERTIFICATE-----"));
+
+        let refused = |flags: &SetupArgs, wanted: &str| {
+            let text = plan(flags, "ns", &env).unwrap_err().to_string();
+            assert!(text.contains(wanted), "{text}");
+        };
+        let mut existing_secret = flags.clone();
+        existing_secret.secret_from_env = false;
+        existing_secret.secret = Some("mine".into());
+        refused(&existing_secret, "--ca-cert goes into the Secret");
+        let mut gcs = flags.clone();
+        gcs.provider = Some(Provider::Gcs);
+        refused(&gcs, "--ca-cert is for --provider s3");
+        let mut missing = flags.clone();
+        missing.ca_cert = Some(directory.path().join("nope.pem"));
+        refused(&missing, "nope.pem");
+        std::fs::write(&pem, "not a certificate").unwrap();
+        refused(&flags, "no PEM certificate");
     }
 
     #[test]
