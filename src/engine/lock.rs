@@ -231,16 +231,36 @@ pub fn acquire(
     };
     let store = location.store()?;
     let deadline = std::time::Instant::now() + wait;
-    loop {
-        let conflicts: Vec<LockFile> = live_locks(&store, key, &repository)?
+    let conflict = |own: Option<&str>| -> Result<Option<LockFile>, EngineError> {
+        Ok(live_locks(&store, key, &repository)?
             .into_iter()
+            .filter(|(name, lock)| Some(name.as_str()) != own && (exclusive || lock.exclusive))
             .map(|(_, lock)| lock)
-            .filter(|lock| exclusive || lock.exclusive)
-            .collect();
-        match conflicts.first() {
-            None => break,
+            .next())
+    };
+    let name = loop {
+        // Check, write ours, check again: another process that checked at the same moment
+        // is seen by one of the two second checks (restic does the same), and the one that
+        // sees it backs off. Without it, a prune and a backup could both go ahead.
+        let found = match conflict(None)? {
+            Some(found) => Some(found),
+            None => {
+                #[cfg(test)]
+                tests::before_write(&store, key);
+                let name = write_lock_file(&store, key, exclusive)?;
+                match conflict(Some(&name))? {
+                    None => break name,
+                    Some(found) => {
+                        store.delete(&format!("locks/{name}"))?;
+                        Some(found)
+                    }
+                }
+            }
+        };
+        match found {
             Some(_) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(500))
+                // Jittered, so two processes that backed off together do not meet again.
+                std::thread::sleep(Duration::from_millis(300 + rand::random::<u64>() % 400))
             }
             Some(conflict) => {
                 return Err(EngineError::Locked {
@@ -248,9 +268,9 @@ pub fn acquire(
                     holder: conflict.describe(),
                 });
             }
+            None => unreachable!("the loop breaks when no lock conflicts"),
         }
-    }
-    let name = write_lock_file(&store, key, exclusive)?;
+    };
     let state = Arc::new(Mutex::new(HeldFile { store, name }));
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let refresher = {
@@ -263,9 +283,18 @@ pub fn acquire(
                     stopped.recv_timeout(REFRESH_EVERY)
                 {
                     if let Ok(mut held) = state.lock() {
-                        if let Ok(name) = write_lock_file(&held.store, &key, exclusive) {
-                            let _ = held.store.delete(&format!("locks/{}", held.name));
-                            held.name = name;
+                        match write_lock_file(&held.store, &key, exclusive) {
+                            Ok(name) => {
+                                let _ = held.store.delete(&format!("locks/{}", held.name));
+                                held.name = name;
+                            }
+                            // Tried again at the next tick; once the lock is older than the
+                            // stale limit, other processes may take the repository.
+                            Err(error) => tracing::warn!(
+                                repository = %held.store.location,
+                                %error,
+                                "unable to refresh the repository lock"
+                            ),
                         }
                     }
                 }
@@ -353,6 +382,44 @@ pub fn remove_all_locks(location: &Location) -> Result<usize, EngineError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    type Hook = Box<dyn Fn(&Store, &MasterKey) + Send>;
+
+    thread_local! {
+        /// Runs in `acquire` between its first check and writing its lock file.
+        static BEFORE_WRITE: std::cell::RefCell<Option<Hook>> = const { std::cell::RefCell::new(None) };
+    }
+
+    pub(super) fn before_write(store: &Store, key: &MasterKey) {
+        BEFORE_WRITE.with(|hook| {
+            if let Some(hook) = hook.borrow_mut().take() {
+                hook(store, key);
+            }
+        });
+    }
+
+    #[test]
+    fn a_lock_written_between_the_check_and_ours_makes_us_back_off() {
+        let directory = tempfile::tempdir().unwrap();
+        let location = Location::Local {
+            root: directory.path().to_path_buf(),
+        };
+        let key = MasterKey::new();
+        BEFORE_WRITE.with(|hook| {
+            *hook.borrow_mut() = Some(Box::new(|store: &Store, key: &MasterKey| {
+                let mut other = lock(0, "other-host", 7);
+                other.exclusive = true;
+                store_lock(store, key, &other).unwrap();
+            }))
+        });
+        let error = acquire(&location, &key, false, Duration::ZERO)
+            .err()
+            .expect("the lock that appeared wins");
+        assert!(matches!(error, EngineError::Locked { .. }), "{error}");
+        let locks = list_locks(&location, &key).unwrap();
+        assert_eq!(locks.len(), 1, "ours was removed again: {locks:?}");
+        assert_eq!(locks[0].hostname, "other-host");
+    }
 
     fn lock(age_seconds: i64, hostname: &str, pid: u32) -> LockFile {
         LockFile {
