@@ -2,7 +2,7 @@
 //! an S3 bucket, a GCS bucket or an Azure container, plus blocking raw-file access for the
 //! KubeStash layout files (through [`Store`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -376,6 +376,20 @@ impl Location {
         if !insecure_tls && ca_certificate.is_none() {
             return Ok(None);
         }
+        // One client per TLS setting for the process (its roots loaded and its connections
+        // pooled once), as OpenDAL keeps one default client.
+        type Transports = HashMap<(bool, Option<String>), opendal::HttpTransporter>;
+        static TRANSPORTS: std::sync::OnceLock<std::sync::Mutex<Transports>> =
+            std::sync::OnceLock::new();
+        let cache_key = (*insecure_tls, ca_certificate.clone());
+        let transports = TRANSPORTS.get_or_init(Default::default);
+        if let Some(found) = transports
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&cache_key)
+        {
+            return Ok(Some(found.clone()));
+        }
         let invalid = |reason: String| EngineError::Backend {
             location: self.describe(),
             cause: reason,
@@ -398,9 +412,14 @@ impl Location {
         let client = builder
             .build()
             .map_err(|error| invalid(format!("unable to set up TLS: {error}")))?;
-        Ok(Some(opendal::HttpTransporter::new(
+        let transport = opendal::HttpTransporter::new(
             opendal_http_transport_reqwest::ReqwestTransport::new(client),
-        )))
+        );
+        transports
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(cache_key, transport.clone());
+        Ok(Some(transport))
     }
 
     /// Raw file access to this location.

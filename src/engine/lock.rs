@@ -148,7 +148,13 @@ fn live_locks(
     let now = Utc::now();
     let this_host = hostname();
     let mut live = Vec::new();
-    for name in store.list("locks")? {
+    // Only finished lock files: restic writes `<id>-tmp-<random>` first and renames it.
+    let is_lock_name = |name: &str| name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
+    for name in store
+        .list("locks")?
+        .into_iter()
+        .filter(|name| is_lock_name(name))
+    {
         let Some(data) = store.read(&format!("locks/{name}"))? else {
             continue;
         };

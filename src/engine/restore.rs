@@ -52,6 +52,12 @@ impl ComponentRepository {
         let base = Path::new(request.path.as_deref().unwrap_or("/")).to_path_buf();
         let filter = PathFilter::new(&request.includes, &request.excludes);
         // A directory is restored into `destination`; a single file *is* `destination`.
+        if !node.is_dir() && request.destination.is_dir() {
+            return Err(EngineError::Io {
+                path: request.destination.display().to_string(),
+                cause: "is a directory, but the snapshot holds a single file for this path".into(),
+            });
+        }
         let directory = if node.is_dir() {
             request.destination.as_path()
         } else {

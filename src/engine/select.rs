@@ -31,7 +31,7 @@ struct Pattern {
 }
 
 impl Pattern {
-    /// `None` for a pattern with no components (`""`, `/`), which restic ignores too.
+    /// `None` for a blank pattern; `/` is the root, which matches everything.
     fn parse(text: &str) -> Option<Self> {
         let text = text.trim();
         let parts: Vec<String> = text
@@ -39,14 +39,12 @@ impl Pattern {
             .filter(|part| !part.is_empty() && *part != ".")
             .map(str::to_string)
             .collect();
-        (!parts.is_empty()).then(|| Self {
-            anchored: text.starts_with('/'),
-            parts,
-        })
+        let anchored = text.starts_with('/');
+        (anchored || !parts.is_empty()).then_some(Self { anchored, parts })
     }
 
     /// Whether the pattern matches `path` or one of its parents.
-    fn matches(&self, path: &[&str]) -> bool {
+    fn matches(&self, path: &[&[u8]]) -> bool {
         if self.anchored {
             matches_prefix(&self.parts, path)
         } else {
@@ -56,40 +54,86 @@ impl Pattern {
 }
 
 /// Whether `pattern` matches the first components of `path` (all of the pattern is used).
-fn matches_prefix(pattern: &[String], path: &[&str]) -> bool {
+fn matches_prefix(pattern: &[String], path: &[&[u8]]) -> bool {
     match pattern.split_first() {
         None => true,
         Some((first, rest)) if first == "**" => {
             (0..=path.len()).any(|skip| matches_prefix(rest, &path[skip..]))
         }
         Some((first, rest)) => match path.split_first() {
-            Some((head, tail)) => {
-                glob(first.as_bytes(), head.as_bytes()) && matches_prefix(rest, tail)
-            }
+            Some((head, tail)) => glob(first.as_bytes(), head) && matches_prefix(rest, tail),
             None => false,
         },
     }
 }
 
-/// Shell-style matching of one path component.
-fn glob(pattern: &[u8], text: &[u8]) -> bool {
-    match pattern.split_first() {
-        None => text.is_empty(),
-        Some((b'*', rest)) => (0..=text.len()).any(|skip| glob(rest, &text[skip..])),
-        Some((b'?', rest)) => !text.is_empty() && glob(rest, &text[1..]),
-        Some((b'[', rest)) => match (text.split_first(), class(rest)) {
-            (Some((&byte, tail)), Some((members, negated, after))) => {
-                members.contains(byte) != negated && glob(after, tail)
+/// One element of a component pattern.
+enum Token {
+    Byte(u8),
+    AnyByte,
+    Class(ByteClass, bool),
+    Star,
+}
+
+fn tokens(pattern: &[u8]) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    let mut rest = pattern;
+    while let Some((&byte, tail)) = rest.split_first() {
+        rest = tail;
+        tokens.push(match byte {
+            b'*' => Token::Star,
+            b'?' => Token::AnyByte,
+            b'[' => match class(tail) {
+                Some((members, negated, after)) => {
+                    rest = after;
+                    Token::Class(members, negated)
+                }
+                // An unclosed `[` is taken literally.
+                None => Token::Byte(b'['),
+            },
+            b'\\' if !tail.is_empty() => {
+                rest = &tail[1..];
+                Token::Byte(tail[0])
             }
-            // An unclosed `[` is a literal, as in restic's filepath.Match fallback.
-            (Some((&byte, tail)), None) => byte == b'[' && glob(rest, tail),
-            (None, _) => false,
-        },
-        Some((b'\\', rest)) if !rest.is_empty() => {
-            text.first() == Some(&rest[0]) && glob(&rest[1..], &text[1..])
-        }
-        Some((&literal, rest)) => text.first() == Some(&literal) && glob(rest, &text[1..]),
+            literal => Token::Byte(literal),
+        });
     }
+    tokens
+}
+
+/// Shell-style matching of one path component, in linear passes: on a mismatch only the
+/// last `*` takes one more byte (no backtracking over earlier stars, which is exponential).
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    let tokens = tokens(pattern);
+    let single = |token: &Token, byte: u8| match token {
+        Token::Byte(wanted) => *wanted == byte,
+        Token::AnyByte => true,
+        Token::Class(members, negated) => members.contains(byte) != *negated,
+        Token::Star => false,
+    };
+    let (mut p, mut t) = (0, 0);
+    let mut last_star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match tokens.get(p) {
+            Some(Token::Star) => {
+                last_star = Some((p, t));
+                p += 1;
+            }
+            Some(token) if single(token, text[t]) => {
+                p += 1;
+                t += 1;
+            }
+            _ => match last_star {
+                Some((star, taken)) => {
+                    p = star + 1;
+                    t = taken + 1;
+                    last_star = Some((star, taken + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    tokens[p..].iter().all(|token| matches!(token, Token::Star))
 }
 
 struct ByteClass(Vec<(u8, u8)>);
@@ -102,11 +146,12 @@ impl ByteClass {
     }
 }
 
-/// Parses a `[...]` class after its `[`: the ranges, whether it is negated, and the rest of
-/// the pattern; `None` when it is not closed.
+/// Parses a `[...]` class after its `[`: the ranges, whether it is negated (`[^...]`, as in
+/// Go's filepath.Match that restic uses), and the rest of the pattern; `None` when it is
+/// not closed.
 fn class(pattern: &[u8]) -> Option<(ByteClass, bool, &[u8])> {
     let (negated, mut rest) = match pattern.first() {
-        Some(b'!' | b'^') => (true, &pattern[1..]),
+        Some(b'^') => (true, &pattern[1..]),
         _ => (false, pattern),
     };
     let mut ranges = Vec::new();
@@ -136,10 +181,11 @@ fn class(pattern: &[u8]) -> Option<(ByteClass, bool, &[u8])> {
     }
 }
 
-fn components(path: &Path) -> Vec<&str> {
+/// The names of a path's components, as bytes (a name that is not UTF-8 still counts).
+fn components(path: &Path) -> Vec<&[u8]> {
     path.components()
         .filter_map(|component| match component {
-            Component::Normal(part) => part.to_str(),
+            Component::Normal(part) => Some(part.as_encoded_bytes()),
             _ => None,
         })
         .collect()
@@ -256,7 +302,11 @@ mod tests {
         assert!(!selects(&["/data"], &["/data/tmp"], "/data/tmp/x"));
         assert!(selects(&["/data"], &["/data/tmp"], "/data/tmp2/x"));
         assert!(selects(&["/d*/[a-c]?p"], &[], "/data/app/x"));
-        assert!(!selects(&["/d*/[!a]pp"], &[], "/data/app"));
+        assert!(!selects(&["/d*/[^a]pp"], &[], "/data/app"));
+        assert!(
+            selects(&["/d*/[!a]pp"], &[], "/data/!pp"),
+            "only ^ negates, as in Go"
+        );
         assert!(selects(&["/data/**/*.sql"], &[], "/data/a/b/dump.sql"));
         assert!(selects(&["/data/**/*.sql"], &[], "/data/dump.sql"));
         assert!(!selects(&["/data/**/*.sql"], &[], "/data/dump.sqlite"));
@@ -273,11 +323,34 @@ mod tests {
     }
 
     #[test]
+    fn many_stars_do_not_backtrack_exponentially() {
+        let text = vec![b'a'; 200];
+        let started = std::time::Instant::now();
+        assert!(!glob(b"*a*a*a*a*a*a*a*a*a*a*b", &text));
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_keep_their_place() {
+        use std::os::unix::ffi::OsStrExt;
+        let odd = std::ffi::OsStr::from_bytes(b"caf\xe9");
+        let path = Path::new("/data").join(odd).join("cache");
+        let filter = PathFilter::new(&[], &["/data/cache".to_string()]);
+        assert!(filter.selects(&path));
+        let filter = PathFilter::new(&[], &["/data/caf?".to_string()]);
+        assert!(!filter.selects(&path));
+    }
+
+    #[test]
     fn glob_classes_and_unclosed_brackets() {
         assert!(glob(b"[]a]", b"]"));
         assert!(glob(b"[a-c]x", b"bx"));
         assert!(!glob(b"[a-c]x", b"dx"));
         assert!(glob(b"[^a-c]x", b"dx"));
+        assert!(glob(b"*.log", b"today.log"));
+        assert!(glob(b"a*b*c", b"aXbYbZc"));
+        assert!(!glob(b"a*b*c", b"aXbYbZ"));
+        assert!(glob(b"*", b""));
         assert!(glob(b"a[b", b"a[b"));
         assert!(!glob(b"a?", b"a"));
     }

@@ -185,24 +185,23 @@ pub async fn apply(
         let gvk = kube::api::GroupVersionKind::gvk(group, version, &kind);
         // Not cached when missing: a CRD restored earlier in this run may serve it soon.
         let resolved = match resolved_kinds.get(&gvk) {
-            Some(found) => Some(found.clone()),
+            Some(found) => Ok(found.clone()),
             None => kube::discovery::pinned_kind(client, &gvk)
                 .await
-                .ok()
                 .inspect(|found| {
                     resolved_kinds.insert(gvk.clone(), found.clone());
                 }),
         };
-        let Some((resource, capabilities)) = resolved else {
-            report.failed.push((
-                label.clone(),
-                ManifestError::UnknownKind {
-                    object: label,
+        let (resource, capabilities) = match resolved {
+            Ok(found) => found,
+            Err(error) => {
+                let unknown = ManifestError::UnknownKind {
+                    object: label.clone(),
                     kind: format!("{api_version} {kind}"),
-                }
-                .to_string(),
-            ));
-            continue;
+                };
+                report.failed.push((label, format!("{unknown} ({error})")));
+                continue;
+            }
         };
         let api: Api<DynamicObject> = match (&capabilities.scope, &object.namespace) {
             (Scope::Namespaced, Some(namespace)) => {

@@ -227,7 +227,14 @@ fn locks_restic_writes_are_read_and_a_killed_restics_lock_is_cleared() {
         .unwrap();
     let locks_dir = workspace.path("repository/locks");
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while std::fs::read_dir(&locks_dir).map_or(0, |dir| dir.count()) == 0 {
+    let finished_locks = || {
+        std::fs::read_dir(&locks_dir).map_or(0, |dir| {
+            dir.flatten()
+                .filter(|entry| entry.file_name().len() == 64)
+                .count()
+        })
+    };
+    while finished_locks() == 0 {
         assert!(std::time::Instant::now() < deadline, "restic took no lock");
         std::thread::sleep(Duration::from_millis(50));
     }

@@ -121,14 +121,23 @@ impl Run {
         reason: &str,
         message: String,
     ) -> Result<Action> {
-        // Any failure runs the post-restore hooks that have not run yet (an `OnFailure`
-        // notification, an `Always` clean-up after the pre-restore hooks).
+        // A failure once the restore got as far as its hooks or its Jobs runs the
+        // post-restore hooks that have not run yet (an `OnFailure` notification, an `Always`
+        // clean-up after the pre-restore hooks). A restore that never started (a mistyped
+        // snapshot) runs none.
+        let fresh = self
+            .api
+            .get_status(&self.name)
+            .await?
+            .status
+            .unwrap_or_default();
+        let conditions = fresh.conditions.unwrap_or_default();
+        let ran = |type_: &str| util::find(Some(&conditions), type_).is_some();
+        let started =
+            ran("PreRestoreHooksExecutionSucceeded") || fresh.phase == Some(RestorePhase::Running);
         let message = if phase == RestorePhase::Failed
-            && util::find(
-                Some(&util::fresh_conditions(&self.api, &self.name).await?),
-                "PostRestoreHooksExecutionSucceeded",
-            )
-            .is_none()
+            && started
+            && !ran("PostRestoreHooksExecutionSucceeded")
         {
             match self.hooks(true, Some(&message)).await? {
                 Some(hook_error) => format!("{message}; post-restore {hook_error}"),
@@ -550,7 +559,15 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
         "pausedBackups": paused,
         "conditions": conditions,
     });
-    if let Some(timeout) = timeout {
+    // Set once: a restart that plans again keeps the first deadline.
+    let earlier_deadline = run
+        .restore
+        .status
+        .as_ref()
+        .and_then(|s| s.restore_deadline.clone());
+    if let Some(deadline) = earlier_deadline {
+        status["restoreDeadline"] = json!(deadline);
+    } else if let Some(timeout) = timeout {
         let deadline = chrono::Utc::now() + chrono::Duration::from_std(timeout).unwrap_or_default();
         status["restoreDeadline"] = json!(util::from_chrono(deadline));
     }
@@ -601,7 +618,15 @@ async fn progress(run: &Run) -> Result<Action> {
                 run.restore.spec.restore_timeout.clone().unwrap_or_default()
             );
             let mut patch = serde_json::Map::new();
-            for component in &components {
+            let finished = |component: &str| {
+                status
+                    .components
+                    .as_ref()
+                    .and_then(|c| c.get(component))
+                    .is_some_and(|c| c.phase == Some(RestorePhase::Succeeded))
+            };
+            // What finished in time stays Succeeded.
+            for component in components.iter().filter(|c| !finished(c)) {
                 let _ = jobs_api
                     .delete(
                         &restore_job_name(&run.name, component),

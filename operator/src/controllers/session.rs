@@ -252,10 +252,12 @@ impl Run {
         .await
     }
 
-    /// Runs the post-backup hooks of a session about to end without them: on any failure
-    /// (an `OnFailure` notification, an `Always` clean-up), and on a skip once the pre-backup
-    /// hooks ran (the operator restarted in between), so what they did is undone. Returns the
-    /// message with the hooks' failure added.
+    /// Runs the post-backup hooks of a session about to end without them, once it got as far
+    /// as its hooks or its backup (pre hooks ran, or it is Running): on a failure (an
+    /// `OnFailure` notification, an `Always` clean-up) and on a skip after the pre-backup
+    /// hooks (the operator restarted in between), so what they did is undone. A session that
+    /// never started (its target missing, say) runs none. Returns the message with the
+    /// hooks' failure added.
     async fn post_hooks_before_end(
         &self,
         phase: BackupSessionPhase,
@@ -270,11 +272,18 @@ impl Run {
         ) {
             return Ok(message);
         }
-        let conditions = util::fresh_conditions(&self.api, &self.name).await?;
+        let fresh = self
+            .api
+            .get_status(&self.name)
+            .await?
+            .status
+            .unwrap_or_default();
+        let conditions = fresh.conditions.unwrap_or_default();
         let ran = |type_: &str| util::find(Some(&conditions), type_).is_some();
-        if ran("PostBackupHooksExecutionSucceeded")
-            || (phase == BackupSessionPhase::Skipped && !ran("PreBackupHooksExecutionSucceeded"))
-        {
+        let started = ran("PreBackupHooksExecutionSucceeded")
+            || (phase == BackupSessionPhase::Failed
+                && fresh.phase == Some(BackupSessionPhase::Running));
+        if ran("PostBackupHooksExecutionSucceeded") || !started {
             return Ok(message);
         }
         Ok(
@@ -828,7 +837,10 @@ async fn start(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result
         "snapshots": entries,
         "conditions": conditions,
     });
-    if let Some(timeout) = timeout {
+    // Set once: a restart that plans again keeps the first deadline.
+    if let Some(deadline) = run.status().backup_deadline {
+        status["backupDeadline"] = json!(deadline);
+    } else if let Some(timeout) = timeout {
         let deadline = chrono::Utc::now() + chrono::Duration::from_std(timeout).unwrap_or_default();
         status["backupDeadline"] = json!(util::from_chrono(deadline));
     }
