@@ -759,7 +759,33 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
             None => false,
         },
     );
+    // Paused past the retry's delay: no retry while paused, and it still comes once resumed
+    // (nothing wakes the failed session but its own requeue).
+    let set_paused = |paused: bool| {
+        setup.sandbox.kubectl_ok(&[
+            "patch",
+            "backupconfiguration",
+            "orders-backup",
+            "-n",
+            "shop",
+            "--type=merge",
+            "-p",
+            &format!(r#"{{"spec":{{"paused":{paused}}}}}"#),
+        ]);
+    };
+    set_paused(true);
     setup.apply(&["shared/encryption-secret.yaml"]);
+    std::thread::sleep(Duration::from_secs(12));
+    let during_pause: Vec<String> = sessions()
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| !before.contains(name) && *name != first)
+        .collect();
+    assert!(
+        during_pause.is_empty(),
+        "retried while paused: {during_pause:?}"
+    );
+    set_paused(false);
     let followed = crate::Run::from_output(follower.wait_with_output().unwrap());
     assert_eq!(followed.code, 0, "{}\n{}", followed.stdout, followed.stderr);
     assert!(
