@@ -652,6 +652,30 @@ async fn create_own_snapshot(
     )))
 }
 
+/// Whether `other`, a session of the same invoker and session as `me`, runs instead of `me`:
+/// the older of two unfinished sessions goes first and the newer one is skipped. Each
+/// defers only to older ones, so two sessions reconciled at the same moment never both go
+/// ahead (a check for "Running" alone let both pass before either was marked).
+fn goes_first(other: &BackupSession, me: &BackupSession) -> bool {
+    let order = |session: &BackupSession| {
+        (
+            session.metadata.creation_timestamp.clone().map(|t| t.0),
+            session.name_any(),
+        )
+    };
+    other.name_any() != me.name_any()
+        && other.metadata.deletion_timestamp.is_none()
+        && other.spec.invoker.as_ref().map(|i| (&i.kind, &i.name))
+            == me.spec.invoker.as_ref().map(|i| (&i.kind, &i.name))
+        && other.spec.session == me.spec.session
+        && !other
+            .status
+            .as_ref()
+            .and_then(|s| s.phase)
+            .is_some_and(|phase| phase.is_final())
+        && order(other) < order(me)
+}
+
 async fn start(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result<Action> {
     let client = &run.ctx.client;
     if invoker.paused {
@@ -666,18 +690,10 @@ async fn start(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result
             .await;
     }
     let others = run.api.list(&ListParams::default()).await?;
-    let busy = others.items.iter().find(|other| {
-        other.name_any() != run.name
-            && other.spec.invoker.as_ref().map(|i| (&i.kind, &i.name))
-                == run
-                    .session
-                    .spec
-                    .invoker
-                    .as_ref()
-                    .map(|i| (&i.kind, &i.name))
-            && other.spec.session == run.session.spec.session
-            && other.status.as_ref().and_then(|s| s.phase) == Some(BackupSessionPhase::Running)
-    });
+    let busy = others
+        .items
+        .iter()
+        .find(|other| goes_first(other, &run.session));
     if let Some(other) = busy {
         return run
             .finish(
@@ -685,8 +701,12 @@ async fn start(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result
                 "BackupSkipped",
                 "AnotherSessionRunning",
                 format!(
-                    "BackupSession `{}` of the same session is still running",
-                    other.name_any()
+                    "BackupSession `{}` of the same session is still {}",
+                    other.name_any(),
+                    match other.status.as_ref().and_then(|s| s.phase) {
+                        Some(BackupSessionPhase::Running) => "running",
+                        _ => "about to run",
+                    }
                 ),
                 Value::Null,
             )
@@ -1478,4 +1498,55 @@ async fn finalize(run: &Run) -> Result<Action> {
         util::patch_status(&run.api, &run.name, json!({"conditions": conditions})).await?;
     }
     Ok(Action::await_change())
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+
+    fn session(name: &str, seconds: i64, phase: Option<&str>) -> BackupSession {
+        serde_json::from_value(json!({
+            "apiVersion": "core.kubestash.com/v1alpha1",
+            "kind": "BackupSession",
+            "metadata": {
+                "name": name,
+                "namespace": "shop",
+                "creationTimestamp": chrono::DateTime::from_timestamp(1_700_000_000 + seconds, 0)
+                    .unwrap()
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            },
+            "spec": {
+                "invoker": {"apiGroup": "core.kubestash.com", "kind": "BackupConfiguration", "name": "orders-backup"},
+                "session": "nightly",
+            },
+            "status": phase.map(|phase| json!({"phase": phase})).unwrap_or(json!({})),
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_older_unfinished_session_goes_first_and_never_the_other_way() {
+        let older = session("a", 0, None);
+        let newer = session("b", 1, None);
+        assert!(
+            goes_first(&older, &newer),
+            "an older session not yet started"
+        );
+        assert!(!goes_first(&newer, &older), "never defer to a newer one");
+        assert!(goes_first(&session("a", 0, Some("Running")), &newer));
+        assert!(
+            !goes_first(&session("a", 0, Some("Failed")), &newer),
+            "finished"
+        );
+        // Same second: the name decides.
+        assert!(goes_first(&session("a", 1, Some("Pending")), &newer));
+        assert!(!goes_first(&newer, &session("a", 1, Some("Pending"))));
+        let mut other_session = session("a", 0, None);
+        other_session.spec.session = Some("hourly".into());
+        assert!(
+            !goes_first(&other_session, &newer),
+            "another session of the invoker"
+        );
+        assert!(!goes_first(&newer, &newer), "not itself");
+    }
 }
