@@ -80,13 +80,16 @@ impl Store {
                 if let Some(parent) = target.parent() {
                     std::fs::create_dir_all(parent).map_err(|error| self.error(&path, error))?;
                 }
+                // Random as well as the pid: Job pods on one shared volume often all run
+                // as pid 1, and two writing one file through one temporary name interleave.
                 let temporary = target.with_file_name(format!(
-                    ".{}.tmp-{}",
+                    ".{}.tmp-{}-{:016x}",
                     target
                         .file_name()
                         .and_then(|name| name.to_str())
                         .unwrap_or("file"),
-                    std::process::id()
+                    std::process::id(),
+                    rand::random::<u64>()
                 ));
                 std::fs::write(&temporary, data).map_err(|error| self.error(&path, error))?;
                 std::fs::rename(&temporary, &target).map_err(|error| self.error(&path, error))
@@ -229,4 +232,34 @@ fn directory_size(path: &Path) -> u64 {
             _ => 0,
         })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::Location;
+
+    #[test]
+    fn writers_of_one_file_never_share_a_temporary_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Location::Local {
+            root: directory.path().to_path_buf(),
+        }
+        .store()
+        .unwrap();
+        let contents = [vec![b'a'; 256 * 1024], vec![b'b'; 64 * 1024]];
+        for _ in 0..20 {
+            std::thread::scope(|scope| {
+                for content in &contents {
+                    let store = &store;
+                    scope.spawn(move || store.write("snapshots/one.yaml", content).unwrap());
+                }
+            });
+            let written = store.read("snapshots/one.yaml").unwrap().unwrap();
+            assert!(
+                contents.contains(&written),
+                "interleaved: {} bytes",
+                written.len()
+            );
+        }
+    }
 }

@@ -85,13 +85,12 @@ fn killed_backups_leave_a_checkable_repository() {
         })
         .unwrap();
     assert!(summary.files >= 20);
-    assert!(
-        std::fs::read_dir(repository_path.join("locks"))
-            .unwrap()
-            .next()
-            .is_none(),
-        "no lock is left behind"
-    );
+    let left: Vec<_> = std::fs::read_dir(repository_path.join("locks"))
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name())
+        .collect();
+    assert!(left.is_empty(), "no lock is left behind: {left:?}");
     assert!(restic(&location, &["check", "--read-data"], &[]).contains("no errors were found"));
     let destination = workspace.path("restored");
     repository
