@@ -6,12 +6,13 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::{Api, Client, ResourceExt};
 use kubestash::api::common::ObjectReference;
-use kubestash::api::storage::{BackupStorage, Repository};
+use kubestash::api::storage::{BackupStorage, Repository, RepositoryInfo, Snapshot};
 use kubestash::engine::layout;
 use kubestash::engine::{ComponentRepository, Location};
+use kubestash::validation::usage_policy::{namespace_allowed, NamespaceAccess};
 use serde_json::json;
 
 use crate::mounts::Mounts;
@@ -213,38 +214,97 @@ async fn sync_storage_inner(
     storage: &BackupStorage,
 ) -> Result<(Vec<serde_json::Value>, u64)> {
     let location = storage_location(client, storage).await?;
-    let store = location.store()?;
     let all: Api<Repository> = Api::all(client.clone());
-    let repositories: Vec<Repository> = all
-        .list(&Default::default())
-        .await?
-        .items
-        .into_iter()
+    let listed: Vec<Repository> = all.list(&Default::default()).await?.items;
+    let mut repositories: Vec<Repository> = listed
+        .iter()
         .filter(|repository| uses_storage(repository, storage))
+        .cloned()
         .collect();
-    let for_files = repositories.clone();
-    let (sizes, total) = blocking(move || {
-        layout::initialize_backend(&store, env!("CARGO_PKG_VERSION"))?;
-        let mut sizes = Vec::new();
-        for repository in &for_files {
-            layout::write_repository(&store, repository)?;
-            sizes.push(store.size(&repository.spec.path).unwrap_or(0));
-        }
-        let total = store.size("").unwrap_or(0);
-        Ok((sizes, total))
+
+    // The backend's own record: what a cluster wrote there before this one.
+    let backend = location.clone();
+    let discovered = blocking(move || {
+        let store = backend.store()?;
+        let meta = layout::initialize_backend(&store, env!("CARGO_PKG_VERSION"))?;
+        Ok(layout::discover_repositories(&store, &meta)?)
     })
     .await?;
-    let mut entries = Vec::new();
-    for (repository, size) in repositories.iter().zip(sizes) {
+    let mut unsynced: Vec<RepositoryInfo> = Vec::new();
+    for (directory, read) in discovered {
+        let known = repositories
+            .iter()
+            .any(|repository| layout::same_directory(&repository.spec.path, &directory));
+        if known {
+            continue;
+        }
+        let outcome = match read {
+            Ok(copy) => recreate_repository(client, storage, &listed, copy, &directory).await,
+            Err(error) => Err((String::new(), None, error.to_string())),
+        };
+        match outcome {
+            Ok(created) => {
+                tracing::info!(
+                    storage = %storage.name_any(),
+                    repository = %format!("{}/{}", created.namespace().unwrap_or_default(), created.name_any()),
+                    %directory,
+                    "re-created a Repository found in the backend"
+                );
+                repositories.push(created);
+            }
+            Err((name, namespace, error)) => unsynced.push(RepositoryInfo {
+                name,
+                namespace,
+                path: directory,
+                size: None,
+                synced: Some(false),
+                error: Some(error),
+            }),
+        }
+    }
+
+    // `repository.yaml` of each, sizes, and the Snapshot copies of the Repositories this
+    // cluster has not initialized yet (a new cluster, or a Repository re-created on old data).
+    let fresh: Vec<bool> = repositories
+        .iter()
+        .map(|repository| {
+            !util::is_true(
+                repository
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref()),
+                "RepositoryInitialized",
+            )
+        })
+        .collect();
+    let for_files = repositories.clone();
+    let import = fresh.clone();
+    let backend = location.clone();
+    let (sizes, copies, total) = blocking(move || {
+        let store = backend.store()?;
+        let mut sizes = Vec::new();
+        let mut copies = Vec::new();
+        for (repository, fresh) in for_files.iter().zip(import) {
+            layout::write_repository(&store, repository)?;
+            sizes.push(store.size(&repository.spec.path).unwrap_or(0));
+            copies.push(if fresh {
+                layout::read_snapshots(&store, &repository.spec.path)?
+            } else {
+                Vec::new()
+            });
+        }
+        let total = store.size("").unwrap_or(0);
+        Ok((sizes, copies, total))
+    })
+    .await?;
+    let mut infos = Vec::new();
+    for (((repository, size), copies), fresh) in
+        repositories.iter().zip(sizes).zip(copies).zip(fresh)
+    {
         let namespace = repository.namespace().unwrap_or_default();
         let api: Api<Repository> = Api::namespaced(client.clone(), &namespace);
-        if !util::is_true(
-            repository
-                .status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref()),
-            "RepositoryInitialized",
-        ) {
+        if fresh {
+            import_snapshots(client, repository, copies).await?;
             let mut conditions = repository
                 .status
                 .as_ref()
@@ -266,15 +326,159 @@ async fn sync_storage_inner(
             )
             .await?;
         }
-        entries.push(json!({
-            "name": repository.name_any(),
-            "namespace": namespace,
-            "path": repository.spec.path,
-            "size": util::human_bytes(size),
-            "synced": true,
-        }));
+        infos.push(RepositoryInfo {
+            name: repository.name_any(),
+            namespace: Some(namespace),
+            path: repository.spec.path.clone(),
+            size: Some(util::human_bytes(size)),
+            synced: Some(true),
+            error: None,
+        });
     }
+    infos.extend(unsynced);
+
+    // `metadata.yaml` lists the repositories, so that the next cluster finds them first.
+    let recorded = infos.clone();
+    blocking(move || {
+        let store = location.store()?;
+        let mut meta = layout::initialize_backend(&store, env!("CARGO_PKG_VERSION"))?;
+        let listed: Vec<RepositoryInfo> = recorded
+            .into_iter()
+            .filter(|info| info.synced == Some(true))
+            .map(|info| RepositoryInfo { size: None, ..info })
+            .collect();
+        if meta.repositories != listed {
+            meta.repositories = listed;
+            layout::write_backend_meta(&store, &meta)?;
+        }
+        Ok(())
+    })
+    .await?;
+    let entries = infos
+        .iter()
+        .map(|info| serde_json::to_value(info).unwrap_or_default())
+        .collect();
     Ok((entries, total))
+}
+
+/// Creates the Repository a backend describes in `repository.yaml`, using `storage`.
+/// Refused, with the reason, when its namespace is missing or may not use the storage, or
+/// when a Repository of that name exists for another directory or storage.
+async fn recreate_repository(
+    client: &Client,
+    storage: &BackupStorage,
+    listed: &[Repository],
+    copy: Repository,
+    directory: &str,
+) -> std::result::Result<Repository, (String, Option<String>, String)> {
+    let name = copy.name_any();
+    let Some(namespace) = copy.namespace().filter(|n| !n.is_empty()) else {
+        return Err((name, None, "repository.yaml names no namespace".into()));
+    };
+    let refuse = |reason: String| Err((name.clone(), Some(namespace.clone()), reason));
+    if name.is_empty() {
+        return refuse("repository.yaml names no Repository".into());
+    }
+    if let Some(existing) = listed
+        .iter()
+        .find(|r| r.name_any() == name && r.namespace().as_deref() == Some(namespace.as_str()))
+    {
+        return refuse(format!(
+            "Repository `{namespace}/{name}` exists already, for directory `{}` of storage `{}`",
+            existing.spec.path, existing.spec.storage_ref.name
+        ));
+    }
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let labels = match namespaces.get_opt(&namespace).await {
+        Ok(Some(found)) => found.metadata.labels.unwrap_or_default(),
+        Ok(None) => return refuse(format!("namespace `{namespace}` does not exist")),
+        Err(error) => return refuse(format!("namespace `{namespace}`: {error}")),
+    };
+    let storage_namespace = storage.namespace().unwrap_or_default();
+    if let NamespaceAccess::Denied(reason) = namespace_allowed(
+        storage.spec.usage_policy.as_ref(),
+        &storage_namespace,
+        &namespace,
+        Some(&labels),
+    ) {
+        return refuse(format!(
+            "BackupStorage `{storage_namespace}/{}` may not be used from it: {reason}",
+            storage.name_any()
+        ));
+    }
+    let mut repository = Repository::new(&name, copy.spec);
+    if !layout::same_directory(&repository.spec.path, directory) {
+        // Where the description was found is where the data is.
+        repository.spec.path = format!("/{directory}");
+    }
+    repository.metadata.namespace = Some(namespace.clone());
+    repository.metadata.labels = copy.metadata.labels;
+    repository.metadata.annotations = copy.metadata.annotations;
+    repository.spec.storage_ref = ObjectReference {
+        name: storage.name_any(),
+        namespace: Some(storage_namespace),
+    };
+    let api: Api<Repository> = Api::namespaced(client.clone(), &namespace);
+    match api.create(&Default::default(), &repository).await {
+        Ok(created) => Ok(created),
+        Err(error) => refuse(format!("creating Repository `{namespace}/{name}`: {error}")),
+    }
+}
+
+/// Creates the Snapshots of `repository` that its backend directory holds copies of and
+/// this cluster does not, with their recorded status: the restic snapshots they point to
+/// are in the backend, so they can be restored and are subject to retention.
+async fn import_snapshots(
+    client: &Client,
+    repository: &Repository,
+    copies: Vec<Snapshot>,
+) -> Result<()> {
+    if copies.is_empty() {
+        return Ok(());
+    }
+    let namespace = repository.namespace().unwrap_or_default();
+    let api: Api<Snapshot> = Api::namespaced(client.clone(), &namespace);
+    let mut imported = 0;
+    for copy in copies {
+        let name = copy.name_any();
+        if name.is_empty() || api.get_opt(&name).await?.is_some() {
+            continue;
+        }
+        let mut snapshot = Snapshot::new(&name, copy.spec);
+        snapshot.spec.repository = repository.name_any();
+        snapshot.metadata.namespace = Some(namespace.clone());
+        snapshot.metadata.labels = copy.metadata.labels;
+        snapshot.metadata.annotations = copy.metadata.annotations;
+        snapshot.metadata.owner_references = Some(vec![util::owner_reference(repository, false)]);
+        match api.create(&Default::default(), &snapshot).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => continue,
+            Err(error) => return Err(error.into()),
+        }
+        let mut status = copy.status.unwrap_or_default();
+        let mut conditions = status.conditions.take().unwrap_or_default();
+        set_condition(
+            &mut conditions,
+            condition(
+                "SnapshotMetadataUploaded",
+                true,
+                "SnapshotMetadataUploaded",
+                "re-created from the copy in the backend",
+            ),
+        );
+        status.conditions = Some(conditions);
+        status.phase = None;
+        util::patch_status(&api, &name, serde_json::to_value(&status)?).await?;
+        imported += 1;
+    }
+    if imported > 0 {
+        tracing::info!(
+            repository = %format!("{namespace}/{}", repository.name_any()),
+            imported,
+            "re-created Snapshots from the backend"
+        );
+    }
+    Ok(())
 }
 
 /// What a connectivity check of a backend found.

@@ -112,6 +112,13 @@ pub fn executor_rules() -> Vec<Value> {
             &["snapshots"],
             &["delete", "patch"],
         ),
+        // A storage sync re-creates, from the backend, the Repositories and Snapshots of a
+        // cluster that is gone.
+        rule(
+            &["storage.kubestash.com"],
+            &["repositories", "snapshots"],
+            &["create"],
+        ),
         rule(&["core.kubestash.com"], &["backupsessions"], &["create"]),
         rule(
             &[

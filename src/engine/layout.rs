@@ -91,6 +91,11 @@ pub fn component_path(session: &str, component: &str) -> String {
     format!("repository/{LAYOUT_VERSION}/{session}/{component}")
 }
 
+/// Whether two repository paths name one directory (`/shop/orders/` and `shop/orders`).
+pub fn same_directory(left: &str, right: &str) -> bool {
+    clean_prefix(left) == clean_prefix(right)
+}
+
 /// Writes `<repository.spec.path>/repository.yaml` (status and server fields dropped).
 pub fn write_repository(store: &Store, repository: &Repository) -> Result<(), EngineError> {
     let mut copy = repository.clone();
@@ -156,6 +161,73 @@ pub fn read_snapshots(store: &Store, directory: &str) -> Result<Vec<Snapshot>, E
         }
     }
     Ok(snapshots)
+}
+
+/// How deep below the backend root [`discover_repositories`] looks for `repository.yaml`.
+const DISCOVERY_DEPTH: usize = 4;
+/// How many directories [`discover_repositories`] visits at most, on a bucket shared with
+/// other data.
+const DISCOVERY_LIMIT: usize = 2_000;
+
+/// A repository directory found in a backend: its `repository.yaml`, or why it could not be
+/// read.
+pub type DiscoveredRepository = (String, Result<Repository, EngineError>);
+
+/// The repository directories of a backend, for re-creating their Repository objects in a
+/// new cluster: those `metadata.yaml` lists, and any directory up to four levels below the
+/// root that holds a `repository.yaml` (restic data and Snapshot copies are not entered).
+/// Directories are returned once, cleaned (`shop/orders`), in order.
+pub fn discover_repositories(
+    store: &Store,
+    meta: &BackendMeta,
+) -> Result<Vec<DiscoveredRepository>, EngineError> {
+    let mut directories: std::collections::BTreeSet<String> = meta
+        .repositories
+        .iter()
+        .map(|info| clean_prefix(&info.path))
+        .filter(|path| !path.is_empty())
+        .collect();
+    let mut queue = std::collections::VecDeque::from([(String::new(), 0usize)]);
+    let mut visited = 0;
+    while let Some((directory, depth)) = queue.pop_front() {
+        visited += 1;
+        if visited > DISCOVERY_LIMIT {
+            break;
+        }
+        if !directory.is_empty()
+            && store
+                .list(&directory)?
+                .iter()
+                .any(|name| name == REPOSITORY_FILE)
+        {
+            directories.insert(directory);
+            continue;
+        }
+        if depth == DISCOVERY_DEPTH {
+            continue;
+        }
+        for name in store.list_directories(&directory)? {
+            // Hidden directories (the connectivity probe's), restic data and Snapshot copies.
+            if name.starts_with('.') || name == "repository" || name == SNAPSHOTS_DIRECTORY {
+                continue;
+            }
+            let child = if directory.is_empty() {
+                name
+            } else {
+                format!("{directory}/{name}")
+            };
+            queue.push_back((child, depth + 1));
+        }
+    }
+    let mut found = Vec::new();
+    for directory in directories {
+        match read_repository(store, &directory) {
+            Ok(Some(repository)) => found.push((directory, Ok(repository))),
+            Ok(None) => {}
+            Err(error) => found.push((directory, Err(error))),
+        }
+    }
+    Ok(found)
 }
 
 #[cfg(test)]
@@ -235,5 +307,73 @@ mod tests {
             component_path("nightly", "dump"),
             "repository/v1/nightly/dump"
         );
+    }
+
+    #[test]
+    fn repositories_are_discovered_from_the_metadata_and_by_their_files() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = Location::Local {
+            root: directory.path().to_path_buf(),
+        }
+        .store()
+        .unwrap();
+        let repository = |name: &str, path: &str| {
+            let mut repository = Repository::new(
+                name,
+                RepositorySpec {
+                    path: path.into(),
+                    ..RepositorySpec::default()
+                },
+            );
+            repository.metadata.namespace = Some("shop".into());
+            repository
+        };
+        let mut meta = initialize_backend(&store, "0.1.0").unwrap();
+        for (name, path) in [
+            ("orders", "/shop/orders/"),
+            ("deep", "a/b/c/d"),
+            ("deeper", "a/b/c/d2/e"),
+            ("listed", "x/1/2/3/4/5"),
+        ] {
+            write_repository(&store, &repository(name, path)).unwrap();
+        }
+        // Data inside a repository directory is not searched.
+        write_repository(
+            &store,
+            &repository("nested", "shop/orders/repository/inner"),
+        )
+        .unwrap();
+        std::fs::create_dir_all(directory.path().join("broken")).unwrap();
+        std::fs::write(directory.path().join("broken/repository.yaml"), "spec: [").unwrap();
+        meta.repositories.push(RepositoryInfo {
+            name: "listed".into(),
+            namespace: Some("shop".into()),
+            path: "/x/1/2/3/4/5/".into(),
+            size: None,
+            synced: Some(true),
+            error: None,
+        });
+        meta.repositories.push(RepositoryInfo {
+            name: "gone".into(),
+            namespace: Some("shop".into()),
+            path: "gone".into(),
+            size: None,
+            synced: Some(true),
+            error: None,
+        });
+        let found = discover_repositories(&store, &meta).unwrap();
+        let directories: Vec<&str> = found.iter().map(|(path, _)| path.as_str()).collect();
+        assert_eq!(
+            directories,
+            ["a/b/c/d", "broken", "shop/orders", "x/1/2/3/4/5"]
+        );
+        let names: Vec<String> = found
+            .iter()
+            .filter_map(|(_, read)| read.as_ref().ok())
+            .map(|repository| repository.metadata.name.clone().unwrap())
+            .collect();
+        assert_eq!(names, ["deep", "orders", "listed"]);
+        let broken = found[1].1.as_ref().unwrap_err().to_string();
+        assert!(broken.contains("broken/repository.yaml"), "{broken}");
     }
 }

@@ -118,12 +118,29 @@ impl Store {
 
     /// Names of the files directly in `directory` (empty when it does not exist).
     pub fn list(&self, directory: &str) -> Result<Vec<String>, EngineError> {
+        self.entries(directory, false)
+    }
+
+    /// Names of the directories directly in `directory` (empty when it does not exist).
+    pub fn list_directories(&self, directory: &str) -> Result<Vec<String>, EngineError> {
+        self.entries(directory, true)
+    }
+
+    fn entries(&self, directory: &str, directories: bool) -> Result<Vec<String>, EngineError> {
         let directory = clean_prefix(directory);
         let mut names = match &self.kind {
             StoreKind::Local(root) => match std::fs::read_dir(root.join(&directory)) {
                 Ok(entries) => entries
                     .filter_map(Result::ok)
-                    .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_file()))
+                    .filter(|entry| {
+                        entry.file_type().is_ok_and(|kind| {
+                            if directories {
+                                kind.is_dir()
+                            } else {
+                                kind.is_file()
+                            }
+                        })
+                    })
                     .filter_map(|entry| entry.file_name().to_str().map(str::to_string))
                     .filter(|name| !name.starts_with('.'))
                     .collect(),
@@ -139,8 +156,15 @@ impl Store {
                 match operator.list(&prefix) {
                     Ok(entries) => entries
                         .into_iter()
-                        .filter(|entry| entry.metadata().is_file())
-                        .map(|entry| entry.name().to_string())
+                        .filter(|entry| {
+                            if directories {
+                                entry.metadata().is_dir() && entry.path() != prefix
+                            } else {
+                                entry.metadata().is_file()
+                            }
+                        })
+                        .map(|entry| entry.name().trim_end_matches('/').to_string())
+                        .filter(|name| !name.is_empty())
                         .collect(),
                     Err(error) if error.kind() == opendal::ErrorKind::NotFound => Vec::new(),
                     Err(error) => return Err(self.error(&directory, error)),

@@ -476,6 +476,125 @@ fn embedded_pvc_backup_restores_into_a_fresh_claim_in_another_namespace() {
 }
 
 #[test]
+fn a_new_cluster_on_the_old_backend_gets_its_repositories_and_snapshots_back_and_restores() {
+    // The old cluster: one PVC backup into the local storage, then the cluster is gone.
+    let old = Setup::new();
+    let install = old.sandbox.plugin(&["install", "--no-operator"]);
+    assert_eq!(install.code, 0, "{}", install.stderr);
+    old.shared();
+    old.apply(&["pvc/pvc.yaml", "pvc/backupconfiguration.yaml"]);
+    let files = write_files(&old.pvc("shop", "ledger"));
+    let run = old.sandbox.plugin(&[
+        "backup",
+        "now",
+        "ledger-pvc-backup",
+        "-n",
+        "shop",
+        "--wait",
+        "--timeout",
+        "2m",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let snapshot_name = old.field(
+        &["get", "snapshots", "-n", "shop"],
+        "/items/0/metadata/name",
+    );
+    let backend = old.storage();
+    drop(old.sandbox);
+    let metadata = std::fs::read_to_string(backend.join("metadata.yaml")).unwrap();
+    assert!(
+        metadata.contains("name: ledger-repo") && metadata.contains("path: /shop/ledger"),
+        "metadata.yaml lists the repository:\n{metadata}"
+    );
+
+    // The new cluster: the namespace, the password and a storage on the same directory.
+    let new = Setup::new();
+    new.apply(&["shared/namespace.yaml", "shared/encryption-secret.yaml"]);
+    let text = std::fs::read_to_string(new.file("shared/backupstorage-local.yaml")).unwrap();
+    let text = text.replace(new.storage().to_str().unwrap(), backend.to_str().unwrap());
+    assert!(text.contains(backend.to_str().unwrap()), "{text}");
+    let storage_file = new.examples.path().join("old-storage.yaml");
+    std::fs::write(&storage_file, text).unwrap();
+    let _operator = Operator::start(&new.sandbox);
+    new.sandbox
+        .kubectl_ok(&["apply", "-f", storage_file.to_str().unwrap()]);
+    wait_for(
+        "the Repository and its Snapshot, re-created from the backend",
+        Duration::from_secs(60),
+        || {
+            new.sandbox
+                .kubectl(&[
+                    "get",
+                    "snapshot",
+                    snapshot_name.as_str().unwrap(),
+                    "-n",
+                    "shop",
+                    "-o",
+                    "jsonpath={.status.phase}",
+                ])
+                .stdout
+                == b"Succeeded"
+        },
+    );
+    let repository = new.json(&["get", "repository", "ledger-repo", "-n", "shop"]);
+    assert_eq!(repository["spec"]["path"], "/shop/ledger", "{repository}");
+    assert_eq!(repository["spec"]["storageRef"]["name"], "local-disk");
+    let snapshot = new.json(&[
+        "get",
+        "snapshot",
+        snapshot_name.as_str().unwrap(),
+        "-n",
+        "shop",
+    ]);
+    assert_eq!(snapshot["spec"]["repository"], "ledger-repo");
+    assert_eq!(
+        snapshot["metadata"]["ownerReferences"][0]["uid"], repository["metadata"]["uid"],
+        "{snapshot}"
+    );
+    assert_eq!(
+        snapshot["status"]["components"]["dump"]["phase"],
+        "Succeeded"
+    );
+    wait_for(
+        "the storage to list the repository",
+        Duration::from_secs(30),
+        || {
+            new.field(
+                &["get", "backupstorage", "local-disk", "-n", "shop"],
+                "/status/repositories/0/name",
+            ) == "ledger-repo"
+        },
+    );
+
+    // `latest` of the re-created Repository restores the files into a fresh claim.
+    let text = std::fs::read_to_string(new.file("pvc/restoresession.yaml")).unwrap();
+    let without_restore: Vec<&str> = text
+        .split("---")
+        .filter(|doc| !doc.contains("kind: RestoreSession"))
+        .collect();
+    let target = new.examples.path().join("staging.yaml");
+    std::fs::write(&target, without_restore.join("---")).unwrap();
+    new.sandbox
+        .kubectl_ok(&["apply", "-f", target.to_str().unwrap()]);
+    let run = new.sandbox.plugin(&[
+        "restore",
+        "-n",
+        "shop-staging",
+        "--from-repository",
+        "ledger-repo",
+        "--repository-namespace",
+        "shop",
+        "--target",
+        "pvc/ledger-copy",
+        "--wait",
+        "--timeout",
+        "2m",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_files(&new.pvc("shop-staging", "ledger-copy"), &files);
+}
+
+#[test]
 fn manifest_backup_takes_exactly_the_selection_and_restores_into_a_fresh_namespace() {
     let setup = Setup::new();
     let _operator = Operator::start(&setup.sandbox);

@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kubestash::api::storage::{Backend, BackupStorageSpec, S3Spec};
+use kubestash::engine::layout;
 use kubestash::engine::{
     BackupRequest, ComponentRepository, EngineError, Location, RestoreRequest,
 };
@@ -322,6 +323,27 @@ fn a_backup_on_s3_is_readable_by_restic() {
         b"kind: BackendMeta\n"
     );
     assert!(store.size("shop").unwrap() > 0);
+
+    // A new cluster finds the repository by its `repository.yaml`, beside the restic data.
+    let mut described = kubestash::api::storage::Repository::new(
+        "orders-repo",
+        kubestash::api::storage::RepositorySpec {
+            path: "/shop/orders".into(),
+            ..Default::default()
+        },
+    );
+    described.metadata.namespace = Some("shop".into());
+    layout::write_repository(&store, &described).unwrap();
+    assert_eq!(store.list_directories("").unwrap(), ["shop"]);
+    assert_eq!(store.list_directories("shop").unwrap(), ["orders"]);
+    let meta = layout::BackendMeta::new("test");
+    let found = layout::discover_repositories(&store, &meta).unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "shop/orders");
+    assert_eq!(
+        found[0].1.as_ref().unwrap().metadata.name.as_deref(),
+        Some("orders-repo")
+    );
 }
 
 #[test]

@@ -328,15 +328,33 @@ async fn upload_metadata(
         let storage = backend::repository_storage(client, &repository).await?;
         let store = backend::storage_location(client, &storage).await?.store()?;
         let directory = repository.spec.path.clone();
-        let copy = snapshot.clone();
-        backend::blocking(move || {
-            if layout::read_repository(&store, &directory)?.is_none() {
-                layout::write_repository(&store, &repository)?;
+        let store = std::sync::Arc::new(store);
+        let mut copy = snapshot.clone();
+        // Components in other Jobs finish at their own pace: whichever writes last must write
+        // them all, so the copy is written again while the object has moved on.
+        for attempt in 0..3 {
+            let (store, directory, repository, written) = (
+                store.clone(),
+                directory.clone(),
+                repository.clone(),
+                copy.clone(),
+            );
+            backend::blocking(move || {
+                if attempt == 0 && layout::read_repository(&store, &directory)?.is_none() {
+                    layout::write_repository(&store, &repository)?;
+                }
+                layout::write_snapshot(&store, &directory, &written)?;
+                Ok(())
+            })
+            .await?;
+            let fresh = snapshots.get(&copy.name_any()).await?;
+            let components = |s: &Snapshot| s.status.as_ref().and_then(|s| s.components.clone());
+            if components(&fresh) == components(&copy) {
+                break;
             }
-            layout::write_snapshot(&store, &directory, &copy)?;
-            Ok(())
-        })
-        .await
+            copy = fresh;
+        }
+        Ok(())
     }
     .await;
     let (status, message) = match &result {
