@@ -108,7 +108,7 @@ yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l batch -d 'The name is a BackupBatch: one session backs up all of its targets'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l wait -d 'Wait until the sessions end, and exit with their outcome'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l follow-retries -d 'With --wait: when a session fails and its retryConfig leaves retries, wait for the operator\'s retry and exit with the last attempt\'s outcome'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l embedded -d 'Run the controllers in this process even if an operator is running'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -l embedded -d 'With --wait: run the controllers in this process even if an operator is running'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from now" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand backup; and __fish_seen_subcommand_from help" -f -a "now" -d 'Trigger a backup of a BackupConfiguration (or, with --batch, a BackupBatch) now'
@@ -131,7 +131,7 @@ json\t'JSON'
 yaml\t'YAML'"
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l dry-run -d 'Print the RestoreSession instead of creating it'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l wait -d 'Wait until the restore ends, and exit with its outcome'
-complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l embedded -d 'Run the controllers in this process even if an operator is running'
+complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -l embedded -d 'With --wait: run the controllers in this process even if an operator is running'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -s v -l verbose -d 'More logging on stderr (-v info, -vv debug, -vvv trace)'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-kubestash -n "__fish_kubectl_kubestash_using_subcommand install" -l image -d 'Image of the operator and its Jobs' -r

@@ -14,7 +14,13 @@ pub enum DurationError {
     /// A negative duration.
     #[error("`{0}` is negative")]
     Negative(String),
+    /// Longer than Go's largest duration (about 2562047h).
+    #[error("`{0}` is longer than the largest Go duration (2562047h47m16.854775807s)")]
+    TooLarge(String),
 }
+
+/// Go's largest `time.Duration`: 2^63 - 1 nanoseconds.
+pub const MAX_GO_DURATION: Duration = Duration::new(9_223_372_036, 854_775_807);
 
 /// Parses a Go duration string. Negative durations are rejected since no KubeStash field
 /// takes one.
@@ -60,7 +66,10 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, DurationError> {
         remaining = &remaining[unit_length..];
         total += number * seconds_per_unit;
     }
-    Ok(Duration::from_secs_f64(total))
+    match Duration::try_from_secs_f64(total) {
+        Ok(duration) if duration <= MAX_GO_DURATION => Ok(duration),
+        _ => Err(DurationError::TooLarge(text.to_string())),
+    }
 }
 
 /// Formats a duration the way Go prints one (`1h2m3s`, `45s`, `1.5s`, `0s`).
@@ -107,6 +116,23 @@ mod tests {
             Duration::from_millis(500)
         );
         assert_eq!(parse_go_duration("0").unwrap(), Duration::ZERO);
+        assert_eq!(
+            parse_go_duration("2562047h").unwrap(),
+            Duration::from_secs(2_562_047 * 3600)
+        );
+        for huge in ["2562048h", "99999999999999999999h", "1e400h"] {
+            assert!(
+                matches!(
+                    parse_go_duration(huge),
+                    Err(DurationError::TooLarge(_) | DurationError::Invalid(_))
+                ),
+                "{huge}"
+            );
+        }
+        assert!(matches!(
+            parse_go_duration("99999999999999999999h"),
+            Err(DurationError::TooLarge(_))
+        ));
     }
 
     #[test]

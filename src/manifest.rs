@@ -20,7 +20,7 @@ pub const NON_RESTORABLE: [&str; 11] = [
     "volumeattachments.storage.k8s.io",
     "backupsessions.core.kubestash.com",
     "restoresessions.core.kubestash.com",
-    "backupverificationsessions.core.kubestash.com",
+    "backupverificationsession.core.kubestash.com",
     "snapshots.storage.kubestash.com",
     "repositories.storage.kubestash.com",
     "leases.coordination.k8s.io",

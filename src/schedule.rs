@@ -122,7 +122,8 @@ impl CronSchedule {
             }
         }
         let fields_text = if let Some(descriptor) = trimmed.strip_prefix('@') {
-            match descriptor.to_ascii_lowercase().as_str() {
+            // robfig/cron, which Kubernetes uses, matches descriptors case-sensitively.
+            match descriptor {
                 "yearly" | "annually" => "0 0 1 1 *".to_string(),
                 "monthly" => "0 0 1 * *".to_string(),
                 "weekly" => "0 0 * * 0".to_string(),
@@ -199,7 +200,7 @@ impl CronSchedule {
         match &self.kind {
             ScheduleKind::Every(every) => {
                 let step = chrono::Duration::from_std(*every).ok()?;
-                Some(after + step)
+                after.checked_add_signed(step)
             }
             ScheduleKind::Fields(schedules) => schedules
                 .iter()
@@ -482,6 +483,19 @@ mod tests {
         assert!(CronSchedule::parse("5-1 * * * *").is_err());
         assert!(CronSchedule::parse("1,,2 * * * *").is_err());
         assert!(CronSchedule::parse("0 0 * * funday").is_err());
+        // Kubernetes' parser: descriptors are case-sensitive, `@every` is a Go duration.
+        assert!(matches!(
+            CronSchedule::parse("@Daily").unwrap_err(),
+            ScheduleError::UnknownMacro(_)
+        ));
+        assert!(matches!(
+            CronSchedule::parse("@every 2562048h").unwrap_err(),
+            ScheduleError::BadEvery { .. }
+        ));
+        let longest = CronSchedule::parse("@every 2562047h").unwrap();
+        assert!(longest
+            .next_after(chrono::DateTime::<chrono::Utc>::MAX_UTC)
+            .is_none());
     }
 
     #[test]

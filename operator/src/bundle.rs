@@ -26,8 +26,9 @@ const KUBESTASH_RESOURCES: [&str; 12] = [
     "hooktemplates",
     "backupblueprints",
     "backupbatches",
-    "backupverifiers",
-    "backupverificationsessions",
+    // KubeStash names these two CRDs with singular plurals.
+    "backupverifier",
+    "backupverificationsession",
 ];
 
 fn kubestash_status() -> Vec<String> {
@@ -179,6 +180,9 @@ pub fn objects(namespace: &str, image: &str) -> Vec<Value> {
         "metadata": {"name": "kubestash-operator", "namespace": namespace, "labels": labels},
         "spec": {
             "replicas": 1,
+            // The new pod is Ready only once it holds the Lease, which the old one keeps
+            // renewing: a rolling update would never finish.
+            "strategy": {"type": "Recreate"},
             "selector": {"matchLabels": {"app.kubernetes.io/name": "kubestash-operator"}},
             "template": {
                 "metadata": {"labels": labels},
@@ -192,7 +196,8 @@ pub fn objects(namespace: &str, image: &str) -> Vec<Value> {
                         "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}},
                         "readinessProbe": {"httpGet": {"path": "/readyz", "port": 8080}},
                         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
-                        "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "runAsNonRoot": true, "runAsUser": 65534},
+                        "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "runAsNonRoot": true, "runAsUser": 65534,
+                                            "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
                     }],
                 },
             },

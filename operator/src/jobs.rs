@@ -580,3 +580,34 @@ pub fn resolve_function(
         Err(missing)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_storage_volume_keeps_its_source_under_the_core_field_name() {
+        for (key, source) in [
+            (
+                "downwardAPI",
+                json!({"items": [{"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}),
+            ),
+            (
+                "iscsi",
+                json!({"targetPortal": "10.0.0.1:3260", "iqn": "iqn.2001-04.com.example:storage", "lun": 0}),
+            ),
+            ("hostPath", json!({"path": "/backups"})),
+        ] {
+            let storage: BackupStorage = serde_json::from_value(json!({
+                "apiVersion": "storage.kubestash.com/v1alpha1", "kind": "BackupStorage",
+                "metadata": {"name": "disk", "namespace": "shop"},
+                "spec": {"storage": {"provider": "local", "local": {"mountPath": "/repo", key: source}}},
+            }))
+            .unwrap();
+            let (volume, mount) = storage_volume(&storage).unwrap();
+            let volume = serde_json::to_value(volume).unwrap();
+            assert_eq!(volume[key], source, "{volume}");
+            assert_eq!(mount.mount_path, "/repo");
+        }
+    }
+}

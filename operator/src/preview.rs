@@ -222,15 +222,9 @@ pub async fn manifest_objects(
                 params: &params,
                 target_namespace: target_namespace.as_deref(),
                 password: &password,
+                timeout,
             };
-            tokio::time::timeout(timeout, job.run())
-                .await
-                .map_err(|_| {
-                    Error::msg(format!(
-                        "listing the manifests took longer than {}s",
-                        timeout.as_secs()
-                    ))
-                })??
+            job.run().await?
         } else {
             let location = backend::storage_location(client, &storage).await?;
             let engine = ComponentRepository::new(
@@ -257,6 +251,7 @@ struct ListJob<'a> {
     params: &'a BTreeMap<String, String>,
     target_namespace: Option<&'a str>,
     password: &'a str,
+    timeout: Duration,
 }
 
 impl ListJob<'_> {
@@ -283,9 +278,18 @@ impl ListJob<'_> {
             ..Secret::default()
         };
         secrets.create(&PostParams::default(), &secret).await?;
-        let result = self.run_job(&name, &namespace).await;
+        let result = tokio::time::timeout(self.timeout, self.run_job(&name, &namespace)).await;
+        // On every outcome, a timeout included, neither the Job nor the password stays.
+        let jobs_api: Api<k8s_openapi::api::batch::v1::Job> =
+            Api::namespaced(self.client.clone(), &namespace);
+        let _ = jobs_api.delete(&name, &DeleteParams::background()).await;
         let _ = secrets.delete(&name, &DeleteParams::default()).await;
-        result
+        result.map_err(|_| {
+            Error::msg(format!(
+                "listing the manifests took longer than {}s (Job `{namespace}/{name}`)",
+                self.timeout.as_secs()
+            ))
+        })?
     }
 
     async fn run_job(&self, name: &str, namespace: &str) -> Result<Vec<PreviewObject>> {
@@ -312,6 +316,10 @@ impl ListJob<'_> {
         };
         let mut job = jobs::storage_job(self.storage, base, 0, 600)
             .ok_or_else(|| Error::msg("spec.storage.local is not a volume"))?;
+        // Should this process die while waiting, the Job still ends.
+        if let Some(spec) = job.spec.as_mut() {
+            spec.active_deadline_seconds = Some(self.timeout.as_secs().max(1) as i64);
+        }
         if let Some(container) = job
             .spec
             .as_mut()

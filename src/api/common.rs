@@ -180,8 +180,27 @@ pub struct VolumeSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ephemeral: Option<core::EphemeralVolumeSource>,
     /// Pod fields as files.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "downwardAPI",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub downward_api: Option<core::DownwardAPIVolumeSource>,
+    /// An Azure File share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub azure_file: Option<core::AzureFileVolumeSource>,
+    /// A CephFS mount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cephfs: Option<core::CephFSVolumeSource>,
+    /// An iSCSI disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iscsi: Option<core::ISCSIVolumeSource>,
+    /// A Fibre Channel disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fc: Option<core::FCVolumeSource>,
+    /// A Ceph RBD image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rbd: Option<core::RBDVolumeSource>,
     /// Several sources projected into one directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projected: Option<core::ProjectedVolumeSource>,

@@ -87,6 +87,11 @@ pub(super) fn backup_storage(storage: &BackupStorage, findings: &mut Findings) {
                         source.config_map.is_some(),
                         source.ephemeral.is_some(),
                         source.downward_api.is_some(),
+                        source.azure_file.is_some(),
+                        source.cephfs.is_some(),
+                        source.iscsi.is_some(),
+                        source.fc.is_some(),
+                        source.rbd.is_some(),
                         source.projected.is_some(),
                         source.volume_claim_template.is_some(),
                     ]

@@ -1349,6 +1349,27 @@ fn uninstall_removes_the_bundle_and_keeps_the_crds_unless_asked() {
     sandbox.kubectl_ok(&["get", "addon", "workload-addon"]);
     sandbox.kubectl_ok(&["get", "clusterrole", "kubestash-operator"]);
 
+    // `-n` naming an application's namespace, or another one, deletes nothing.
+    sandbox.kubectl_ok(&["create", "namespace", "shop"]);
+    let wrong = sandbox.plugin(&["uninstall", "-n", "shop"]);
+    assert_eq!(wrong.code, 2, "{}", wrong.stderr);
+    assert!(
+        wrong.stderr.contains("namespace `shop` was not created by"),
+        "{}",
+        wrong.stderr
+    );
+    let elsewhere = sandbox.plugin(&["uninstall", "-n", "backup-system"]);
+    assert_eq!(elsewhere.code, 2, "{}", elsewhere.stderr);
+    assert!(
+        elsewhere
+            .stderr
+            .contains("installed in namespace `kubestash`"),
+        "{}",
+        elsewhere.stderr
+    );
+    sandbox.kubectl_ok(&["get", "namespace", "shop"]);
+    sandbox.kubectl_ok(&["get", "clusterrole", "kubestash-operator"]);
+
     let uninstall = sandbox.plugin(&["uninstall"]);
     assert_eq!(uninstall.code, 0, "{}", uninstall.stderr);
     assert!(uninstall

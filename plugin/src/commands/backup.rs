@@ -48,8 +48,8 @@ pub struct NowArgs {
     /// operator's retry and exit with the last attempt's outcome.
     #[arg(long, requires = "wait")]
     pub follow_retries: bool,
-    /// Run the controllers in this process even if an operator is running.
-    #[arg(long)]
+    /// With --wait: run the controllers in this process even if an operator is running.
+    #[arg(long, requires = "wait")]
     pub embedded: bool,
 }
 
@@ -123,6 +123,12 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
             .iter()
             .map(|s| s.config.name.clone())
             .collect();
+        if available.is_empty() {
+            return Err(CliError::bad_input(format!(
+                "{kind} {namespace}/{name} has no sessions (spec.sessions is empty): there is nothing to back up"
+            ))
+            .into());
+        }
         let sessions: Vec<String> = if args.sessions.is_empty() {
             available.clone()
         } else {

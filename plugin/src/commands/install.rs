@@ -123,6 +123,7 @@ pub fn uninstall(args: &UninstallArgs, global: &GlobalArgs) -> anyhow::Result<Ex
     let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
     runtime.block_on(async {
         let cluster = crate::cluster::connect(global).await?;
+        check_install_namespace(&cluster.client, &namespace(global)).await?;
         for object in objects.iter().rev() {
             let kind = object["kind"].as_str().unwrap_or_default();
             if kind == "CustomResourceDefinition" && !args.include_crds {
@@ -158,4 +159,46 @@ pub fn uninstall(args: &UninstallArgs, global: &GlobalArgs) -> anyhow::Result<Ex
         }
         Ok(ExitStatus::Success)
     })
+}
+
+/// Refuses an uninstall aimed at a namespace the install did not create, or at another
+/// install's namespace: the bundle holds the namespace itself and the cluster-wide RBAC.
+async fn check_install_namespace(client: &kube::Client, namespace: &str) -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::Namespace;
+    use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+    let (label, value) = kubestash_operator::MANAGED_BY;
+    let refuse = |message: String, hint: String| -> anyhow::Result<()> {
+        Err(CliError {
+            status: ExitStatus::BadInput,
+            message,
+            hint: Some(hint),
+        }
+        .into())
+    };
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    if let Some(found) = namespaces.get_opt(namespace).await? {
+        let labelled =
+            found.metadata.labels.as_ref().and_then(|l| l.get(label)) == Some(&value.to_string());
+        if !labelled {
+            return refuse(
+                format!("namespace `{namespace}` was not created by `kubectl kubestash install` (it has no label {label}={value}); nothing was deleted"),
+                "uninstall removes the install in the namespace given with -n (default: kubestash)".into(),
+            );
+        }
+    }
+    let bindings: Api<ClusterRoleBinding> = Api::all(client.clone());
+    if let Some(binding) = bindings.get_opt("kubestash-operator").await? {
+        let installed = binding
+            .subjects
+            .iter()
+            .flatten()
+            .find_map(|subject| subject.namespace.clone());
+        if let Some(installed) = installed.filter(|installed| installed != namespace) {
+            return refuse(
+                format!("the operator is installed in namespace `{installed}`, not `{namespace}`; nothing was deleted"),
+                format!("run `kubectl kubestash uninstall -n {installed}`"),
+            );
+        }
+    }
+    Ok(())
 }

@@ -57,8 +57,8 @@ pub struct RestoreArgs {
     /// How long to wait.
     #[arg(long, default_value = "30m", value_name = "DURATION")]
     pub timeout: String,
-    /// Run the controllers in this process even if an operator is running.
-    #[arg(long)]
+    /// With --wait: run the controllers in this process even if an operator is running.
+    #[arg(long, requires = "wait")]
     pub embedded: bool,
 }
 
