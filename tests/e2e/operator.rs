@@ -595,6 +595,130 @@ fn a_new_cluster_on_the_old_backend_gets_its_repositories_and_snapshots_back_and
 }
 
 #[test]
+fn a_configuration_without_backends_gets_the_default_storage_and_retention_policy() {
+    let setup = Setup::new();
+    let _operator = Operator::start(&setup.sandbox);
+    setup.shared();
+    setup.apply(&["workload/pvc.yaml", "workload/deployment.yaml"]);
+    setup.seed_orders_data();
+    let text = std::fs::read_to_string(setup.file("workload/backupconfiguration.yaml")).unwrap();
+    let start = text.find("  backends:").unwrap();
+    let end = text.find("  sessions:").unwrap();
+    let text =
+        format!("{}{}", &text[..start], &text[end..]).replace("          backend: local\n", "");
+    let file = setup.examples.path().join("no-backends.yaml");
+    std::fs::write(&file, &text).unwrap();
+    setup
+        .sandbox
+        .kubectl_ok(&["apply", "-f", file.to_str().unwrap()]);
+    wait_for(
+        "the configuration to be Ready",
+        Duration::from_secs(60),
+        || {
+            setup.field(
+                &["get", "backupconfiguration", "orders-backup", "-n", "shop"],
+                "/status/phase",
+            ) == "Ready"
+        },
+    );
+    let backends = setup.field(
+        &["get", "backupconfiguration", "orders-backup", "-n", "shop"],
+        "/spec/backends",
+    );
+    assert_eq!(
+        backends,
+        serde_json::json!([{
+            "name": "default",
+            "storageRef": {"name": "local-disk", "namespace": "shop"},
+            "retentionPolicy": {"name": "keep-a-week", "namespace": "shop"},
+        }])
+    );
+    let run = setup.backup_wait(&[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+
+    // A RetentionPolicy applied without validation makes the configuration Invalid.
+    let policy = setup.examples.path().join("bad-policy.yaml");
+    std::fs::write(
+        &policy,
+        "apiVersion: storage.kubestash.com/v1alpha1\nkind: RetentionPolicy\nmetadata: {name: sloppy, namespace: shop}\nspec:\n  maxRetentionPeriod: 3 weeks\n",
+    )
+    .unwrap();
+    setup
+        .sandbox
+        .kubectl_ok(&["apply", "-f", policy.to_str().unwrap()]);
+    setup.sandbox.kubectl_ok(&[
+        "patch",
+        "backupconfiguration",
+        "orders-backup",
+        "-n",
+        "shop",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/backends/0/retentionPolicy/name","value":"sloppy"}]"#,
+    ]);
+    wait_for(
+        "the configuration to be Invalid",
+        Duration::from_secs(60),
+        || {
+            setup.field(
+                &["get", "backupconfiguration", "orders-backup", "-n", "shop"],
+                "/status/phase",
+            ) == "Invalid"
+        },
+    );
+    let conditions = setup
+        .field(
+            &["get", "backupconfiguration", "orders-backup", "-n", "shop"],
+            "/status/conditions",
+        )
+        .to_string();
+    assert!(
+        conditions.contains("RetentionPolicyInvalid")
+            && conditions
+                .contains("RetentionPolicy `shop/sloppy` is invalid: spec.maxRetentionPeriod"),
+        "{conditions}"
+    );
+
+    // With no default storage left: NotReady, saying so.
+    setup.sandbox.kubectl_ok(&[
+        "patch",
+        "backupstorage",
+        "local-disk",
+        "-n",
+        "shop",
+        "--type=merge",
+        "-p",
+        r#"{"spec":{"default":false}}"#,
+    ]);
+    setup.sandbox.kubectl_ok(&["create", "namespace", "bare"]);
+    let bare = setup.examples.path().join("bare.yaml");
+    std::fs::write(&bare, text.replace("namespace: shop", "namespace: bare")).unwrap();
+    setup
+        .sandbox
+        .kubectl_ok(&["apply", "-f", bare.to_str().unwrap()]);
+    wait_for(
+        "the bare configuration to say why",
+        Duration::from_secs(60),
+        || {
+            setup
+                .field(
+                    &["get", "backupconfiguration", "orders-backup", "-n", "bare"],
+                    "/status/conditions",
+                )
+                .to_string()
+                .contains("no BackupStorage named and no single default one")
+        },
+    );
+    assert_eq!(
+        setup.field(
+            &["get", "backupconfiguration", "orders-backup", "-n", "bare"],
+            "/status/phase"
+        ),
+        "NotReady"
+    );
+}
+
+#[test]
 fn manifest_backup_takes_exactly_the_selection_and_restores_into_a_fresh_namespace() {
     let setup = Setup::new();
     let _operator = Operator::start(&setup.sandbox);

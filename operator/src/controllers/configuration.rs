@@ -118,6 +118,17 @@ async fn run_kind<K: InvokerObject>(ctx: Arc<Context>, stop: tokio::sync::watch:
                         }
                         let invoker = object.invoker();
                         let api: Api<K> = Api::namespaced(ctx.client.clone(), &invoker.namespace);
+                        if let Some(backends) = default_backends(&ctx.client, &invoker).await? {
+                            // What KubeStash's webhook does on admission; the patch comes
+                            // back as a change.
+                            util::patch_merge(
+                                &api,
+                                &invoker.name,
+                                json!({"spec": {"backends": backends}}),
+                            )
+                            .await?;
+                            return Ok(Action::await_change());
+                        }
                         let restoring =
                             super::restore::release_orphaned_pauses(&ctx.client, &api, &object)
                                 .await?;
@@ -193,6 +204,98 @@ pub async fn target_exists(
     Ok(api.get_opt(&target.name).await?.is_some())
 }
 
+/// The backends with the defaults KubeStash's webhook fills in: the default BackupStorage
+/// (`spec.default: true`) when there are no backends or one names no storage, and the
+/// default RetentionPolicy where a backend names none. A default in the object's own
+/// namespace wins; otherwise the one default of another namespace whose usage policy lets
+/// this namespace in. `None` when nothing changes.
+async fn default_backends(
+    client: &Client,
+    invoker: &Invoker,
+) -> Result<Option<Vec<kubestash::api::core::BackendReference>>> {
+    let mut backends = invoker.backends.clone();
+    let wants_storage = backends.is_empty() || backends.iter().any(|b| b.storage_ref.is_none());
+    let wants_policy = backends.is_empty() || backends.iter().any(|b| b.retention_policy.is_none());
+    if !wants_storage && !wants_policy {
+        return Ok(None);
+    }
+    let namespace = &invoker.namespace;
+    let labels = namespace_labels(client, namespace).await;
+    if wants_storage {
+        let storages = Api::<BackupStorage>::all(client.clone())
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .filter(|s| s.spec.default)
+            .map(|s| {
+                let policy = s.spec.usage_policy.clone();
+                (s.namespace().unwrap_or_default(), s.name_any(), policy)
+            });
+        let Some(storage) = pick_default(storages, namespace, labels.as_ref()) else {
+            return Ok(None);
+        };
+        if backends.is_empty() {
+            backends.push(kubestash::api::core::BackendReference {
+                name: "default".into(),
+                ..Default::default()
+            });
+        }
+        for backend in backends.iter_mut().filter(|b| b.storage_ref.is_none()) {
+            backend.storage_ref = Some(storage.clone());
+        }
+    }
+    if backends.iter().any(|b| b.retention_policy.is_none()) {
+        let policies = Api::<RetentionPolicy>::all(client.clone())
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .filter(|p| p.spec.default)
+            .map(|p| {
+                let policy = p.spec.usage_policy.clone();
+                (p.namespace().unwrap_or_default(), p.name_any(), policy)
+            });
+        if let Some(policy) = pick_default(policies, namespace, labels.as_ref()) {
+            for backend in backends.iter_mut().filter(|b| b.retention_policy.is_none()) {
+                backend.retention_policy = Some(policy.clone());
+            }
+        }
+    }
+    Ok((backends != invoker.backends).then_some(backends))
+}
+
+/// The default among `(namespace, name, usage policy)` candidates for an object in
+/// `namespace`: the only one in that namespace, else the only one elsewhere that admits it.
+fn pick_default(
+    candidates: impl Iterator<Item = (String, String, Option<kubestash::api::common::UsagePolicy>)>,
+    namespace: &str,
+    labels: Option<&std::collections::BTreeMap<String, String>>,
+) -> Option<ObjectReference> {
+    let (own, others): (Vec<_>, Vec<_>) = candidates.partition(|(ns, _, _)| ns == namespace);
+    let chosen = match own.as_slice() {
+        [one] => Some(one.clone()),
+        [] => {
+            let admitted: Vec<_> = others
+                .into_iter()
+                .filter(|(ns, _, policy)| {
+                    validation::namespace_allowed(policy.as_ref(), ns, namespace, labels)
+                        == NamespaceAccess::Allowed
+                })
+                .collect();
+            match admitted.as_slice() {
+                [one] => Some(one.clone()),
+                _ => None,
+            }
+        }
+        _ => None,
+    };
+    chosen.map(|(namespace, name, _)| ObjectReference {
+        namespace: Some(namespace),
+        name,
+    })
+}
+
 async fn namespace_labels(
     client: &Client,
     namespace: &str,
@@ -248,10 +351,16 @@ where
     let labels = namespace_labels(client, &namespace).await;
     let mut problems: Vec<String> = Vec::new();
     let mut denied: Vec<String> = Vec::new();
+    let mut invalid_policy = false;
 
     // 2. Backends: storages and retention policies.
     let mut backends = Vec::new();
     let mut storages_ready = true;
+    if invoker.backends.is_empty() || invoker.backends.iter().any(|b| b.storage_ref.is_none()) {
+        problems.push(format!(
+            "spec.backends: no BackupStorage named and no single default one (spec.default: true) usable from namespace `{namespace}`"
+        ));
+    }
     for backend in &invoker.backends {
         let mut entry = json!({"name": backend.name});
         let mut ready = false;
@@ -335,12 +444,32 @@ where
                         &namespace,
                         labels.as_ref(),
                     );
+                    // Applied without the CLI's validation, an invalid policy would
+                    // otherwise keep every snapshot without a word.
+                    let invalid: Vec<String> =
+                        validation::validate_object(&Object::RetentionPolicy(policy.clone()))
+                            .into_iter()
+                            .filter(|f| f.severity == Severity::Error)
+                            .map(|f| format!("{}: {}", f.field, f.reason))
+                            .collect();
                     let reason = if let NamespaceAccess::Denied(why) = access {
                         let text = format!("RetentionPolicy `{policy_ns}/{}` may not be used from namespace `{namespace}`: {why}", reference.name);
                         denied.push(format!(
                             "spec.backends[{}].retentionPolicy: {text}",
                             backend.name
                         ));
+                        Some(text)
+                    } else if !invalid.is_empty() {
+                        let text = format!(
+                            "RetentionPolicy `{policy_ns}/{}` is invalid: {}",
+                            reference.name,
+                            invalid.join("; ")
+                        );
+                        denied.push(format!(
+                            "spec.backends[{}].retentionPolicy: {text}",
+                            backend.name
+                        ));
+                        invalid_policy = true;
                         Some(text)
                     } else {
                         None
@@ -360,7 +489,11 @@ where
             condition(
                 "ValidationPassed",
                 false,
-                "UsagePolicyDenied",
+                if invalid_policy {
+                    "RetentionPolicyInvalid"
+                } else {
+                    "UsagePolicyDenied"
+                },
                 denied.join("; "),
             ),
         );
@@ -699,5 +832,61 @@ pub fn strip_nulls(value: Value) -> Value {
         ),
         Value::Array(items) => Value::Array(items.into_iter().map(strip_nulls).collect()),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kubestash::api::common::{AllowedNamespaces, FromNamespaces, UsagePolicy};
+
+    fn all() -> Option<UsagePolicy> {
+        Some(UsagePolicy {
+            allowed_namespaces: Some(AllowedNamespaces {
+                from: FromNamespaces::All,
+                selector: None,
+            }),
+        })
+    }
+
+    fn candidate(
+        ns: &str,
+        name: &str,
+        policy: Option<UsagePolicy>,
+    ) -> (String, String, Option<UsagePolicy>) {
+        (ns.into(), name.into(), policy)
+    }
+
+    #[test]
+    fn the_own_namespace_default_wins_and_two_elsewhere_are_ambiguous() {
+        let picked =
+            |candidates: Vec<_>| pick_default(candidates.into_iter(), "shop", None).map(|r| r.name);
+        assert_eq!(
+            picked(vec![
+                candidate("ops", "shared", all()),
+                candidate("shop", "own", None)
+            ]),
+            Some("own".into())
+        );
+        assert_eq!(
+            picked(vec![candidate("ops", "shared", all())]),
+            Some("shared".into())
+        );
+        // `Same` (the default policy) keeps another namespace's default to itself.
+        assert_eq!(picked(vec![candidate("ops", "private", None)]), None);
+        assert_eq!(
+            picked(vec![
+                candidate("ops", "a", all()),
+                candidate("infra", "b", all())
+            ]),
+            None
+        );
+        assert_eq!(
+            picked(vec![
+                candidate("shop", "a", None),
+                candidate("shop", "b", None)
+            ]),
+            None
+        );
     }
 }
