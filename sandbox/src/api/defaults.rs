@@ -94,6 +94,39 @@ fn next_cluster_ip() -> String {
 }
 
 /// Fills the defaults of a built-in object; `old` is the stored object on updates.
+/// The first of the paths defaulting writes into that holds something other than an object
+/// (a body such as `{"spec": {"template": "x"}}`), as `spec.template`.
+pub(crate) fn misshapen(object: &Value) -> Option<String> {
+    const PATHS: [&[&str]; 12] = [
+        &["metadata"],
+        &["metadata", "labels"],
+        &["metadata", "annotations"],
+        &["spec"],
+        &["spec", "selector"],
+        &["spec", "template"],
+        &["spec", "template", "metadata"],
+        &["spec", "template", "spec"],
+        &["spec", "jobTemplate"],
+        &["spec", "jobTemplate", "spec"],
+        &["spec", "jobTemplate", "spec", "template"],
+        &["spec", "jobTemplate", "spec", "template", "spec"],
+    ];
+    if !object.is_object() {
+        return Some(String::new());
+    }
+    PATHS.iter().find_map(|path| {
+        let mut value = object;
+        for (depth, key) in path.iter().enumerate() {
+            match value.get(*key) {
+                None | Some(Value::Null) => return None,
+                Some(next) if next.is_object() => value = next,
+                Some(_) => return Some(path[..=depth].join(".")),
+            }
+        }
+        None
+    })
+}
+
 pub(crate) fn apply(resource: &ResourceType, object: &mut Value, old: Option<&Value>) {
     if resource.custom {
         return;

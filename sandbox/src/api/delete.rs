@@ -174,6 +174,11 @@ impl Cluster {
         if marked["metadata"]["deletionTimestamp"].is_null() {
             marked["metadata"]["deletionTimestamp"] = json!(names::now());
             marked["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            // The apiserver bumps a set generation when it marks an object for deletion, so
+            // generation-filtered controllers see it.
+            if let Some(generation) = marked["metadata"]["generation"].as_i64().filter(|g| *g > 0) {
+                marked["metadata"]["generation"] = json!(generation + 1);
+            }
         }
         if !finalizers.is_empty() {
             marked["metadata"]["finalizers"] = Value::Array(finalizers);

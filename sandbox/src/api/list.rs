@@ -80,7 +80,9 @@ pub(crate) fn continue_token(revision: u64, last: &ObjectName) -> String {
     base64::engine::general_purpose::URL_SAFE.encode(payload.to_string())
 }
 
-fn decode_continue(token: &str) -> Result<ObjectName, ApiError> {
+/// The position after which a continued list goes on, and the revision its first page was
+/// served at.
+fn decode_continue(token: &str) -> Result<(ObjectName, Option<u64>), ApiError> {
     let invalid = || ApiError::bad_request(format!("continue key is not valid: {token}"));
     let bytes = base64::engine::general_purpose::URL_SAFE
         .decode(token)
@@ -90,7 +92,8 @@ fn decode_continue(token: &str) -> Result<ObjectName, ApiError> {
     let start = payload["start"].as_str().ok_or_else(invalid)?;
     let start = start.trim_end_matches('\u{0}');
     let (namespace, name) = start.split_once('/').ok_or_else(invalid)?;
-    Ok((namespace.to_string(), name.to_string()))
+    let revision = payload["rv"].as_u64();
+    Ok(((namespace.to_string(), name.to_string()), revision))
 }
 
 impl Cluster {
@@ -114,12 +117,19 @@ impl Cluster {
         query: &ListQuery,
     ) -> Result<ListResult, ApiError> {
         let namespace = namespace.filter(|_| resource.namespaced);
-        let after = query
+        let continued = query
             .continue_token
             .as_deref()
             .map(decode_continue)
             .transpose()?;
-        let revision = state.revision();
+        // Every page reports the first page's revision, as the apiserver serves them all
+        // from one snapshot: a watch from it then replays what changed while paging. (The
+        // items are current ones; the replay covers the difference.)
+        let revision = continued
+            .as_ref()
+            .and_then(|(_, revision)| *revision)
+            .unwrap_or_else(|| state.revision());
+        let after = continued.map(|(after, _)| after);
         if let (Some(name), None) = (query.fields.pinned_name(), &after) {
             if let Some(namespace) = namespace {
                 let key = (namespace.to_string(), name.to_string());

@@ -219,6 +219,15 @@ impl Cluster {
                 errors.extend(schema::validate(&object, schema));
             }
         }
+        if !resource.custom {
+            if let Some(path) = super::defaults::misshapen(&object) {
+                // What the apiserver's decoder says of such a body.
+                return Err(ApiError::bad_request(format!(
+                    "json: cannot unmarshal {} into Go struct field of type object at .{path}",
+                    kind_of_json(path_value(&object, &path))
+                )));
+            }
+        }
         super::defaults::apply(resource, &mut object, old);
         errors.extend(validation::validate_builtin(resource, &object));
         if let Some(old) = old {
@@ -301,6 +310,18 @@ impl Cluster {
             .is_some()
         {
             return Err(ApiError::already_exists(resource, &name));
+        }
+        // The apiserver refuses a create that carries a resourceVersion (it ignores one that
+        // is not a number).
+        if metadata
+            .get("resourceVersion")
+            .and_then(Value::as_str)
+            .and_then(|text| text.parse::<u64>().ok())
+            .is_some_and(|version| version != 0)
+        {
+            return Err(ApiError::internal(
+                "resourceVersion should not be set on objects to be created",
+            ));
         }
         for server_owned in [
             "resourceVersion",
@@ -524,5 +545,19 @@ impl Cluster {
             || resource.plural != "namespaces"
             || empty(&object["spec"]["finalizers"]);
         empty(&metadata["finalizers"]) && namespace_done
+    }
+}
+
+fn path_value<'a>(object: &'a Value, path: &str) -> &'a Value {
+    path.split('.').fold(object, |value, key| &value[key])
+}
+
+fn kind_of_json(value: &Value) -> &'static str {
+    match value {
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        _ => "object",
     }
 }

@@ -137,7 +137,17 @@ pub(crate) fn json_patch(document: &mut Value, patch: &Value) -> Result<(), Patc
                 add(document, path, copied)?;
             }
             "test" => {
-                if get(document, path)? != value()? {
+                // evanphx/json-patch, which the apiserver uses, reads a missing member of an
+                // existing parent as null (kube-rs's finalizer helper relies on it).
+                let parent_exists = path
+                    .rsplit_once('/')
+                    .is_some_and(|(parent, _)| document.pointer(parent).is_some());
+                let actual = match get(document, path) {
+                    Ok(actual) => actual,
+                    Err(_) if parent_exists => Value::Null,
+                    Err(error) => return Err(error),
+                };
+                if actual != value()? {
                     return Err(PatchError::Unprocessable(format!(
                         "testing value {path} failed: test failed"
                     )));
@@ -189,5 +199,24 @@ mod tests {
         assert!(matches!(missing, Err(PatchError::Unprocessable(_))));
         let malformed = json_patch(&mut document, &json!({"op": "add"}));
         assert!(matches!(malformed, Err(PatchError::Malformed(_))));
+    }
+
+    #[test]
+    fn a_missing_member_tests_as_null_when_its_parent_exists() {
+        let mut document = json!({"metadata": {"name": "x"}});
+        json_patch(
+            &mut document,
+            &json!([
+                {"op": "test", "path": "/metadata/finalizers", "value": null},
+                {"op": "add", "path": "/metadata/finalizers", "value": ["keep"]},
+            ]),
+        )
+        .unwrap();
+        assert_eq!(document["metadata"]["finalizers"], json!(["keep"]));
+        let no_parent = json_patch(
+            &mut document,
+            &json!([{"op": "test", "path": "/spec/x", "value": null}]),
+        );
+        assert!(matches!(no_parent, Err(PatchError::Unprocessable(_))));
     }
 }

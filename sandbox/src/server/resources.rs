@@ -156,6 +156,22 @@ async fn handle(context: RequestContext, method: &Method) -> Result<Response<Bod
                 Some(&name),
                 body,
             )?;
+            // Custom resources do not allow unconditional updates.
+            if context.route.resource.custom
+                && body["metadata"]["resourceVersion"]
+                    .as_str()
+                    .is_none_or(str::is_empty)
+            {
+                return Err(ApiError::invalid(
+                    &context.route.resource,
+                    &name,
+                    &[crate::validation::FieldError::invalid(
+                        "metadata.resourceVersion",
+                        "0x0",
+                        "must be specified for an update",
+                    )],
+                ));
+            }
             let written = context.cluster.update(
                 &context.route.resource,
                 context.namespace(),

@@ -121,6 +121,13 @@ impl Watch {
             }
             Start::From(revision) => revision,
         };
+        // One clock for bookmarks: a sleep started afresh on every change anywhere in the
+        // cluster (a Lease renewed every 5 s) would never fire.
+        let mut bookmarks = tokio::time::interval_at(
+            tokio::time::Instant::now() + BOOKMARK_INTERVAL,
+            BOOKMARK_INTERVAL,
+        );
+        bookmarks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let changes = {
                 let state = cluster.lock();
@@ -146,7 +153,7 @@ impl Watch {
             tokio::select! {
                 changed = revisions.changed() => if changed.is_err() { return },
                 _ = tokio::time::sleep_until(sleep_until) => return,
-                _ = tokio::time::sleep(BOOKMARK_INTERVAL), if self.bookmarks => {
+                _ = bookmarks.tick(), if self.bookmarks => {
                     if !self.send("BOOKMARK", &self.bookmark(last, false)).await {
                         return;
                     }

@@ -131,10 +131,22 @@ async fn lists_paginate_with_limit_and_continue() {
     }
     let mut seen = Vec::new();
     let mut parameters = ListParams::default().limit(3);
+    let mut revisions = Vec::new();
     loop {
         let page = maps.list(&parameters).await.unwrap();
-        assert!(page.metadata.resource_version.is_some());
+        revisions.push(page.metadata.resource_version.clone().unwrap());
         seen.extend(page.items.into_iter().map(|map| map.metadata.name.unwrap()));
+        if revisions.len() == 1 {
+            // A change while paging: every page keeps the first page's revision, so that a
+            // watch from it replays the change.
+            maps.patch(
+                "page-0",
+                &PatchParams::default(),
+                &Patch::Merge(serde_json::json!({"data": {"changed": "yes"}})),
+            )
+            .await
+            .unwrap();
+        }
         match page.metadata.continue_ {
             Some(token) if !token.is_empty() => {
                 parameters = ListParams::default().limit(3).continue_token(&token)
@@ -144,6 +156,10 @@ async fn lists_paginate_with_limit_and_continue() {
     }
     let expected: Vec<String> = (0..7).map(|index| format!("page-{index}")).collect();
     assert_eq!(seen, expected);
+    assert!(
+        revisions.iter().all(|r| r == &revisions[0]),
+        "{revisions:?}"
+    );
     sandbox.shutdown().await;
 }
 
@@ -329,5 +345,49 @@ async fn malformed_bodies_and_unknown_resources_get_real_status_codes() {
         unknown.contains("the server could not find the requested resource"),
         "{unknown}"
     );
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_template_that_is_not_an_object_is_a_bad_request_not_a_crash() {
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
+    let (sandbox, client) = start().await;
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("apps", "v1", "Deployment"));
+    let deployments: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), "default", &resource);
+    let body: DynamicObject = serde_json::from_value(serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "odd"},
+        "spec": {"selector": {"matchLabels": {"app": "odd"}}, "template": "not a template"},
+    }))
+    .unwrap();
+    let refused = deployments
+        .create(&PostParams::default(), &body)
+        .await
+        .unwrap_err();
+    assert_eq!(status_code(&refused), Some(400), "{refused}");
+    assert!(refused.to_string().contains("spec.template"), "{refused}");
+    // The server still answers.
+    let maps: Api<ConfigMap> = Api::namespaced(client, "default");
+    maps.create(&PostParams::default(), &config_map("after", &[]))
+        .await
+        .unwrap();
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_create_carrying_a_resource_version_is_refused() {
+    let (sandbox, client) = start().await;
+    let maps: Api<ConfigMap> = Api::namespaced(client, "default");
+    let mut stale = config_map("stale", &[]);
+    stale.metadata.resource_version = Some("123".into());
+    let refused = maps
+        .create(&PostParams::default(), &stale)
+        .await
+        .unwrap_err();
+    assert_eq!(status_code(&refused), Some(500), "{refused}");
+    assert!(refused
+        .to_string()
+        .contains("resourceVersion should not be set on objects to be created"));
     sandbox.shutdown().await;
 }

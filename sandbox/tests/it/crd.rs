@@ -152,6 +152,38 @@ async fn the_status_subresource_splits_spec_and_status_writes() {
         .await
         .unwrap_err();
     assert_eq!(status_code(&smp), Some(415));
+
+    // Marking for deletion bumps the generation, as the apiserver does.
+    widgets
+        .patch(
+            "one",
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"metadata": {"finalizers": ["example.com/keep"]}})),
+        )
+        .await
+        .unwrap();
+    widgets.delete("one", &Default::default()).await.unwrap();
+    let marked = widgets.get("one").await.unwrap();
+    assert!(marked.metadata.deletion_timestamp.is_some());
+    assert_eq!(marked.metadata.generation, Some(3));
+
+    // A custom resource's PUT must name the version it replaces.
+    widgets
+        .create(&PostParams::default(), &widget("two", json!({"size": 2})))
+        .await
+        .unwrap();
+    let unconditional = widgets
+        .replace(
+            "two",
+            &PostParams::default(),
+            &widget("two", json!({"size": 3})),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status_code(&unconditional), Some(422), "{unconditional}");
+    assert!(unconditional
+        .to_string()
+        .contains("metadata.resourceVersion"));
     sandbox.shutdown().await;
 }
 
