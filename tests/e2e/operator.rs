@@ -1509,8 +1509,29 @@ fn uninstall_removes_the_bundle_and_keeps_the_crds_unless_asked() {
         .success());
     sandbox.kubectl_ok(&["get", "crd", "backupconfigurations.core.kubestash.com"]);
 
+    // A Repository still holding the operator's cleanup finalizer must not keep the CRD
+    // Terminating once the operator is gone.
+    let held = tempfile::tempdir().unwrap();
+    let repository = held.path().join("repository.yaml");
+    std::fs::write(
+        &repository,
+        "apiVersion: storage.kubestash.com/v1alpha1\nkind: Repository\nmetadata: {name: held, namespace: shop, finalizers: [kubestash.com/cleanup]}\nspec:\n  storageRef: {name: s, namespace: shop}\n  path: /held\n",
+    )
+    .unwrap();
+    sandbox.kubectl_ok(&["apply", "-f", repository.to_str().unwrap()]);
     let all = sandbox.plugin(&["uninstall", "--include-crds"]);
     assert_eq!(all.code, 0, "{}", all.stderr);
+    assert!(
+        all.stderr.contains("released 1 KubeStash objects"),
+        "{}",
+        all.stderr
+    );
+    wait_for("the CRDs to go", Duration::from_secs(20), || {
+        !sandbox
+            .kubectl(&["get", "crd", "repositories.storage.kubestash.com"])
+            .status
+            .success()
+    });
     assert!(!sandbox
         .kubectl(&["get", "crd", "backupconfigurations.core.kubestash.com"])
         .status

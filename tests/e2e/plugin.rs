@@ -119,3 +119,28 @@ fn help_goes_to_stdout_and_exits_zero() {
     assert_eq!(result.code, 0);
     assert!(result.stdout.contains("Usage: kubectl-kubestash"));
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_output_without_a_panic() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    // `kubectl kubestash crds | head -1`: the reader goes away after one line.
+    let mut child = Command::new(crate::binary())
+        .args(["crds"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!output.status.success() || stderr.is_empty(), "{stderr}");
+}

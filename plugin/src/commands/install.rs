@@ -124,10 +124,20 @@ pub fn uninstall(args: &UninstallArgs, global: &GlobalArgs) -> anyhow::Result<Ex
     runtime.block_on(async {
         let cluster = crate::cluster::connect(global).await?;
         check_install_namespace(&cluster.client, &namespace(global)).await?;
+        let mut released = false;
         for object in objects.iter().rev() {
             let kind = object["kind"].as_str().unwrap_or_default();
             if kind == "CustomResourceDefinition" && !args.include_crds {
                 continue;
+            }
+            if kind == "CustomResourceDefinition" && !released {
+                // The operator is gone: objects holding its cleanup finalizer would keep
+                // the CRDs (and their namespaces) Terminating forever.
+                let count = release_cleanup_finalizers(&cluster.client).await?;
+                if count > 0 {
+                    eprintln!("released {count} KubeStash objects from the operator's cleanup finalizer: their backend data is kept");
+                }
+                released = true;
             }
             let name = object["metadata"]["name"].as_str().unwrap_or_default();
             let api_version = object["apiVersion"].as_str().unwrap_or_default();
@@ -201,4 +211,39 @@ async fn check_install_namespace(client: &kube::Client, namespace: &str) -> anyh
         }
     }
     Ok(())
+}
+
+/// Removes the operator's cleanup finalizer from every Repository, Snapshot and
+/// BackupStorage; returns how many held it.
+async fn release_cleanup_finalizers(client: &kube::Client) -> anyhow::Result<usize> {
+    use kubestash::api::storage::{BackupStorage, Repository, Snapshot};
+    use kubestash_operator::util::{has_cleanup_finalizer, remove_cleanup_finalizer};
+    async fn release<K>(client: &kube::Client) -> anyhow::Result<usize>
+    where
+        K: kube::Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let all: Api<K> = Api::all(client.clone());
+        let objects = match all.list(&Default::default()).await {
+            Ok(list) => list.items,
+            // The CRD is gone already.
+            Err(kube::Error::Api(status)) if status.code == 404 => return Ok(0),
+            Err(error) => return Err(error.into()),
+        };
+        let mut count = 0;
+        for object in objects.iter().filter(|o| has_cleanup_finalizer(*o)) {
+            let namespace = kube::ResourceExt::namespace(object).unwrap_or_default();
+            let api: Api<K> = Api::namespaced(client.clone(), &namespace);
+            remove_cleanup_finalizer(&api, object)
+                .await
+                .map_err(|error| anyhow::anyhow!("{error}"))?;
+            count += 1;
+        }
+        Ok(count)
+    }
+    Ok(release::<Snapshot>(client).await?
+        + release::<Repository>(client).await?
+        + release::<BackupStorage>(client).await?)
 }

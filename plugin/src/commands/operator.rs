@@ -51,10 +51,17 @@ pub(crate) fn plural(kind: &str) -> String {
 /// Applies objects with server-side apply, in order.
 pub async fn apply_objects(client: &Client, objects: &[serde_json::Value]) -> anyhow::Result<()> {
     let params = PatchParams::apply(FIELD_MANAGER).force();
+    let mut new_definitions: Vec<String> = Vec::new();
     for object in objects {
         let api_version = object["apiVersion"].as_str().unwrap_or_default();
         let kind = object["kind"].as_str().unwrap_or_default();
         let name = object["metadata"]["name"].as_str().unwrap_or_default();
+        if kind == "CustomResourceDefinition" {
+            new_definitions.push(name.to_string());
+        } else if !new_definitions.is_empty() {
+            // A real apiserver serves a new CRD's resources only once it is Established.
+            wait_established(client, &std::mem::take(&mut new_definitions)).await?;
+        }
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
         let resource = ApiResource::from_gvk_with_plural(
             &GroupVersionKind::gvk(group, version, kind),
@@ -67,6 +74,32 @@ pub async fn apply_objects(client: &Client, objects: &[serde_json::Value]) -> an
         api.patch(name, &params, &Patch::Apply(object))
             .await
             .with_context(|| format!("failed to apply {kind} {name}"))?;
+    }
+    Ok(())
+}
+
+/// Waits (up to a minute) until the named CRDs report `Established`.
+async fn wait_established(client: &Client, names: &[String]) -> anyhow::Result<()> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    for name in names {
+        loop {
+            let established = api.get(name).await?.status.is_some_and(|status| {
+                status
+                    .conditions
+                    .iter()
+                    .flatten()
+                    .any(|c| c.type_ == "Established" && c.status == "True")
+            });
+            if established {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                anyhow::bail!("CustomResourceDefinition {name} is not Established after 60s");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
     }
     Ok(())
 }
