@@ -41,6 +41,28 @@ impl Operator {
     }
 }
 
+impl Operator {
+    /// `operator run` with its Lease in `namespace`.
+    pub(crate) fn start_in(sandbox: &RunningSandbox, namespace: &str) -> Self {
+        let child = Command::new(binary())
+            .args(["operator", "run", "-n", namespace])
+            .env("KUBECONFIG", &sandbox.kubeconfig)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let operator = Self(child);
+        wait_for("the operator's Lease", Duration::from_secs(30), || {
+            sandbox
+                .kubectl(&["get", "lease", "kubestash-operator", "-n", namespace])
+                .status
+                .success()
+        });
+        operator
+    }
+}
+
 impl Drop for Operator {
     fn drop(&mut self) {
         let _ = Command::new("kill")
@@ -716,6 +738,28 @@ fn a_configuration_without_backends_gets_the_default_storage_and_retention_polic
         ),
         "NotReady"
     );
+}
+
+#[test]
+fn a_backup_waits_on_the_operator_whose_lease_is_in_another_namespace() {
+    let setup = Setup::new();
+    let _operator = Operator::start_in(&setup.sandbox, "backup-system");
+    setup.workload();
+    setup.seed_orders_data();
+    let run = setup.backup_wait(&[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        !run.stderr
+            .contains("running the controllers in this process"),
+        "{}",
+        run.stderr
+    );
+    // No second Lease was taken in the default namespace.
+    assert!(!setup
+        .sandbox
+        .kubectl(&["get", "lease", "kubestash-operator", "-n", "kubestash"])
+        .status
+        .success());
 }
 
 #[test]

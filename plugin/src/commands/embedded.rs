@@ -13,6 +13,7 @@ pub struct Embedded {
     ended: bool,
     client: Client,
     identity: String,
+    namespace: String,
 }
 
 impl Embedded {
@@ -42,9 +43,8 @@ impl Embedded {
             Err(join) => anyhow::anyhow!("they panicked: {join}"),
         };
         let error = error.context("the controllers running in this process stopped");
-        let namespace = kubestash_operator::DEFAULT_NAMESPACE;
         if let Ok(Some(leader)) =
-            kubestash_operator::leader::current_leader(&self.client, namespace).await
+            kubestash_operator::leader::current_leader(&self.client, &self.namespace).await
         {
             if leader != self.identity {
                 eprintln!("warning: {error:#}; `{leader}` holds the Lease and runs the session");
@@ -58,7 +58,8 @@ impl Embedded {
 /// For a command that creates a session and does not wait: says on stderr when no operator
 /// holds the Lease, since nothing will run the session until one does.
 pub async fn warn_if_no_operator(client: &Client, what: &str) {
-    let namespace = kubestash_operator::DEFAULT_NAMESPACE;
+    let namespace = operator_namespace(client).await;
+    let namespace = namespace.as_str();
     if let Ok(None) = kubestash_operator::leader::current_leader(client, namespace).await {
         eprintln!(
             "warning: no operator is running (no live Lease {namespace}/{}): {what} stays \
@@ -77,6 +78,39 @@ fn is_embedded(identity: &str) -> bool {
 
 const EMBEDDED_SUFFIX: &str = "-embedded";
 
+/// The namespace of the operator's Lease: `$KUBESTASH_OPERATOR_NAMESPACE`, else `kubestash`
+/// when the Lease is there, else the namespace of a Lease of that name elsewhere (`install
+/// -n other`), when this user may list Leases across namespaces.
+pub async fn operator_namespace(client: &Client) -> String {
+    use k8s_openapi::api::coordination::v1::Lease;
+    use kube::Api;
+    if let Some(namespace) = std::env::var("KUBESTASH_OPERATOR_NAMESPACE")
+        .ok()
+        .filter(|n| !n.is_empty())
+    {
+        return namespace;
+    }
+    let default = kubestash_operator::DEFAULT_NAMESPACE.to_string();
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &default);
+    if let Ok(Some(_)) = leases.get_opt(kubestash_operator::leader::LEASE_NAME).await {
+        return default;
+    }
+    let all: Api<Lease> = Api::all(client.clone());
+    let named = kube::api::ListParams::default().fields(&format!(
+        "metadata.name={}",
+        kubestash_operator::leader::LEASE_NAME
+    ));
+    match all.list(&named).await {
+        Ok(list) => list
+            .items
+            .into_iter()
+            .filter_map(|lease| lease.metadata.namespace)
+            .next()
+            .unwrap_or(default),
+        Err(_) => default,
+    }
+}
+
 /// Starts the controllers in-process when `force`, or when no operator holds the Lease.
 /// Says so on stderr. Returns `None` when an operator is already running.
 pub async fn start_if_needed(
@@ -84,10 +118,20 @@ pub async fn start_if_needed(
     force: bool,
     image: Option<String>,
 ) -> anyhow::Result<Option<Embedded>> {
-    let namespace = kubestash_operator::DEFAULT_NAMESPACE;
-    let leader = kubestash_operator::leader::current_leader(client, namespace)
-        .await
-        .unwrap_or(None);
+    let namespace = operator_namespace(client).await;
+    let leader = match kubestash_operator::leader::current_leader(client, &namespace).await {
+        Ok(leader) => leader,
+        // Not knowing is not "no operator": a user whose RBAC stops at their namespace would
+        // start a second operator beside the real one, or fail on the Lease.
+        Err(error) if !force => {
+            eprintln!(
+                "warning: cannot read the operator's Lease {namespace}/{} ({error}); assuming an operator runs the session (--embedded runs the controllers in this process)",
+                kubestash_operator::leader::LEASE_NAME
+            );
+            return Ok(None);
+        }
+        Err(_) => None,
+    };
     if let Some(leader) = &leader {
         if !force && !is_embedded(leader) {
             tracing::info!(%leader, "an operator is running");
@@ -110,6 +154,7 @@ pub async fn start_if_needed(
             "{}{EMBEDDED_SUFFIX}",
             kubestash_operator::leader::default_identity()
         ),
+        namespace: namespace.clone(),
         ..kubestash_operator::Options::default()
     };
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -129,6 +174,7 @@ pub async fn start_if_needed(
         ended: false,
         client: client.clone(),
         identity,
+        namespace,
     }))
 }
 
@@ -155,6 +201,7 @@ mod tests {
             ended: false,
             client: kube::Client::try_from(config).unwrap(),
             identity: "me-embedded".into(),
+            namespace: "kubestash".into(),
         };
         while !embedded.task.is_finished() {
             tokio::task::yield_now().await;
