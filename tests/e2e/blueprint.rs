@@ -36,6 +36,26 @@ fn a_blueprint_resolves_offline_from_files() {
     let printed = directory.path().join("preview.json");
     std::fs::write(&printed, &result.stdout).unwrap();
     assert_eq!(run(&["validate", "-f", printed.to_str().unwrap()]).code, 0);
+
+    // A target file without a namespace is in the one -n names, as with kubectl apply.
+    let text = std::fs::read_to_string(&target).unwrap();
+    let unplaced = directory.path().join("unplaced.yaml");
+    std::fs::write(&unplaced, text.replacen("  namespace: shop\n", "", 1)).unwrap();
+    let result = run(&[
+        "blueprint",
+        "preview",
+        "-f",
+        blueprint.to_str().unwrap(),
+        "--target-file",
+        unplaced.to_str().unwrap(),
+        "-n",
+        "billing",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let configuration: serde_json::Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_eq!(configuration["spec"]["target"]["namespace"], "billing");
 }
 
 #[test]

@@ -180,15 +180,20 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
             return Ok(ExitStatus::Success);
         }
         let mut embedded = embedded;
-        let outcome = wait_all(
-            &cluster.client,
-            &namespace,
-            &created,
-            timeout,
-            args.follow_retries,
-            embedded.as_mut(),
+        // The deadline inside is checked between requests; this bounds a request that hangs.
+        let outcome = tokio::time::timeout(
+            timeout + Duration::from_secs(10),
+            wait_all(
+                &cluster.client,
+                &namespace,
+                &created,
+                timeout,
+                args.follow_retries,
+                embedded.as_mut(),
+            ),
         )
-        .await;
+        .await
+        .unwrap_or(Ok(None));
         if let Some(embedded) = embedded {
             embedded.stop().await;
         }

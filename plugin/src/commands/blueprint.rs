@@ -65,13 +65,22 @@ fn read_file(path: &PathBuf) -> anyhow::Result<String> {
     })
 }
 
-fn target_from_file(path: &PathBuf) -> anyhow::Result<Target> {
+/// The target in a file; one without `metadata.namespace` is in `namespace` (`-n`), as
+/// `kubectl apply -f FILE -n NS` places it.
+fn target_from_file(path: &PathBuf, namespace: &str) -> anyhow::Result<Target> {
     let text = read_file(path)?;
     parse_documents(&text)
         .into_iter()
         .filter_map(Result::ok)
         .find(|(object, _)| !object.is_kubestash())
-        .and_then(|(_, value)| Target::from_value(&value))
+        .and_then(|(_, mut value)| {
+            if let Some(metadata) = value.get_mut("metadata").and_then(|m| m.as_object_mut()) {
+                metadata
+                    .entry("namespace")
+                    .or_insert_with(|| serde_json::json!(namespace));
+            }
+            Target::from_value(&value)
+        })
         .ok_or_else(|| {
             CliError::bad_input(format!(
                 "no workload, PVC or database object in `{}`",
@@ -154,7 +163,7 @@ async fn preview(args: &PreviewArgs, global: &GlobalArgs) -> anyhow::Result<Exit
         .or_else(|| global.namespace.clone())
         .unwrap_or_else(|| "default".into());
     let target = match (&args.target_file, &args.target, &cluster) {
-        (Some(path), _, _) => target_from_file(path)?,
+        (Some(path), _, _) => target_from_file(path, &default_namespace)?,
         (None, Some(reference), Some(cluster)) => {
             target_from_cluster(&cluster.client, reference, &default_namespace).await?
         }

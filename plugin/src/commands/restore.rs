@@ -256,7 +256,16 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
             if let Some(error) = ended {
                 break Err(error);
             }
-            let current = match api.get(&name).await {
+            // Bounded: a request that hangs must not outlive --timeout.
+            let Ok(response) = tokio::time::timeout(
+                (deadline + Duration::from_secs(10)).saturating_duration_since(Instant::now()),
+                api.get(&name),
+            )
+            .await
+            else {
+                break Ok(None);
+            };
+            let current = match response {
                 Ok(current) => current,
                 Err(kube::Error::Api(status)) if status.code == 404 => {
                     if let Some(embedded) = embedded {

@@ -105,7 +105,11 @@ fn narrow(wanted: Option<BTreeSet<String>>, names: BTreeSet<String>) -> BTreeSet
 
 async fn list(args: &ListArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     let cluster = crate::cluster::connect(global).await?;
-    let api: Api<Snapshot> = if args.all_namespaces {
+    // A configuration's or batch's repositories are in its namespace: with -A, the
+    // same-named repositories of other namespaces are not its.
+    let invoker_namespace =
+        (args.configuration.is_some() || args.batch.is_some()).then(|| cluster.namespace.clone());
+    let api: Api<Snapshot> = if args.all_namespaces && invoker_namespace.is_none() {
         Api::all(cluster.client.clone())
     } else {
         Api::namespaced(cluster.client.clone(), &cluster.namespace)

@@ -1048,7 +1048,14 @@ async fn wait_ready(
     let namespace = api.namespace().unwrap_or_default().to_string();
     let mut last = String::new();
     loop {
-        if let Some(storage) = api.get_opt(name).await? {
+        // Bounded: a request that hangs must not outlive the timeout.
+        let response = tokio::time::timeout(
+            (deadline + Duration::from_secs(10)).saturating_duration_since(Instant::now()),
+            api.get_opt(name),
+        )
+        .await
+        .unwrap_or(Ok(None))?;
+        if let Some(storage) = response {
             let status = storage.status.clone().unwrap_or_default();
             if status.phase == Some(BackupStoragePhase::Ready) {
                 return Ok(storage);
