@@ -89,74 +89,70 @@ pub fn operator_rules() -> Vec<Value> {
             &["clusterrolebindings"],
             &["get", "list", "watch", "create", "update", "patch"],
         ),
-        // Binding the executor role requires holding its permissions.
+        // Binding the executor roles requires holding their permissions, or this.
         json!({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "verbs": ["bind"],
-               "resourceNames": [crate::controllers::EXECUTOR_ROLE]}),
+               "resourceNames": [crate::controllers::EXECUTOR_ROLE, crate::controllers::MANIFEST_EXECUTOR_ROLE]}),
     ]
 }
 
-/// The ClusterRole of the Jobs' executor. Manifest backups read every resource, so it can
-/// `get`/`list` everything; writes are limited to KubeStash status and what a manifest
-/// restore creates.
+/// The ClusterRole of the Jobs' executor (backup, restore, retention, trigger, storage sync,
+/// and Function hooks): the KubeStash objects it reads and records into, and the Secrets
+/// they name. Cluster-wide because a storage, its Secret, a RetentionPolicy or a restore's
+/// source may be in another namespace, and a storage sync re-creates the Repositories and
+/// Snapshots a backend holds in their namespaces.
 pub fn executor_rules() -> Vec<Value> {
-    let status = kubestash_status();
-    let status: Vec<&str> = status.iter().map(String::as_str).collect();
     vec![
-        rule(&["*"], &["*"], &["get", "list"]),
         rule(
-            &["storage.kubestash.com", "core.kubestash.com"],
-            &status,
-            &["get", "update", "patch"],
+            &["core.kubestash.com"],
+            &["backupsessions"],
+            &["get", "create"],
+        ),
+        rule(
+            &["core.kubestash.com"],
+            &["restoresessions", "backupconfigurations", "backupbatches"],
+            &["get"],
+        ),
+        rule(
+            &["core.kubestash.com"],
+            &["backupsessions/status", "restoresessions/status"],
+            &["patch"],
         ),
         rule(
             &["storage.kubestash.com"],
             &["snapshots"],
-            &["delete", "patch"],
+            &["get", "list", "create", "patch", "delete"],
         ),
-        // A storage sync re-creates, from the backend, the Repositories and Snapshots of a
-        // cluster that is gone.
         rule(
             &["storage.kubestash.com"],
-            &["repositories", "snapshots"],
-            &["create"],
+            &["repositories"],
+            &["get", "list", "create"],
         ),
-        rule(&["core.kubestash.com"], &["backupsessions"], &["create"]),
         rule(
-            &[
-                "",
-                "apps",
-                "batch",
-                "networking.k8s.io",
-                "rbac.authorization.k8s.io",
-                "storage.k8s.io",
-                "policy",
-                "autoscaling",
-            ],
-            &[
-                "configmaps",
-                "secrets",
-                "services",
-                "serviceaccounts",
-                "persistentvolumeclaims",
-                "persistentvolumes",
-                "namespaces",
-                "deployments",
-                "statefulsets",
-                "daemonsets",
-                "replicasets",
-                "jobs",
-                "cronjobs",
-                "ingresses",
-                "networkpolicies",
-                "roles",
-                "rolebindings",
-                "storageclasses",
-                "poddisruptionbudgets",
-                "horizontalpodautoscalers",
-            ],
-            &["create", "update", "patch"],
+            &["storage.kubestash.com"],
+            &["backupstorages", "retentionpolicies"],
+            &["get"],
         ),
+        rule(
+            &["storage.kubestash.com"],
+            &[
+                "snapshots/status",
+                "repositories/status",
+                "backupstorages/status",
+            ],
+            &["patch"],
+        ),
+        rule(&[""], &["secrets", "namespaces"], &["get"]),
     ]
+}
+
+/// The ClusterRole of manifest (kubedump) backup and restore Jobs only: the executor's rules,
+/// plus listing every kind (a dump) and creating or replacing it (a restore, with
+/// OverrideResources). Restoring RBAC objects stays subject to Kubernetes' rule against
+/// granting more than the restorer holds.
+pub fn manifest_executor_rules() -> Vec<Value> {
+    let mut rules = executor_rules();
+    rules.push(rule(&["*"], &["*"], &["get", "list", "create", "update"]));
+    rules
 }
 
 /// Every object of the bundle, in apply order.
@@ -172,6 +168,8 @@ pub fn objects(namespace: &str, image: &str) -> Vec<Value> {
     );
     out.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
         "metadata": {"name": crate::controllers::EXECUTOR_ROLE, "labels": labels}, "rules": executor_rules()}));
+    out.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": crate::controllers::MANIFEST_EXECUTOR_ROLE, "labels": labels}, "rules": manifest_executor_rules()}));
     out.push(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
         "metadata": {"name": "kubestash-operator", "labels": labels},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "kubestash-operator"},
@@ -235,6 +233,14 @@ mod tests {
             }
         }
         for rule in executor_rules() {
+            for key in ["apiGroups", "resources", "verbs"] {
+                assert!(
+                    !rule[key].as_array().unwrap().iter().any(|v| v == "*"),
+                    "the executor role of every Job names what it grants: {rule}"
+                );
+            }
+        }
+        for rule in manifest_executor_rules() {
             assert!(
                 !rule["verbs"].as_array().unwrap().iter().any(|v| v == "*"),
                 "{rule}"

@@ -791,6 +791,41 @@ fn manifest_backup_takes_exactly_the_selection_and_restores_into_a_fresh_namespa
     );
     let result: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(result["snapshots"][0]["components"][0]["name"], "manifest");
+    // The dump ran as the account that may list every kind; the others may not.
+    let jobs = setup.json(&["get", "jobs", "-n", "shop"]);
+    let accounts: Vec<(String, String)> = jobs["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|job| {
+            (
+                job["spec"]["template"]["spec"]["containers"][0]["args"].to_string(),
+                job["spec"]["template"]["spec"]["serviceAccountName"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        accounts
+            .iter()
+            .any(|(args, account)| args.contains("--mode=manifest")
+                && account == "kubestash-manifest-executor"),
+        "{accounts:?}"
+    );
+    assert!(
+        accounts
+            .iter()
+            .filter(|(args, _)| !args.contains("--mode=manifest"))
+            .all(|(_, account)| account != "kubestash-manifest-executor"),
+        "{accounts:?}"
+    );
+    setup.sandbox.kubectl_ok(&[
+        "get",
+        "clusterrolebinding",
+        "kubestash-manifest-executor-shop",
+    ]);
 
     let repository = setup
         .storage()

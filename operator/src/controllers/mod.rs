@@ -33,6 +33,11 @@ pub const FIELD_MANAGER: &str = "kubestash-operator";
 pub const EXECUTOR_ACCOUNT: &str = "kubestash-executor";
 /// ClusterRole that account is bound to (part of the install bundle).
 pub const EXECUTOR_ROLE: &str = "kubestash-executor";
+/// ServiceAccount of manifest (kubedump) backup and restore Jobs, which read and create
+/// objects of every kind.
+pub const MANIFEST_EXECUTOR_ACCOUNT: &str = "kubestash-manifest-executor";
+/// ClusterRole of that account (part of the install bundle).
+pub const MANIFEST_EXECUTOR_ROLE: &str = "kubestash-manifest-executor";
 
 /// How the operator runs.
 #[derive(Clone, Debug)]
@@ -85,29 +90,37 @@ impl Context {
 
     /// Makes sure `namespace` has the executor ServiceAccount, bound to the executor role.
     pub async fn ensure_executor_account(&self, namespace: &str) -> Result<String> {
-        if self
-            .accounts
-            .lock()
-            .expect("not poisoned")
-            .contains(namespace)
-        {
-            return Ok(EXECUTOR_ACCOUNT.to_string());
+        self.ensure_account(namespace, EXECUTOR_ACCOUNT, EXECUTOR_ROLE)
+            .await
+    }
+
+    /// The ServiceAccount of manifest backup and restore Jobs in `namespace`, bound to the
+    /// role that may list and create every kind; created on first use.
+    pub async fn ensure_manifest_executor_account(&self, namespace: &str) -> Result<String> {
+        self.ensure_account(namespace, MANIFEST_EXECUTOR_ACCOUNT, MANIFEST_EXECUTOR_ROLE)
+            .await
+    }
+
+    async fn ensure_account(&self, namespace: &str, account: &str, role: &str) -> Result<String> {
+        let key = format!("{namespace}/{account}");
+        if self.accounts.lock().expect("not poisoned").contains(&key) {
+            return Ok(account.to_string());
         }
         let params = PatchParams::apply(FIELD_MANAGER).force();
         let accounts: Api<ServiceAccount> = Api::namespaced(self.client.clone(), namespace);
         accounts
             .patch(
-                EXECUTOR_ACCOUNT,
+                account,
                 &params,
                 &Patch::Apply(json!({
                     "apiVersion": "v1", "kind": "ServiceAccount",
-                    "metadata": {"name": EXECUTOR_ACCOUNT, "namespace": namespace,
+                    "metadata": {"name": account, "namespace": namespace,
                                  "labels": {crate::MANAGED_BY.0: crate::MANAGED_BY.1}},
                 })),
             )
             .await?;
         let bindings: Api<ClusterRoleBinding> = Api::all(self.client.clone());
-        let binding = format!("{EXECUTOR_ROLE}-{namespace}");
+        let binding = format!("{role}-{namespace}");
         bindings
             .patch(
                 &binding,
@@ -115,16 +128,13 @@ impl Context {
                 &Patch::Apply(json!({
                     "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
                     "metadata": {"name": binding, "labels": {crate::MANAGED_BY.0: crate::MANAGED_BY.1}},
-                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": EXECUTOR_ROLE},
-                    "subjects": [{"kind": "ServiceAccount", "name": EXECUTOR_ACCOUNT, "namespace": namespace}],
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                    "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
                 })),
             )
             .await?;
-        self.accounts
-            .lock()
-            .expect("not poisoned")
-            .insert(namespace.to_string());
-        Ok(EXECUTOR_ACCOUNT.to_string())
+        self.accounts.lock().expect("not poisoned").insert(key);
+        Ok(account.to_string())
     }
 
     /// Creates `job` unless a Job of that name exists; returns the Job either way.

@@ -445,7 +445,14 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
         manifest,
     )
     .await?;
-    let account = run.ctx.ensure_executor_account(&run.namespace).await?;
+    // Only a manifest restore may create objects of every kind.
+    let account = if manifest {
+        run.ctx
+            .ensure_manifest_executor_account(&run.namespace)
+            .await?
+    } else {
+        run.ctx.ensure_executor_account(&run.namespace).await?
+    };
     let mut jobs_out = Vec::new();
     for component in &components {
         let plan = volume_set_for(&plans, component, components.len())

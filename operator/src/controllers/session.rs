@@ -498,6 +498,12 @@ async fn plan_unit(
                 ))
             })?;
         let manifest = jobs::is_manifest_function(&function);
+        // Only a manifest dump may list every kind.
+        let account = if manifest {
+            run.ctx.ensure_manifest_executor_account(namespace).await?
+        } else {
+            account.clone()
+        };
         let components =
             jobs::plan_components(client, unit.app_ref.as_ref(), namespace, task_ref, manifest)
                 .await?;

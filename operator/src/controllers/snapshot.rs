@@ -117,7 +117,8 @@ async fn cleanup(snapshot: &Snapshot, ctx: &Context) -> Result<Action> {
 
 /// The phase of a Snapshot: Failed when metadata upload or the recent-list update failed or
 /// the backup is incomplete; Pending without components; Failed when a component failed;
-/// Succeeded when all `totalComponents` succeeded; Running otherwise.
+/// Succeeded when all `totalComponents` succeeded and the metadata is uploaded; Running
+/// otherwise.
 pub fn snapshot_phase(snapshot: &Snapshot) -> SnapshotPhase {
     let Some(status) = &snapshot.status else {
         return SnapshotPhase::Pending;
@@ -148,7 +149,9 @@ pub fn snapshot_phase(snapshot: &Snapshot) -> SnapshotPhase {
         .values()
         .filter(|c| c.phase == Some(SnapshotPhase::Succeeded))
         .count();
-    if succeeded >= total {
+    // KubeStash's rule: not Succeeded before the copy of the Snapshot is in the backend (a
+    // failed component still fails it at once: the executor uploads only on success).
+    if succeeded >= total && util::is_true(conditions, "SnapshotMetadataUploaded") {
         SnapshotPhase::Succeeded
     } else if components.values().any(|c| {
         c.phase == Some(SnapshotPhase::Running) || c.phase == Some(SnapshotPhase::Succeeded)
@@ -237,6 +240,12 @@ mod tests {
         let mut snapshot = Snapshot::new("s", Default::default());
         snapshot.status = Some(SnapshotStatus {
             total_components: Some(total),
+            conditions: Some(vec![util::condition(
+                "SnapshotMetadataUploaded",
+                true,
+                "SnapshotMetadataUploaded",
+                "",
+            )]),
             components: Some(
                 components
                     .iter()
@@ -284,5 +293,17 @@ mod tests {
             snapshot_phase(&with(&[("dump", SnapshotPhase::Running)], 1)),
             SnapshotPhase::Running
         );
+        // Every component done, the copy not yet in the backend.
+        let mut pending_upload = with(&[("dump", SnapshotPhase::Succeeded)], 1);
+        pending_upload.status.as_mut().unwrap().conditions = None;
+        assert_eq!(snapshot_phase(&pending_upload), SnapshotPhase::Running);
+        let mut failed_upload = with(&[("dump", SnapshotPhase::Succeeded)], 1);
+        failed_upload.status.as_mut().unwrap().conditions = Some(vec![util::condition(
+            "SnapshotMetadataUploaded",
+            false,
+            "SnapshotMetadataUploadFailed",
+            "denied",
+        )]);
+        assert_eq!(snapshot_phase(&failed_upload), SnapshotPhase::Failed);
     }
 }
