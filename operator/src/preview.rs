@@ -178,15 +178,19 @@ pub async fn manifest_objects(
     let (params, target_namespace) = restore_filter(restore);
     let wanted: Option<Vec<String>> = source.components.clone().filter(|c| !c.is_empty());
     let storage = backend::repository_storage(client, &repository).await?;
-    let password = backend::encryption_password(
-        client,
-        &source_namespace,
-        source
-            .encryption_secret
-            .as_ref()
-            .or(repository.spec.encryption_secret.as_ref()),
-    )
-    .await?;
+    // As the restore Job reads it: the RestoreSession's Secret relative to its namespace,
+    // the Repository's relative to the Repository's.
+    let password = match source.encryption_secret.as_ref() {
+        Some(secret) => backend::encryption_password(client, &namespace, Some(secret)).await?,
+        None => {
+            backend::encryption_password(
+                client,
+                &source_namespace,
+                repository.spec.encryption_secret.as_ref(),
+            )
+            .await?
+        }
+    };
     let mut result = BTreeMap::new();
     let components = snapshot
         .status

@@ -21,7 +21,7 @@ case "$version" in
 esac
 
 manifest=$(sed "s/{{VERSION}}/$version/g" "$template")
-for platform in linux-amd64 linux-arm64 darwin-amd64 darwin-arm64 windows-amd64; do
+for platform in linux-amd64 linux-arm linux-arm64 darwin-amd64 darwin-arm64 windows-amd64; do
   extension=tar.gz
   [ "${platform%%-*}" = windows ] && extension=zip
   archive="$archives/kubectl-kubestash-$platform.$extension"

@@ -172,6 +172,7 @@ fn krew_manifest_has_every_platform() {
             "darwin/amd64",
             "darwin/arm64",
             "linux/amd64",
+            "linux/arm",
             "linux/arm64",
             "windows/amd64"
         ]
@@ -183,7 +184,13 @@ fn the_release_script_fills_every_placeholder() {
     let directory = tempfile::tempdir().unwrap();
     let archives = directory.path().join("archives");
     std::fs::create_dir(&archives).unwrap();
-    for platform in ["linux-amd64", "linux-arm64", "darwin-amd64", "darwin-arm64"] {
+    for platform in [
+        "linux-amd64",
+        "linux-arm",
+        "linux-arm64",
+        "darwin-amd64",
+        "darwin-arm64",
+    ] {
         std::fs::write(
             archives.join(format!("kubectl-kubestash-{platform}.tar.gz")),
             platform,

@@ -476,6 +476,36 @@ fn embedded_pvc_backup_restores_into_a_fresh_claim_in_another_namespace() {
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_files(&setup.pvc("shop-staging", "ledger-copy"), &files);
 
+    // A RestoreSession's own encryptionSecret without a namespace is in the RestoreSession's
+    // namespace, for the operator's check and for the restore Job alike.
+    std::fs::remove_dir_all(setup.pvc("shop-staging", "ledger-copy")).unwrap();
+    std::fs::create_dir_all(setup.pvc("shop-staging", "ledger-copy")).unwrap();
+    let secret_file = setup.examples.path().join("staging-secret.yaml");
+    std::fs::write(
+        &secret_file,
+        format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: staging-password, namespace: shop-staging}}\nstringData: {{RESTIC_PASSWORD: {PASSWORD}}}\n"),
+    )
+    .unwrap();
+    setup
+        .sandbox
+        .kubectl_ok(&["apply", "-f", secret_file.to_str().unwrap()]);
+    let session = setup.examples.path().join("own-secret.yaml");
+    std::fs::write(
+        &session,
+        "apiVersion: core.kubestash.com/v1alpha1\nkind: RestoreSession\nmetadata: {name: own-secret, namespace: shop-staging}\nspec:\n  target: {apiGroup: \"\", kind: PersistentVolumeClaim, name: ledger-copy, namespace: shop-staging}\n  dataSource:\n    repository: ledger-repo\n    namespace: shop\n    snapshot: latest\n    encryptionSecret: {name: staging-password}\n  addon:\n    name: pvc-addon\n    tasks: [{name: logical-backup-restore}]\n",
+    )
+    .unwrap();
+    let run = setup.sandbox.plugin(&[
+        "restore",
+        "-f",
+        session.to_str().unwrap(),
+        "--wait",
+        "--timeout",
+        "2m",
+    ]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_files(&setup.pvc("shop-staging", "ledger-copy"), &files);
+
     // A Repository whose encryptionSecret leaves the namespace out means its own namespace;
     // the RestoreSession in another namespace names it.
     let bare = setup.examples.path().join("bare-repo.yaml");

@@ -361,15 +361,19 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
                 snapshot.spec.repository
             ))
         })?;
-    backend::encryption_password(
-        client,
-        &run.namespace,
-        source
-            .encryption_secret
-            .as_ref()
-            .or(repository.spec.encryption_secret.as_ref()),
-    )
-    .await?;
+    // A Secret the RestoreSession names is in its namespace unless it says otherwise; the
+    // Repository's own is in the Repository's, as the executor reads them.
+    match source.encryption_secret.as_ref() {
+        Some(secret) => backend::encryption_password(client, &run.namespace, Some(secret)).await?,
+        None => {
+            backend::encryption_password(
+                client,
+                source_namespace,
+                repository.spec.encryption_secret.as_ref(),
+            )
+            .await?
+        }
+    };
     let storage = backend::repository_storage(client, &repository).await?;
     let mut target_found = None;
     if let Some(target) = &spec.target {

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use kube::{Api, Client};
+use kubestash::api::common::ObjectReference;
 use kubestash::api::core::RestoreSession;
 use kubestash::api::storage::{Repository, Snapshot};
 use kubestash::engine::RestoreRequest;
@@ -121,11 +122,19 @@ async fn run(client: &Client, args: &RestoreArgs, api: &Api<RestoreSession>) -> 
                 snapshot.spec.repository
             ))
         })?;
+    // The RestoreSession's own Secret reference is relative to its namespace.
+    let password_secret = source
+        .encryption_secret
+        .clone()
+        .map(|secret| ObjectReference {
+            namespace: Some(secret.namespace_or(&args.namespace).to_string()),
+            name: secret.name,
+        });
     let engine = backend::component_repository(
         client,
         &repository,
         component.path.as_deref().unwrap_or_default(),
-        source.encryption_secret.as_ref(),
+        password_secret.as_ref(),
     )
     .await?;
     match args.mode {

@@ -163,6 +163,26 @@ pub struct Component {
     /// VolumeSnapshot statistics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub volume_snapshotter_stats: Option<Vec<VolumeSnapshotterStats>>,
+    /// Medusa (Cassandra) statistics, kept as written by KubeStash's addons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::common::free_form_object")]
+    pub medusa_stats: Option<serde_json::Value>,
+    /// Solr statistics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::common::free_form_list")]
+    pub solr_stats: Option<Vec<serde_json::Value>>,
+    /// ClickHouse statistics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::common::free_form_list")]
+    pub click_house_stats: Option<Vec<serde_json::Value>>,
+    /// Neo4j statistics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::common::free_form_list")]
+    pub neo4j_stats: Option<Vec<serde_json::Value>>,
+    /// WAL/binlog archiver ranges.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::api::common::free_form_object")]
+    pub log_stats: Option<serde_json::Value>,
 }
 
 /// restic statistics of one backed-up path.
