@@ -88,11 +88,24 @@ pub fn install(args: &InstallArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
         }
         if args.wait && !args.no_operator {
             let deadline = Instant::now() + timeout;
+            let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+                Api::namespaced(cluster.client.clone(), &namespace(global));
             loop {
-                if let Some(leader) =
+                // On an upgrade the old pod holds the Lease until it is replaced: wait for
+                // the rollout of this Deployment first, then for a Lease holder that is not
+                // another command's in-process controllers.
+                let rolled_out = deployments
+                    .get_opt("kubestash-operator")
+                    .await?
+                    .is_some_and(|deployment| rolled_out(&deployment));
+                let leader = if rolled_out {
                     kubestash_operator::leader::current_leader(&cluster.client, &namespace(global))
                         .await?
-                {
+                        .filter(|leader| !leader.ends_with("-embedded"))
+                } else {
+                    None
+                };
+                if let Some(leader) = leader {
                     eprintln!("the operator is running ({leader} holds the leader Lease)");
                     break;
                 }
@@ -100,7 +113,7 @@ pub fn install(args: &InstallArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
                     return Err(CliError {
                         status: ExitStatus::TimedOut,
                         message: format!(
-                            "timed out after {} waiting for the operator to take its Lease",
+                            "timed out after {} waiting for the operator Deployment to roll out and take its Lease",
                             args.timeout
                         ),
                         hint: Some(format!(
@@ -114,6 +127,23 @@ pub fn install(args: &InstallArgs, global: &GlobalArgs) -> anyhow::Result<ExitSt
             }
         }
         Ok(ExitStatus::Success)
+    })
+}
+
+/// Whether a Deployment's current template runs everywhere: observed, updated and
+/// available on every replica.
+fn rolled_out(deployment: &k8s_openapi::api::apps::v1::Deployment) -> bool {
+    let wanted = deployment
+        .spec
+        .as_ref()
+        .and_then(|spec| spec.replicas)
+        .unwrap_or(1);
+    let generation = deployment.metadata.generation.unwrap_or(0);
+    deployment.status.as_ref().is_some_and(|status| {
+        status.observed_generation.unwrap_or(0) >= generation
+            && status.updated_replicas.unwrap_or(0) >= wanted
+            && status.available_replicas.unwrap_or(0) >= wanted
+            && status.unavailable_replicas.unwrap_or(0) == 0
     })
 }
 
@@ -246,4 +276,34 @@ async fn release_cleanup_finalizers(client: &kube::Client) -> anyhow::Result<usi
     Ok(release::<Snapshot>(client).await?
         + release::<Repository>(client).await?
         + release::<BackupStorage>(client).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rolled_out;
+
+    fn deployment(
+        generation: i64,
+        status: serde_json::Value,
+    ) -> k8s_openapi::api::apps::v1::Deployment {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "kubestash-operator", "generation": generation},
+            "spec": {"replicas": 1, "selector": {}, "template": {}},
+            "status": status,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_rollout_is_done_when_the_new_template_is_available_everywhere() {
+        let done = serde_json::json!({"observedGeneration": 2, "updatedReplicas": 1, "availableReplicas": 1});
+        assert!(rolled_out(&deployment(2, done.clone())));
+        // The controller has not seen the new template yet (the old pod still runs).
+        assert!(!rolled_out(&deployment(3, done)));
+        assert!(!rolled_out(&deployment(
+            2,
+            serde_json::json!({"observedGeneration": 2, "updatedReplicas": 1, "availableReplicas": 0, "unavailableReplicas": 1})
+        )));
+        assert!(!rolled_out(&deployment(2, serde_json::json!(null))));
+    }
 }
