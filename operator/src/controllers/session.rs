@@ -228,6 +228,7 @@ impl Run {
         invoker: &Invoker,
         session: &InvokerSession,
         error: Option<&str>,
+        skipped: bool,
     ) -> Result<Option<String>> {
         let list = session
             .config
@@ -235,10 +236,11 @@ impl Run {
             .as_ref()
             .and_then(|h| h.post_backup.clone())
             .unwrap_or_default();
-        let phase = if error.is_some() {
-            "Failed"
-        } else {
-            "Succeeded"
+        // What the hooks' summary reports as the session's phase.
+        let phase = match (error, skipped) {
+            (_, true) => "Skipped",
+            (Some(_), false) => "Failed",
+            (None, false) => "Succeeded",
         };
         let runner = self.hooks(invoker, phase, error.unwrap_or_default());
         hooks::run_recorded(
@@ -287,7 +289,15 @@ impl Run {
             return Ok(message);
         }
         Ok(
-            match self.post_hooks(invoker, session, Some(&message)).await? {
+            match self
+                .post_hooks(
+                    invoker,
+                    session,
+                    Some(&message),
+                    phase == BackupSessionPhase::Skipped,
+                )
+                .await?
+            {
                 Some(hook_error) => format!("{message}; post-backup {hook_error}"),
                 None => message,
             },
@@ -1051,7 +1061,10 @@ async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Res
                     .await;
                 fail_component(run, session, component, &message).await?;
             }
-            let message = match run.post_hooks(invoker, session, Some(&message)).await? {
+            let message = match run
+                .post_hooks(invoker, session, Some(&message), false)
+                .await?
+            {
                 Some(hook_error) => format!("{message}; post-backup {hook_error}"),
                 None => message,
             };
@@ -1154,7 +1167,10 @@ async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Res
     }
     if !errors.is_empty() {
         let message = errors.join("; ");
-        let message = match run.post_hooks(invoker, session, Some(&message)).await? {
+        let message = match run
+            .post_hooks(invoker, session, Some(&message), false)
+            .await?
+        {
             Some(hook_error) => format!("{message}; post-backup {hook_error}"),
             None => message,
         };
@@ -1209,7 +1225,10 @@ async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Res
                     recorded.join("; ")
                 };
                 let message = format!("backup succeeded but retention failed: {message}");
-                let message = match run.post_hooks(invoker, session, Some(&message)).await? {
+                let message = match run
+                    .post_hooks(invoker, session, Some(&message), false)
+                    .await?
+                {
                     Some(hook_error) => format!("{message}; post-backup {hook_error}"),
                     None => message,
                 };
@@ -1225,7 +1244,7 @@ async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Res
             }
         }
     }
-    if let Some(hook_error) = run.post_hooks(invoker, session, None).await? {
+    if let Some(hook_error) = run.post_hooks(invoker, session, None, false).await? {
         return run
             .finish(
                 BackupSessionPhase::Failed,
