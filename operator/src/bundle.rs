@@ -54,11 +54,6 @@ pub fn operator_rules() -> Vec<Value> {
             &["get", "update", "patch"],
         ),
         rule(&["addons.kubestash.com"], &["addons", "functions"], &MANAGE),
-        rule(
-            &["apiextensions.k8s.io"],
-            &["customresourcedefinitions"],
-            &["get", "list", "watch", "create", "update", "patch"],
-        ),
         rule(&["batch"], &["jobs", "cronjobs"], &MANAGE),
         rule(&["coordination.k8s.io"], &["leases"], &MANAGE),
         rule(
