@@ -216,20 +216,39 @@ async fn sync_storage_inner(
     let location = storage_location(client, storage).await?;
     let all: Api<Repository> = Api::all(client.clone());
     let listed: Vec<Repository> = all.list(&Default::default()).await?.items;
+    // A Repository on its way out keeps no files: its cleanup may be wiping them.
     let mut repositories: Vec<Repository> = listed
         .iter()
         .filter(|repository| uses_storage(repository, storage))
+        .filter(|repository| repository.metadata.deletion_timestamp.is_none())
         .cloned()
         .collect();
 
-    // The backend's own record: what a cluster wrote there before this one.
+    // The backend's own record of what a cluster wrote there before this one, read when
+    // this cluster first initializes the storage (disaster recovery). Later syncs leave it:
+    // a Repository deleted here (its configuration deleted, say) keeps its files under the
+    // Delete policy and must not come back.
+    let first_sync = !util::is_true(
+        storage.status.as_ref().and_then(|s| s.conditions.as_ref()),
+        "BackendInitialized",
+    );
     let backend = location.clone();
     let discovered = blocking(move || {
         let store = backend.store()?;
         let meta = layout::initialize_backend(&store, env!("CARGO_PKG_VERSION"))?;
+        if !first_sync {
+            return Ok(Vec::new());
+        }
         Ok(layout::discover_repositories(&store, &meta)?)
     })
     .await?;
+    let storages: Vec<(String, String)> = Api::<BackupStorage>::all(client.clone())
+        .list(&Default::default())
+        .await?
+        .items
+        .iter()
+        .map(|s| (s.namespace().unwrap_or_default(), s.name_any()))
+        .collect();
     let mut unsynced: Vec<RepositoryInfo> = Vec::new();
     for (directory, read) in discovered {
         let known = repositories
@@ -237,6 +256,18 @@ async fn sync_storage_inner(
             .any(|repository| layout::same_directory(&repository.spec.path, &directory));
         if known {
             continue;
+        }
+        // Another BackupStorage of this cluster on the same bucket owns it.
+        if let Ok(copy) = &read {
+            let recorded = &copy.spec.storage_ref;
+            let recorded_namespace = recorded
+                .namespace_or(&copy.namespace().unwrap_or_default())
+                .to_string();
+            let this = recorded.name == storage.name_any()
+                && recorded_namespace == storage.namespace().unwrap_or_default();
+            if !this && storages.contains(&(recorded_namespace, recorded.name.clone())) {
+                continue;
+            }
         }
         let outcome = match read {
             Ok(copy) => recreate_repository(client, storage, &listed, copy, &directory).await,
@@ -288,7 +319,7 @@ async fn sync_storage_inner(
             layout::write_repository(&store, repository)?;
             sizes.push(store.size(&repository.spec.path).unwrap_or(0));
             copies.push(if fresh {
-                layout::read_snapshots(&store, &repository.spec.path)?
+                layout::read_snapshot_copies(&store, &repository.spec.path)?
             } else {
                 Vec::new()
             });
@@ -303,8 +334,17 @@ async fn sync_storage_inner(
     {
         let namespace = repository.namespace().unwrap_or_default();
         let api: Api<Repository> = Api::namespaced(client.clone(), &namespace);
+        let mut error = None;
         if fresh {
-            import_snapshots(client, repository, copies).await?;
+            // One unreadable copy, or one that cannot be created, costs that Snapshot only.
+            let problems = import_snapshots(client, repository, copies).await;
+            if !problems.is_empty() {
+                tracing::warn!(repository = %format!("{namespace}/{}", repository.name_any()), problems = %problems.join("; "), "some Snapshot copies were not imported");
+                error = Some(format!(
+                    "Snapshot copies not imported: {}",
+                    problems.join("; ")
+                ));
+            }
             let mut conditions = repository
                 .status
                 .as_ref()
@@ -332,7 +372,7 @@ async fn sync_storage_inner(
             path: repository.spec.path.clone(),
             size: Some(util::human_bytes(size)),
             synced: Some(true),
-            error: None,
+            error,
         });
     }
     infos.extend(unsynced);
@@ -342,13 +382,31 @@ async fn sync_storage_inner(
     blocking(move || {
         let store = location.store()?;
         let mut meta = layout::initialize_backend(&store, env!("CARGO_PKG_VERSION"))?;
-        let listed: Vec<RepositoryInfo> = recorded
+        let ours: Vec<RepositoryInfo> = recorded
             .into_iter()
             .filter(|info| info.synced == Some(true))
-            .map(|info| RepositoryInfo { size: None, ..info })
+            .map(|info| RepositoryInfo {
+                size: None,
+                error: None,
+                ..info
+            })
             .collect();
-        if meta.repositories != listed {
-            meta.repositories = listed;
+        // Entries of other directories stay: another storage (or cluster) on the same
+        // bucket lists its own.
+        let mut merged: Vec<RepositoryInfo> = meta
+            .repositories
+            .iter()
+            .filter(|old| {
+                !ours
+                    .iter()
+                    .any(|new| layout::same_directory(&new.path, &old.path))
+            })
+            .cloned()
+            .collect();
+        merged.extend(ours);
+        merged.sort_by(|a, b| a.path.cmp(&b.path));
+        if meta.repositories != merged {
+            meta.repositories = merged;
             layout::write_backend_meta(&store, &meta)?;
         }
         Ok(())
@@ -427,49 +485,38 @@ async fn recreate_repository(
 
 /// Creates the Snapshots of `repository` that its backend directory holds copies of and
 /// this cluster does not, with their recorded status: the restic snapshots they point to
-/// are in the backend, so they can be restored and are subject to retention.
+/// are in the backend, so they can be restored and are subject to retention. A Snapshot
+/// created earlier whose status did not land gets it now. Returns what went wrong, per
+/// copy.
 async fn import_snapshots(
     client: &Client,
     repository: &Repository,
-    copies: Vec<Snapshot>,
-) -> Result<()> {
+    copies: Vec<std::result::Result<Snapshot, String>>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
     if copies.is_empty() {
-        return Ok(());
+        return problems;
     }
     let namespace = repository.namespace().unwrap_or_default();
     let api: Api<Snapshot> = Api::namespaced(client.clone(), &namespace);
     let mut imported = 0;
     for copy in copies {
+        let copy = match copy {
+            Ok(copy) => copy,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
+            }
+        };
         let name = copy.name_any();
-        if name.is_empty() || api.get_opt(&name).await?.is_some() {
+        if name.is_empty() {
             continue;
         }
-        let mut snapshot = Snapshot::new(&name, copy.spec);
-        snapshot.spec.repository = repository.name_any();
-        snapshot.metadata.namespace = Some(namespace.clone());
-        snapshot.metadata.labels = copy.metadata.labels;
-        snapshot.metadata.annotations = copy.metadata.annotations;
-        snapshot.metadata.owner_references = Some(vec![util::owner_reference(repository, false)]);
-        match api.create(&Default::default(), &snapshot).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 409 => continue,
-            Err(error) => return Err(error.into()),
+        match import_snapshot(&api, repository, copy).await {
+            Ok(true) => imported += 1,
+            Ok(false) => {}
+            Err(error) => problems.push(format!("Snapshot `{name}`: {error}")),
         }
-        let mut status = copy.status.unwrap_or_default();
-        let mut conditions = status.conditions.take().unwrap_or_default();
-        set_condition(
-            &mut conditions,
-            condition(
-                "SnapshotMetadataUploaded",
-                true,
-                "SnapshotMetadataUploaded",
-                "re-created from the copy in the backend",
-            ),
-        );
-        status.conditions = Some(conditions);
-        status.phase = None;
-        util::patch_status(&api, &name, serde_json::to_value(&status)?).await?;
-        imported += 1;
     }
     if imported > 0 {
         tracing::info!(
@@ -478,7 +525,50 @@ async fn import_snapshots(
             "re-created Snapshots from the backend"
         );
     }
-    Ok(())
+    problems
+}
+
+/// Creates one Snapshot from its copy (or fills in the status of one created without it);
+/// `false` when there was nothing to do.
+async fn import_snapshot(
+    api: &Api<Snapshot>,
+    repository: &Repository,
+    copy: Snapshot,
+) -> Result<bool> {
+    let name = copy.name_any();
+    match api.get_opt(&name).await? {
+        Some(existing) if existing.status.is_some() => return Ok(false),
+        Some(_) => {}
+        None => {
+            let mut snapshot = Snapshot::new(&name, copy.spec.clone());
+            snapshot.spec.repository = repository.name_any();
+            snapshot.metadata.namespace = repository.namespace();
+            snapshot.metadata.labels = copy.metadata.labels.clone();
+            snapshot.metadata.annotations = copy.metadata.annotations.clone();
+            snapshot.metadata.owner_references =
+                Some(vec![util::owner_reference(repository, false)]);
+            match api.create(&Default::default(), &snapshot).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.code == 409 => return Ok(false),
+                Err(error) => return Err(error.into()),
+            }
+        }
+    }
+    let mut status = copy.status.unwrap_or_default();
+    let mut conditions = status.conditions.take().unwrap_or_default();
+    set_condition(
+        &mut conditions,
+        condition(
+            "SnapshotMetadataUploaded",
+            true,
+            "SnapshotMetadataUploaded",
+            "re-created from the copy in the backend",
+        ),
+    );
+    status.conditions = Some(conditions);
+    status.phase = None;
+    util::patch_status(api, &name, serde_json::to_value(&status)?).await?;
+    Ok(true)
 }
 
 /// What a connectivity check of a backend found.

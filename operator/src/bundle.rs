@@ -146,7 +146,45 @@ pub fn executor_rules() -> Vec<Value> {
 /// granting more than the restorer holds.
 pub fn manifest_executor_rules() -> Vec<Value> {
     let mut rules = executor_rules();
-    rules.push(rule(&["*"], &["*"], &["get", "list", "create", "update"]));
+    // A dump lists every kind. `list` grants no subresource (no pods/exec, no token).
+    rules.push(rule(&["*"], &["*"], &["list"]));
+    // A restore creates (and with OverrideResources replaces) what a dump holds. Core kinds
+    // are named, so that `*` does not take in serviceaccounts/token, pods/exec or
+    // nodes/proxy; pods are left out (their controllers make them).
+    rules.push(rule(
+        &[""],
+        &[
+            "configmaps",
+            "secrets",
+            "services",
+            "serviceaccounts",
+            "persistentvolumeclaims",
+            "persistentvolumes",
+            "namespaces",
+            "limitranges",
+            "resourcequotas",
+            "replicationcontrollers",
+        ],
+        &["get", "create", "update"],
+    ));
+    rules.push(rule(
+        &[
+            "apps",
+            "batch",
+            "networking.k8s.io",
+            "rbac.authorization.k8s.io",
+            "storage.k8s.io",
+            "policy",
+            "autoscaling",
+            "scheduling.k8s.io",
+            "apiextensions.k8s.io",
+            "core.kubestash.com",
+            "storage.kubestash.com",
+            "addons.kubestash.com",
+        ],
+        &["*"],
+        &["get", "create", "update"],
+    ));
     rules
 }
 

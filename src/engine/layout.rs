@@ -192,6 +192,10 @@ pub fn discover_repositories(
     while let Some((directory, depth)) = queue.pop_front() {
         visited += 1;
         if visited > DISCOVERY_LIMIT {
+            tracing::warn!(
+                location = %store.location,
+                "stopped looking for repository.yaml after {DISCOVERY_LIMIT} directories; repositories not listed in metadata.yaml beyond them were not found"
+            );
             break;
         }
         if !directory.is_empty()
@@ -228,6 +232,29 @@ pub fn discover_repositories(
         }
     }
     Ok(found)
+}
+
+/// Every Snapshot copy of a repository directory, each read on its own: one that does not
+/// parse is an `Err` naming it, and the others still count.
+pub fn read_snapshot_copies(
+    store: &Store,
+    directory: &str,
+) -> Result<Vec<Result<Snapshot, String>>, EngineError> {
+    let folder = format!("{}/{SNAPSHOTS_DIRECTORY}", clean_prefix(directory));
+    let mut copies = Vec::new();
+    for name in store.list(&folder)? {
+        if !name.ends_with(".yaml") {
+            continue;
+        }
+        let path = format!("{folder}/{name}");
+        match store.read(&path) {
+            Ok(Some(data)) => copies
+                .push(serde_yaml::from_slice(&data).map_err(|error| format!("{path}: {error}"))),
+            Ok(None) => {}
+            Err(error) => copies.push(Err(error.to_string())),
+        }
+    }
+    Ok(copies)
 }
 
 #[cfg(test)]
@@ -337,12 +364,10 @@ mod tests {
         ] {
             write_repository(&store, &repository(name, path)).unwrap();
         }
-        // Data inside a repository directory is not searched.
-        write_repository(
-            &store,
-            &repository("nested", "shop/orders/repository/inner"),
-        )
-        .unwrap();
+        // restic data and Snapshot copies are not searched, even below a directory that has
+        // lost its repository.yaml.
+        write_repository(&store, &repository("nested", "plain/repository/inner")).unwrap();
+        write_repository(&store, &repository("copied", "plain/snapshots/inner")).unwrap();
         std::fs::create_dir_all(directory.path().join("broken")).unwrap();
         std::fs::write(directory.path().join("broken/repository.yaml"), "spec: [").unwrap();
         meta.repositories.push(RepositoryInfo {

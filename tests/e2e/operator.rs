@@ -731,6 +731,60 @@ fn a_configuration_without_backends_gets_the_default_storage_and_retention_polic
         "{conditions}"
     );
 
+    // A configuration that runs without a retention policy keeps running without one when
+    // a default policy appears later.
+    let patch_default = |value: bool| {
+        setup.sandbox.kubectl_ok(&[
+            "patch",
+            "retentionpolicy",
+            "keep-a-week",
+            "-n",
+            "shop",
+            "--type=merge",
+            "-p",
+            &format!(r#"{{"spec":{{"default":{value}}}}}"#),
+        ]);
+    };
+    patch_default(false);
+    let keep_all = setup.examples.path().join("keep-all.yaml");
+    std::fs::write(
+        &keep_all,
+        text.replace("name: orders-backup", "name: keep-all")
+            .replace("name: orders-repo", "name: keep-all-repo")
+            .replace("directory: /shop/orders", "directory: /shop/keep-all")
+            .replace(
+                "  sessions:",
+                "  backends:\n    - name: local\n      storageRef: {name: local-disk, namespace: shop}\n  sessions:",
+            ),
+    )
+    .unwrap();
+    setup
+        .sandbox
+        .kubectl_ok(&["apply", "-f", keep_all.to_str().unwrap()]);
+    wait_for("keep-all to be Ready", Duration::from_secs(60), || {
+        setup.field(
+            &["get", "backupconfiguration", "keep-all", "-n", "shop"],
+            "/status/phase",
+        ) == "Ready"
+    });
+    patch_default(true);
+    setup.sandbox.kubectl_ok(&[
+        "annotate",
+        "backupconfiguration",
+        "keep-all",
+        "-n",
+        "shop",
+        "touched=yes",
+    ]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        setup.field(
+            &["get", "backupconfiguration", "keep-all", "-n", "shop"],
+            "/spec/backends/0/retentionPolicy"
+        ),
+        Value::Null
+    );
+
     // With no default storage left: NotReady, saying so.
     setup.sandbox.kubectl_ok(&[
         "patch",

@@ -120,11 +120,15 @@ async fn run_kind<K: InvokerObject>(ctx: Arc<Context>, stop: tokio::sync::watch:
                         let api: Api<K> = Api::namespaced(ctx.client.clone(), &invoker.namespace);
                         if let Some(backends) = default_backends(&ctx.client, &invoker).await? {
                             // What KubeStash's webhook does on admission; the patch comes
-                            // back as a change.
+                            // back as a change. Guarded by the version read, so an edit
+                            // made meanwhile is not overwritten.
                             util::patch_merge(
                                 &api,
                                 &invoker.name,
-                                json!({"spec": {"backends": backends}}),
+                                json!({
+                                    "metadata": {"resourceVersion": object.meta().resource_version},
+                                    "spec": {"backends": backends},
+                                }),
                             )
                             .await?;
                             return Ok(Action::await_change());
@@ -215,7 +219,12 @@ async fn default_backends(
 ) -> Result<Option<Vec<kubestash::api::core::BackendReference>>> {
     let mut backends = invoker.backends.clone();
     let wants_storage = backends.is_empty() || backends.iter().any(|b| b.storage_ref.is_none());
-    let wants_policy = backends.is_empty() || backends.iter().any(|b| b.retention_policy.is_none());
+    // A retention policy is filled in on admission only (a configuration this controller
+    // has not seen yet, or one it is giving a storage): one that runs without a policy on
+    // purpose keeps every snapshot when a default policy appears later.
+    let admitting = invoker.conditions.is_empty() || wants_storage;
+    let wants_policy =
+        admitting && (backends.is_empty() || backends.iter().any(|b| b.retention_policy.is_none()));
     if !wants_storage && !wants_policy {
         return Ok(None);
     }
@@ -245,7 +254,7 @@ async fn default_backends(
             backend.storage_ref = Some(storage.clone());
         }
     }
-    if backends.iter().any(|b| b.retention_policy.is_none()) {
+    if admitting && backends.iter().any(|b| b.retention_policy.is_none()) {
         let policies = Api::<RetentionPolicy>::all(client.clone())
             .list(&ListParams::default())
             .await?

@@ -159,12 +159,38 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
         let component = args.component.clone();
         // A Job's earlier attempt (its pod failed after this repository) already wrote it:
         // backing up again would leave an unrecorded restic snapshot behind.
-        let done_before = util::get_opt(&snapshots_api, &entry.name)
-            .await?
-            .and_then(|snapshot| snapshot.status?.components?.remove(&component))
+        let current = util::get_opt(&snapshots_api, &entry.name).await?;
+        let done_before = current
+            .as_ref()
+            .and_then(|snapshot| {
+                snapshot
+                    .status
+                    .as_ref()?
+                    .components
+                    .as_ref()?
+                    .get(&component)
+            })
             .is_some_and(|status| status.phase == Some(SnapshotPhase::Succeeded));
         if done_before {
             tracing::info!(snapshot = %entry.name, %component, "already backed up by an earlier attempt of this Job");
+            // That attempt may have died before its copy reached the backend.
+            let uploaded = current
+                .as_ref()
+                .and_then(|snapshot| snapshot.status.as_ref()?.conditions.as_ref())
+                .is_some_and(|conditions| {
+                    util::is_true(Some(conditions), "SnapshotMetadataUploaded")
+                });
+            if let (false, Some(snapshot)) = (uploaded, current) {
+                let repository_name = entry.repository.clone().unwrap_or_default();
+                upload_metadata(
+                    client,
+                    &snapshots_api,
+                    &repositories_api,
+                    &repository_name,
+                    snapshot,
+                )
+                .await;
+            }
             continue;
         }
         let component_path = layout::component_path(&session_name, &component);
@@ -379,10 +405,21 @@ async fn upload_metadata(
             message,
         ),
     );
-    let _ = util::patch_status(
-        snapshots,
-        &snapshot.name_any(),
-        json!({"conditions": conditions}),
-    )
-    .await;
+    // Without the condition the Snapshot never becomes Succeeded: retry a failed write.
+    let patch = json!({"conditions": conditions});
+    for attempt in 0..3 {
+        match util::patch_status(snapshots, &snapshot.name_any(), patch.clone()).await {
+            Ok(_) => break,
+            Err(error) if attempt < 2 => {
+                tracing::warn!(snapshot = %snapshot.name_any(), %error, "recording SnapshotMetadataUploaded failed; retrying");
+                tokio::time::sleep(std::time::Duration::from_secs(1 << attempt)).await;
+            }
+            Err(error) => {
+                eprintln!(
+                    "error: recording SnapshotMetadataUploaded on Snapshot `{}`: {error}",
+                    snapshot.name_any()
+                );
+            }
+        }
+    }
 }
