@@ -273,14 +273,16 @@ pub async fn check(
     );
     let probe = async {
         if backend::is_local(storage) {
-            check_through_job(client, storage, image).await
+            check_through_job(client, storage, image, timeout).await
         } else {
             let location = backend::storage_location(client, storage).await?;
             Ok(backend::blocking(move || backend::probe(&location)).await?)
         }
     };
-    match tokio::time::timeout(timeout, probe).await {
+    // A check Job bounds itself (and cleans up) within `timeout`; this is the backstop.
+    match tokio::time::timeout(timeout + Duration::from_secs(5), probe).await {
         Ok(Ok(report)) => Ok(report),
+        Ok(Err(error)) if error.downcast_ref::<CliError>().is_some() => Err(error),
         Ok(Err(error)) => Err(CliError {
             status: ExitStatus::Failed,
             message: format!("{key}: connectivity check failed: {error:#}"),
@@ -303,6 +305,7 @@ async fn check_through_job(
     client: &Client,
     storage: &BackupStorage,
     image: &str,
+    timeout: Duration,
 ) -> anyhow::Result<ProbeReport> {
     let namespace = storage.namespace().unwrap_or_default();
     let name = storage.name_any();
@@ -329,9 +332,37 @@ async fn check_through_job(
         ],
         ..JobSpec::default()
     };
-    let job = jobs::storage_job(storage, base, 0, 600)
+    let mut job = jobs::storage_job(storage, base, 0, 600)
         .ok_or_else(|| anyhow::anyhow!("spec.storage.local is not a volume"))?;
-    let logs = kubestash_operator::controllers::run_job(client, &job, 20).await?;
+    // Should this command die while waiting, the Job still ends.
+    if let Some(spec) = job.spec.as_mut() {
+        spec.active_deadline_seconds = Some(timeout.as_secs().max(1) as i64);
+    }
+    let logs = match tokio::time::timeout(
+        timeout,
+        kubestash_operator::controllers::run_job(client, &job, 20),
+    )
+    .await
+    {
+        Ok(logs) => logs?,
+        Err(_) => {
+            // A pod that never starts (the volume elsewhere) must not stay behind.
+            let jobs: Api<k8s_openapi::api::batch::v1::Job> =
+                Api::namespaced(client.clone(), &namespace);
+            let _ = jobs
+                .delete(&job_name, &kube::api::DeleteParams::background())
+                .await;
+            return Err(CliError {
+                status: ExitStatus::TimedOut,
+                message: format!(
+                    "BackupStorage {namespace}/{name}: the check Job {job_name} did not finish within {}s (deleted)",
+                    timeout.as_secs()
+                ),
+                hint: Some("can a pod mount the volume (node, access mode, claim)?".into()),
+            }
+            .into());
+        }
+    };
     logs.lines()
         .find_map(|line| line.strip_prefix(PROBE_LOG_PREFIX))
         .and_then(|text| serde_json::from_str::<ProbeReport>(text).ok())
