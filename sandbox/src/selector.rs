@@ -268,6 +268,23 @@ fn split_unescaped(text: &str, separator: char) -> Vec<String> {
 
 /// The string form of a field value, as the server's field set holds it.
 pub(crate) fn field_value(object: &Value, path: &str) -> String {
+    // Field labels whose value the apiserver derives rather than reads as is.
+    let (path, default) = match path {
+        // A Job's `status.successful` is its `status.succeeded` count.
+        "status.successful" => ("status.succeeded", "0"),
+        "spec.hostNetwork" | "spec.unschedulable" => (path, "false"),
+        "source" => ("source.component", ""),
+        _ => (path, ""),
+    };
+    let value = raw_field_value(object, path);
+    if value.is_empty() {
+        default.to_string()
+    } else {
+        value
+    }
+}
+
+fn raw_field_value(object: &Value, path: &str) -> String {
     let mut current = object;
     for segment in path.split('.') {
         current = &current[segment];
@@ -332,6 +349,27 @@ mod tests {
 
     fn object(labels: Value) -> Value {
         json!({"metadata": {"name": "one", "namespace": "shop", "labels": labels}, "status": {"phase": "Running"}})
+    }
+
+    #[test]
+    fn derived_field_labels_read_as_the_apiserver_sets_them() {
+        let job = json!({"status": {"succeeded": 1}});
+        assert_eq!(field_value(&job, "status.successful"), "1");
+        assert_eq!(field_value(&json!({}), "status.successful"), "0");
+        assert_eq!(
+            field_value(&json!({"spec": {}}), "spec.hostNetwork"),
+            "false"
+        );
+        assert_eq!(
+            field_value(&json!({"spec": {"hostNetwork": true}}), "spec.hostNetwork"),
+            "true"
+        );
+        let event = json!({"source": {"component": "kubelet", "host": "n1"}});
+        assert_eq!(field_value(&event, "source"), "kubelet");
+        assert_eq!(
+            field_value(&json!({"metadata": {"name": "x"}}), "metadata.name"),
+            "x"
+        );
     }
 
     #[test]
