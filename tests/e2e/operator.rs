@@ -644,6 +644,35 @@ fn a_new_cluster_on_the_old_backend_gets_its_repositories_and_snapshots_back_and
     ]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert_files(&new.pvc("shop-staging", "ledger-copy"), &files);
+
+    // Once this cluster runs the storage, a Repository deleted here stays deleted: its files
+    // remain (Delete policy), and the sync for another Repository does not bring it back.
+    new.sandbox
+        .kubectl_ok(&["delete", "repository", "ledger-repo", "-n", "shop"]);
+    let other = new.examples.path().join("other-repo.yaml");
+    std::fs::write(
+        &other,
+        "apiVersion: storage.kubestash.com/v1alpha1\nkind: Repository\nmetadata: {name: other-repo, namespace: shop}\nspec:\n  storageRef: {name: local-disk, namespace: shop}\n  path: /shop/other\n  encryptionSecret: {name: shop-restic-password}\n",
+    )
+    .unwrap();
+    new.sandbox
+        .kubectl_ok(&["apply", "-f", other.to_str().unwrap()]);
+    wait_for(
+        "the other Repository to be initialized",
+        Duration::from_secs(60),
+        || {
+            new.field(
+                &["get", "repository", "other-repo", "-n", "shop"],
+                "/status/phase",
+            ) == "Ready"
+        },
+    );
+    assert!(backend.join("shop/ledger/repository.yaml").is_file());
+    assert!(!new
+        .sandbox
+        .kubectl(&["get", "repository", "ledger-repo", "-n", "shop"])
+        .status
+        .success());
 }
 
 #[test]
