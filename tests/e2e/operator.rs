@@ -159,6 +159,32 @@ impl Setup {
             .kubectl_ok(&["create", "-f", job_file.to_str().unwrap()]);
     }
 
+    /// Without an operator: the install, the shared objects and the PVC example, files in
+    /// the claim, then `backup now ledger-pvc-backup --wait` plus `extra`, which runs the
+    /// controllers in-process. Returns the files written and the run.
+    pub(crate) fn embedded_pvc_backup(
+        &self,
+        extra: &[&str],
+    ) -> (Vec<(PathBuf, Vec<u8>)>, crate::Run) {
+        let install = self.sandbox.plugin(&["install", "--no-operator"]);
+        assert_eq!(install.code, 0, "{}", install.stderr);
+        self.shared();
+        self.apply(&["pvc/pvc.yaml", "pvc/backupconfiguration.yaml"]);
+        let files = write_files(&self.pvc("shop", "ledger"));
+        let mut args = vec![
+            "backup",
+            "now",
+            "ledger-pvc-backup",
+            "-n",
+            "shop",
+            "--wait",
+            "--timeout",
+            "2m",
+        ];
+        args.extend_from_slice(extra);
+        (files, self.sandbox.plugin(&args))
+    }
+
     /// One small file in the workload example's volume.
     pub(crate) fn seed_orders_data(&self) {
         let data = self.pvc("shop", "orders-data");
@@ -413,23 +439,7 @@ fn workload_backup_from_the_cronjob_then_restore_brings_files_back_byte_for_byte
 fn embedded_pvc_backup_restores_into_a_fresh_claim_in_another_namespace() {
     // No operator: `backup now --wait` runs the controllers itself.
     let setup = Setup::new();
-    let install = setup.sandbox.plugin(&["install", "--no-operator"]);
-    assert_eq!(install.code, 0, "{}", install.stderr);
-    setup.shared();
-    setup.apply(&["pvc/pvc.yaml", "pvc/backupconfiguration.yaml"]);
-    let files = write_files(&setup.pvc("shop", "ledger"));
-    let run = setup.sandbox.plugin(&[
-        "backup",
-        "now",
-        "ledger-pvc-backup",
-        "-n",
-        "shop",
-        "--wait",
-        "--timeout",
-        "2m",
-        "-o",
-        "json",
-    ]);
+    let (files, run) = setup.embedded_pvc_backup(&["-o", "json"]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     assert!(
         run.stderr
@@ -531,21 +541,7 @@ fn embedded_pvc_backup_restores_into_a_fresh_claim_in_another_namespace() {
 fn a_new_cluster_on_the_old_backend_gets_its_repositories_and_snapshots_back_and_restores() {
     // The old cluster: one PVC backup into the local storage, then the cluster is gone.
     let old = Setup::new();
-    let install = old.sandbox.plugin(&["install", "--no-operator"]);
-    assert_eq!(install.code, 0, "{}", install.stderr);
-    old.shared();
-    old.apply(&["pvc/pvc.yaml", "pvc/backupconfiguration.yaml"]);
-    let files = write_files(&old.pvc("shop", "ledger"));
-    let run = old.sandbox.plugin(&[
-        "backup",
-        "now",
-        "ledger-pvc-backup",
-        "-n",
-        "shop",
-        "--wait",
-        "--timeout",
-        "2m",
-    ]);
+    let (files, run) = old.embedded_pvc_backup(&[]);
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let snapshot_name = old.field(
         &["get", "snapshots", "-n", "shop"],

@@ -234,13 +234,8 @@ async fn default_backends(
         let storages = Api::<BackupStorage>::all(client.clone())
             .list(&ListParams::default())
             .await?
-            .items
-            .into_iter()
-            .filter(|s| s.spec.default)
-            .map(|s| {
-                let policy = s.spec.usage_policy.clone();
-                (s.namespace().unwrap_or_default(), s.name_any(), policy)
-            });
+            .items;
+        let storages = candidates(storages, |s| (s.spec.default, s.spec.usage_policy.clone()));
         let Some(storage) = pick_default(storages, namespace, labels.as_ref()) else {
             return Ok(None);
         };
@@ -258,13 +253,8 @@ async fn default_backends(
         let policies = Api::<RetentionPolicy>::all(client.clone())
             .list(&ListParams::default())
             .await?
-            .items
-            .into_iter()
-            .filter(|p| p.spec.default)
-            .map(|p| {
-                let policy = p.spec.usage_policy.clone();
-                (p.namespace().unwrap_or_default(), p.name_any(), policy)
-            });
+            .items;
+        let policies = candidates(policies, |p| (p.spec.default, p.spec.usage_policy.clone()));
         if let Some(policy) = pick_default(policies, namespace, labels.as_ref()) {
             for backend in backends.iter_mut().filter(|b| b.retention_policy.is_none()) {
                 backend.retention_policy = Some(policy.clone());
@@ -272,6 +262,24 @@ async fn default_backends(
         }
     }
     Ok((backends != invoker.backends).then_some(backends))
+}
+
+/// The objects marked default, as `(namespace, name, usage policy)`; `marks` reads an
+/// object's `spec.default` and `spec.usagePolicy`.
+fn candidates<K: ResourceExt>(
+    objects: Vec<K>,
+    marks: impl Fn(&K) -> (bool, Option<kubestash::api::common::UsagePolicy>),
+) -> impl Iterator<Item = (String, String, Option<kubestash::api::common::UsagePolicy>)> {
+    objects.into_iter().filter_map(move |object| {
+        let (default, policy) = marks(&object);
+        default.then(|| {
+            (
+                object.namespace().unwrap_or_default(),
+                object.name_any(),
+                policy,
+            )
+        })
+    })
 }
 
 /// The default among `(namespace, name, usage policy)` candidates for an object in
