@@ -242,13 +242,18 @@ async fn sync_storage_inner(
         Ok(layout::discover_repositories(&store, &meta)?)
     })
     .await?;
-    let storages: Vec<(String, String)> = Api::<BackupStorage>::all(client.clone())
-        .list(&Default::default())
-        .await?
-        .items
-        .iter()
-        .map(|s| (s.namespace().unwrap_or_default(), s.name_any()))
-        .collect();
+    // Only the first sync discovers anything to weigh against the other storages.
+    let storages: Vec<(String, String)> = if discovered.is_empty() {
+        Vec::new()
+    } else {
+        Api::<BackupStorage>::all(client.clone())
+            .list(&Default::default())
+            .await?
+            .items
+            .iter()
+            .map(|s| (s.namespace().unwrap_or_default(), s.name_any()))
+            .collect()
+    };
     let mut unsynced: Vec<RepositoryInfo> = Vec::new();
     for (directory, read) in discovered {
         let known = repositories

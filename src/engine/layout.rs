@@ -146,23 +146,6 @@ pub fn delete_snapshot(store: &Store, directory: &str, name: &str) -> Result<(),
     ))
 }
 
-/// Reads every Snapshot copy of a repository directory (for re-syncing a new cluster).
-pub fn read_snapshots(store: &Store, directory: &str) -> Result<Vec<Snapshot>, EngineError> {
-    let folder = format!("{}/{SNAPSHOTS_DIRECTORY}", clean_prefix(directory));
-    let mut snapshots = Vec::new();
-    for name in store.list(&folder)? {
-        if !name.ends_with(".yaml") {
-            continue;
-        }
-        let path = format!("{folder}/{name}");
-        if let Some(data) = store.read(&path)? {
-            snapshots
-                .push(serde_yaml::from_slice(&data).map_err(|error| yaml_error(&path, error))?);
-        }
-    }
-    Ok(snapshots)
-}
-
 /// How deep below the backend root [`discover_repositories`] looks for `repository.yaml`.
 const DISCOVERY_DEPTH: usize = 4;
 /// How many directories [`discover_repositories`] visits at most, on a bucket shared with
@@ -322,14 +305,19 @@ mod tests {
             Default::default(),
         );
         write_snapshot(&store, "/shop/orders", &snapshot).unwrap();
-        assert_eq!(read_snapshots(&store, "shop/orders").unwrap().len(), 1);
+        assert_eq!(
+            read_snapshot_copies(&store, "shop/orders").unwrap().len(),
+            1
+        );
         delete_snapshot(
             &store,
             "shop/orders",
             "orders-repo-orders-backup-nightly-1700000000",
         )
         .unwrap();
-        assert!(read_snapshots(&store, "shop/orders").unwrap().is_empty());
+        assert!(read_snapshot_copies(&store, "shop/orders")
+            .unwrap()
+            .is_empty());
         assert_eq!(
             component_path("nightly", "dump"),
             "repository/v1/nightly/dump"
