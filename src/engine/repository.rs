@@ -347,7 +347,8 @@ impl ComponentRepository {
     }
 
     /// Backs up the bytes of `reader` (e.g. a child's stdout such as `pg_dump`) as one file
-    /// named `file_name`, without a temporary file.
+    /// named `file_name`, without a temporary file. A read error fails the backup and leaves
+    /// no snapshot.
     pub fn backup_stream(
         &self,
         reader: impl Read + Send + 'static,
@@ -355,20 +356,62 @@ impl ComponentRepository {
         host: Option<&str>,
         tags: &[String],
     ) -> Result<BackupSummary, EngineError> {
-        let (repository, _lock) = self.open_for_backup()?;
         let path = PathBuf::from(file_name.trim_start_matches('/'));
+        if path.file_name().is_none() {
+            return Err(EngineError::Source {
+                path: file_name.to_string(),
+                cause: "a stream needs a file name to be stored under".into(),
+            });
+        }
+        let (repository, lock) = self.open_for_backup()?;
+        let failure = Arc::new(Mutex::new(None));
         let source = StreamSource {
             path: path.clone(),
-            reader: Mutex::new(Some(Box::new(reader))),
+            reader: Mutex::new(Some(Box::new(FailureRecorder {
+                inner: reader,
+                failure: failure.clone(),
+            }))),
         };
-        let options = BackupOptions::default().stdin_filename(file_name.to_string());
+        // A stream has no size or times to compare with a parent snapshot's file: with a
+        // parent, rustic would take the parent's content as unchanged and never read it.
+        let options = BackupOptions::default()
+            .stdin_filename(file_name.to_string())
+            .parent_opts(ParentOptions::default().force(true));
         let template = self.snapshot_template(host, tags)?;
         let snapshot = repository
             .archive(&options, &source, template, &[path])
             .map_err(|error| {
                 EngineError::operation("back up the stream", &self.location, &error)
             })?;
-        Ok(summary_of(&snapshot))
+        let summary = summary_of(&snapshot);
+        let failed = failure.lock().ok().and_then(|mut failure| failure.take());
+        if let Some(cause) = failed {
+            // rustic leaves a file it cannot read out of the snapshot and saves the rest.
+            drop(lock);
+            return Err(self.discard(
+                &summary.snapshot_id,
+                EngineError::Source {
+                    path: file_name.to_string(),
+                    cause,
+                },
+            ));
+        }
+        Ok(summary)
+    }
+
+    /// Forgets a snapshot that must not count as a backup and returns `error`, naming the
+    /// snapshot when it could not be forgotten.
+    fn discard(&self, snapshot_id: &str, error: EngineError) -> EngineError {
+        match self.forget(&[snapshot_id.to_string()]) {
+            Ok(_) => error,
+            Err(forget) => EngineError::Operation {
+                operation: "back up the stream",
+                repository: self.location.describe(),
+                cause: format!(
+                    "{error}; the incomplete snapshot {snapshot_id} could not be forgotten ({forget}): forget it by hand"
+                ),
+            },
+        }
     }
 
     /// Backs up in-memory files (e.g. a manifest dump) as one snapshot, without a scratch
@@ -397,7 +440,7 @@ impl ComponentRepository {
         let template = self.snapshot_template(host, tags)?;
         let snapshot = repository
             .archive(
-                &BackupOptions::default(),
+                &BackupOptions::default().parent_opts(ParentOptions::default().force(true)),
                 &source,
                 template,
                 &[PathBuf::from("/")],
@@ -406,7 +449,8 @@ impl ComponentRepository {
         Ok(summary_of(&snapshot))
     }
 
-    /// Backs up the stdout of `command` as `file_name`; fails if the command fails.
+    /// Backs up the stdout of `command` as `file_name`; fails if the command fails, with
+    /// the end of its stderr, and then leaves no snapshot.
     pub fn backup_command_output(
         &self,
         command: &mut std::process::Command,
@@ -414,31 +458,53 @@ impl ComponentRepository {
         host: Option<&str>,
         tags: &[String],
     ) -> Result<BackupSummary, EngineError> {
-        let line = format!("{command:?}");
+        // Program and arguments only: `Debug` would also print the environment set on the
+        // command, passwords included.
+        let line = std::iter::once(command.get_program())
+            .chain(command.get_args())
+            .map(|part| part.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let failed = |cause: String| EngineError::Command {
+            command: line.clone(),
+            cause,
+        };
         let mut child = command
             .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
             .spawn()
-            .map_err(|error| EngineError::Command {
-                command: line.clone(),
-                cause: error.to_string(),
-            })?;
-        let stdout = child.stdout.take().ok_or_else(|| EngineError::Command {
-            command: line.clone(),
-            cause: "no stdout".into(),
-        })?;
+            .map_err(|error| failed(error.to_string()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| failed("no stdout".into()))?;
+        let stderr = child
+            .stderr
+            .take()
+            .map(|stderr| std::thread::spawn(move || tail_of(stderr, STDERR_TAIL)));
         let result = self.backup_stream(stdout, file_name, host, tags);
-        let status = child.wait().map_err(|error| EngineError::Command {
-            command: line.clone(),
-            cause: error.to_string(),
-        })?;
+        if result.is_err() {
+            // It may not be reading its output any more, or still working before it writes.
+            let _ = child.kill();
+        }
+        let status = child.wait().map_err(|error| failed(error.to_string()));
+        let stderr = stderr
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default();
         let summary = result?;
+        let status = match status {
+            Ok(status) => status,
+            Err(error) => return Err(self.discard(&summary.snapshot_id, error)),
+        };
         if !status.success() {
             // The snapshot holds a truncated dump; it must not count as a backup.
-            let _ = self.forget(std::slice::from_ref(&summary.snapshot_id));
-            return Err(EngineError::Command {
-                command: line,
-                cause: format!("exited with {status}"),
-            });
+            let stderr = stderr.trim();
+            let cause = if stderr.is_empty() {
+                format!("exited with {status}")
+            } else {
+                format!("exited with {status}: {stderr}")
+            };
+            return Err(self.discard(&summary.snapshot_id, failed(cause)));
         }
         Ok(summary)
     }
@@ -562,6 +628,47 @@ fn repository_config() -> ConfigOptions {
     options.set_compression = Some(1);
     options.set_datapack_size = "4 MiB".parse().ok();
     options
+}
+
+/// How much of a failed command's stderr its error carries.
+const STDERR_TAIL: usize = 2048;
+
+/// The last `limit` bytes `reader` gives until its end, as text.
+fn tail_of(mut reader: impl Read, limit: usize) -> String {
+    let mut tail = std::collections::VecDeque::with_capacity(limit);
+    let mut buffer = [0u8; 4096];
+    loop {
+        match reader.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(read) => {
+                tail.extend(&buffer[..read]);
+                let excess = tail.len().saturating_sub(limit);
+                tail.drain(..excess);
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(tail.make_contiguous()).into_owned()
+}
+
+/// A reader that keeps its first error where the caller can see it: rustic only logs a
+/// source file it fails to read.
+struct FailureRecorder<R> {
+    inner: R,
+    failure: Arc<Mutex<Option<String>>>,
+}
+
+impl<R: Read> Read for FailureRecorder<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buffer).inspect_err(|error| {
+            if error.kind() != std::io::ErrorKind::Interrupted {
+                if let Ok(mut failure) = self.failure.lock() {
+                    failure.get_or_insert_with(|| error.to_string());
+                }
+            }
+        })
+    }
 }
 
 fn summary_of(snapshot: &SnapshotFile) -> BackupSummary {

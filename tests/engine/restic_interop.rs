@@ -251,17 +251,78 @@ fn command_output_is_backed_up_and_a_failing_command_fails() {
         .unwrap();
     assert_eq!(restored, b"CREATE TABLE orders;\n");
 
+    // The same file name and host again, other bytes: the second snapshot holds them (a
+    // stream has no size or times, so a parent snapshot's content must not be reused).
+    let mut second = std::process::Command::new("sh");
+    second.args(["-c", "printf 'CREATE TABLE customers;\n'"]);
+    repository
+        .backup_command_output(&mut second, "dump.sql", Some("dump"), &[])
+        .unwrap();
+    let mut restored = Vec::new();
+    repository
+        .dump("latest", "dump.sql", &mut restored)
+        .unwrap();
+    assert_eq!(restored, b"CREATE TABLE customers;\n");
+
     let mut failing = std::process::Command::new("sh");
-    failing.args(["-c", "printf partial; exit 3"]);
+    failing
+        .args([
+            "-c",
+            "printf partial; echo 'pg_dump: connection refused' >&2; exit 3",
+        ])
+        .env("PGPASSWORD", "do-not-print-me");
     let error = repository
         .backup_command_output(&mut failing, "dump.sql", Some("dump"), &[])
         .unwrap_err();
     assert!(matches!(error, EngineError::Command { .. }), "{error}");
+    let text = error.to_string();
+    assert!(
+        text.contains("connection refused"),
+        "stderr is reported: {text}"
+    );
+    assert!(
+        !text.contains("do-not-print-me"),
+        "the environment is not: {text}"
+    );
     assert_eq!(
         repository.snapshots(&[]).unwrap().len(),
-        1,
+        2,
         "the truncated dump is not kept"
     );
+}
+
+/// A reader that gives some bytes, then an error.
+struct Broken(usize);
+
+impl std::io::Read for Broken {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        if self.0 == 0 {
+            return Err(std::io::Error::other("the dump connection dropped"));
+        }
+        let read = self.0.min(buffer.len());
+        buffer[..read].fill(b'x');
+        self.0 -= read;
+        Ok(read)
+    }
+}
+
+#[test]
+fn a_stream_that_fails_to_read_leaves_no_snapshot() {
+    let workspace = Workspace::new();
+    let repository = repository(&workspace);
+    repository.init().unwrap();
+    let error = repository
+        .backup_stream(Broken(100_000), "db.sql", Some("dump"), &[])
+        .unwrap_err();
+    assert!(
+        matches!(error, EngineError::Source { .. }) && error.to_string().contains("dropped"),
+        "{error}"
+    );
+    assert!(repository.snapshots(&[]).unwrap().is_empty());
+    let error = repository
+        .backup_stream(Cursor::new(b"x".to_vec()), "/", Some("dump"), &[])
+        .unwrap_err();
+    assert!(error.to_string().contains("file name"), "{error}");
 }
 
 #[test]
