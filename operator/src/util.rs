@@ -74,6 +74,18 @@ pub fn find<'a>(conditions: Option<&'a Vec<Condition>>, type_: &str) -> Option<&
     conditions.and_then(|list| list.iter().find(|c| c.type_ == type_))
 }
 
+/// The API server's message when it refused a request for good: the request is invalid
+/// (400, 422) or not allowed (403: RBAC, admission, an exhausted ResourceQuota). Trying the
+/// same request again gets the same answer, so a session that depends on it has to end.
+pub fn refused(error: &kube::Error) -> Option<String> {
+    match error {
+        kube::Error::Api(status) if matches!(status.code, 400 | 403 | 422) => {
+            Some(status.message.clone())
+        }
+        _ => None,
+    }
+}
+
 /// Merge-patches the status subresource.
 pub async fn patch_status<K>(api: &Api<K>, name: &str, status: Value) -> Result<K>
 where

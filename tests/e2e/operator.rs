@@ -1347,6 +1347,26 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
     assert!(status.to_string().contains("was deleted"), "{status}");
     std::fs::remove_file(setup.pvc("shop", "orders-data").join("big.bin")).unwrap();
 
+    // A request the API server refuses for good (the session's name, too long for the label
+    // its Snapshot and Job carry) ends the session instead of retrying it forever.
+    let long = format!("orders-by-hand-{}", "x".repeat(56));
+    let by_hand = setup.examples.path().join("long-session.yaml");
+    std::fs::write(
+        &by_hand,
+        format!("apiVersion: core.kubestash.com/v1alpha1\nkind: BackupSession\nmetadata:\n  name: {long}\n  namespace: shop\nspec:\n  invoker: {{apiGroup: core.kubestash.com, kind: BackupConfiguration, name: orders-backup}}\n  session: nightly\n"),
+    )
+    .unwrap();
+    setup
+        .sandbox
+        .kubectl_ok(&["apply", "-f", by_hand.to_str().unwrap()]);
+    assert_eq!(wait_final(&setup, &long), "Failed");
+    let status = setup.json(&["get", "backupsession", &long, "-n", "shop"])["status"].clone();
+    assert!(
+        status.to_string().contains("RequestRefused")
+            && status.to_string().contains("no more than 63 characters"),
+        "{status}"
+    );
+
     // Target missing: a backup fails at once, naming it.
     setup
         .sandbox

@@ -241,10 +241,25 @@ async fn reconcile(restore: Arc<RestoreSession>, ctx: Arc<Context>) -> Result<Ac
         restore,
     };
     let phase = run.restore.status.as_ref().and_then(|s| s.phase);
-    match phase {
-        Some(phase) if phase.is_final() => resume_backups(&run).await,
+    let outcome = match phase {
+        Some(phase) if phase.is_final() => return resume_backups(&run).await,
         Some(RestorePhase::Running) => progress(&run).await,
         _ => start(&run).await,
+    };
+    match outcome {
+        Err(Error::Kube(error)) => match util::refused(&error) {
+            Some(why) => {
+                run.finish(
+                    RestorePhase::Failed,
+                    "RestoreExecutorEnsured",
+                    "RequestRefused",
+                    format!("the API server refused a request of this restore: {why}"),
+                )
+                .await
+            }
+            None => Err(Error::Kube(error)),
+        },
+        other => other,
     }
 }
 
@@ -609,12 +624,6 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
 async fn progress(run: &Run) -> Result<Action> {
     let client = &run.ctx.client;
     let status = run.restore.status.clone().unwrap_or_default();
-    if !util::is_true(status.conditions.as_ref(), "RestoreExecutorEnsured") {
-        // Created the status but not (all) the Jobs before a restart: recreate them.
-        let fresh_phase = json!({"phase": "Pending"});
-        util::patch_status(&run.api, &run.name, fresh_phase).await?;
-        return Ok(Action::requeue(Duration::from_secs(1)));
-    }
     let components: Vec<String> = status
         .components
         .clone()
@@ -622,6 +631,7 @@ async fn progress(run: &Run) -> Result<Action> {
         .into_keys()
         .collect();
     let jobs_api: Api<Job> = Api::namespaced(client.clone(), &run.namespace);
+    // Before anything else: a restore whose Jobs cannot be created ends at its deadline.
     if let Some(deadline) = &status.restore_deadline {
         if chrono::Utc::now() > util::to_chrono(deadline) {
             let message = format!(
@@ -663,6 +673,12 @@ async fn progress(run: &Run) -> Result<Action> {
                 )
                 .await;
         }
+    }
+    if !util::is_true(status.conditions.as_ref(), "RestoreExecutorEnsured") {
+        // Created the status but not (all) the Jobs before a restart: recreate them.
+        let fresh_phase = json!({"phase": "Pending"});
+        util::patch_status(&run.api, &run.name, fresh_phase).await?;
+        return Ok(Action::requeue(Duration::from_secs(1)));
     }
     let mut running = false;
     let mut errors = Vec::new();

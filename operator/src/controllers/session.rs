@@ -345,7 +345,7 @@ async fn reconcile(
     let Some(invoker) = run.session.spec.invoker.clone() else {
         return run
             .fail(
-                "BackupSkipped",
+                "BackupExecutorEnsured",
                 "InvokerMissing",
                 "spec.invoker is required".into(),
             )
@@ -377,9 +377,23 @@ async fn reconcile(
             .await;
     };
     let _ = run.resolved.set((invoker.clone(), session_config.clone()));
-    match phase {
+    let outcome = match phase {
         None | Some(BackupSessionPhase::Pending) => start(&run, &invoker, &session_config).await,
         _ => progress(&run, &invoker, &session_config).await,
+    };
+    match outcome {
+        Err(Error::Kube(error)) => match util::refused(&error) {
+            Some(why) => {
+                run.fail(
+                    "BackupExecutorEnsured",
+                    "RequestRefused",
+                    format!("the API server refused a request of this session: {why}"),
+                )
+                .await
+            }
+            None => Err(Error::Kube(error)),
+        },
+        other => other,
     }
 }
 
@@ -792,6 +806,20 @@ async fn start(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result
                 .await;
         }
     }
+    if run.status().backup_deadline.is_none() {
+        if let Some(timeout) = backup_timeout(run, session) {
+            // From the session's start, hooks and Job creation included; kept when the
+            // operator restarts and starts over.
+            let deadline =
+                chrono::Utc::now() + chrono::Duration::from_std(timeout).unwrap_or_default();
+            util::patch_status(
+                &run.api,
+                &run.name,
+                json!({"backupDeadline": util::from_chrono(deadline)}),
+            )
+            .await?;
+        }
+    }
     let plan = match plan_or_fail(run, invoker, session).await? {
         Ok(plan) => plan,
         Err(action) => return Ok(action),
@@ -850,13 +878,6 @@ async fn start(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result
         json!({"metadata": {"annotations": {COMPONENTS_ANNOTATION: components.join(",")}}}),
     )
     .await?;
-    let timeout = run
-        .session
-        .spec
-        .backup_timeout
-        .clone()
-        .or(session.config.backup_timeout.clone())
-        .and_then(|t| kubestash::duration::parse_go_duration(&t).ok());
     let mut conditions = util::fresh_conditions(&run.api, &run.name).await?;
     set_condition(
         &mut conditions,
@@ -867,19 +888,12 @@ async fn start(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result
             format!("{} Snapshot(s) created", entries.len()),
         ),
     );
-    let mut status = json!({
+    let status = json!({
         "phase": "Running",
         "totalSnapshots": entries.len(),
         "snapshots": entries,
         "conditions": conditions,
     });
-    // Set once: a restart that plans again keeps the first deadline.
-    if let Some(deadline) = run.status().backup_deadline {
-        status["backupDeadline"] = json!(deadline);
-    } else if let Some(timeout) = timeout {
-        let deadline = chrono::Utc::now() + chrono::Duration::from_std(timeout).unwrap_or_default();
-        status["backupDeadline"] = json!(util::from_chrono(deadline));
-    }
     util::patch_status(&run.api, &run.name, status).await?;
     for (_, job) in &plan.jobs {
         run.ctx.ensure_job(job).await?;
@@ -902,6 +916,80 @@ async fn start(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result
     );
     util::patch_status(&run.api, &run.name, json!({"conditions": conditions})).await?;
     Ok(Action::requeue(Duration::from_secs(10)))
+}
+
+/// The session's `backupTimeout`, or its configuration session's.
+fn backup_timeout(run: &Run, session: &InvokerSession) -> Option<Duration> {
+    run.session
+        .spec
+        .backup_timeout
+        .clone()
+        .or(session.config.backup_timeout.clone())
+        .and_then(|t| kubestash::duration::parse_go_duration(&t).ok())
+}
+
+/// Ends a session whose `backupDeadline` passed: its Jobs are deleted and its unfinished
+/// components failed. Once every snapshot succeeded (the retention Job runs), the backup
+/// itself is not blamed: the session fails for its retention.
+async fn timed_out(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result<Action> {
+    let jobs_api: Api<Job> = Api::namespaced(run.ctx.client.clone(), &run.namespace);
+    let timeout = run
+        .session
+        .spec
+        .backup_timeout
+        .clone()
+        .or(session.config.backup_timeout.clone())
+        .unwrap_or_default();
+    let retention_started = util::is_true(
+        run.status().conditions.as_ref(),
+        "RetentionPolicyExecutorEnsured",
+    );
+    let (type_, reason, message) = if retention_started {
+        let _ = jobs_api
+            .delete(&retention_job_name(&run.name), &DeleteParams::background())
+            .await;
+        (
+            "BackupSucceeded",
+            "RetentionPolicyFailed",
+            format!(
+                "backup succeeded but retention did not finish within the backupTimeout ({timeout})"
+            ),
+        )
+    } else {
+        let message = format!("the backup did not finish within its backupTimeout ({timeout})");
+        for component in components_of(run) {
+            let _ = jobs_api
+                .delete(
+                    &job_name(&run.name, &component),
+                    &DeleteParams::background(),
+                )
+                .await;
+            fail_component(run, session, &component, &message).await?;
+        }
+        ("BackupExecutorEnsured", "BackupTimeoutExceeded", message)
+    };
+    let message = match run
+        .post_hooks(invoker, session, Some(&message), false)
+        .await?
+    {
+        Some(hook_error) => format!("{message}; post-backup {hook_error}"),
+        None => message,
+    };
+    run.fail(type_, reason, message).await
+}
+
+/// The components of a session's Jobs, as recorded when they were planned.
+fn components_of(run: &Run) -> Vec<String> {
+    run.session
+        .annotations()
+        .get(COMPONENTS_ANNOTATION)
+        .map(|text| {
+            text.split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 async fn session_snapshots(run: &Run) -> Result<Vec<Snapshot>> {
@@ -1007,6 +1095,11 @@ async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Res
     let client = &run.ctx.client;
     let status = run.status();
     let jobs_api: Api<Job> = Api::namespaced(client.clone(), &run.namespace);
+    if let Some(deadline) = &status.backup_deadline {
+        if chrono::Utc::now() > util::to_chrono(deadline) {
+            return timed_out(run, invoker, session).await;
+        }
+    }
     if !util::is_true(status.conditions.as_ref(), "SnapshotsEnsured") {
         // Running since the pre hooks began, but the operator stopped before the snapshots:
         // pick up where it left (hooks that ran are not run again).
@@ -1034,45 +1127,7 @@ async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Res
         util::patch_status(&run.api, &run.name, json!({"conditions": conditions})).await?;
         return Ok(Action::requeue(Duration::from_secs(5)));
     }
-    let components: Vec<String> = run
-        .session
-        .annotations()
-        .get(COMPONENTS_ANNOTATION)
-        .map(|text| {
-            text.split(',')
-                .filter(|c| !c.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default();
-    if let Some(deadline) = &status.backup_deadline {
-        if chrono::Utc::now() > util::to_chrono(deadline) {
-            let timeout = run
-                .session
-                .spec
-                .backup_timeout
-                .clone()
-                .or(session.config.backup_timeout.clone())
-                .unwrap_or_default();
-            let message = format!("the backup did not finish within its backupTimeout ({timeout})");
-            for component in &components {
-                let _ = jobs_api
-                    .delete(&job_name(&run.name, component), &DeleteParams::background())
-                    .await;
-                fail_component(run, session, component, &message).await?;
-            }
-            let message = match run
-                .post_hooks(invoker, session, Some(&message), false)
-                .await?
-            {
-                Some(hook_error) => format!("{message}; post-backup {hook_error}"),
-                None => message,
-            };
-            return run
-                .fail("BackupExecutorEnsured", "BackupTimeoutExceeded", message)
-                .await;
-        }
-    }
+    let components = components_of(run);
     let mut running = false;
     let mut failures = Vec::new();
     for component in &components {
