@@ -91,6 +91,10 @@ fn list(text: Option<&str>) -> Vec<String> {
         .collect()
 }
 
+fn lowercase(items: Vec<String>) -> Vec<String> {
+    items.into_iter().map(|item| item.to_lowercase()).collect()
+}
+
 fn is_all(items: &[String]) -> bool {
     items.is_empty() || items.iter().any(|item| item == "*")
 }
@@ -105,8 +109,9 @@ impl ManifestFilter {
         Self {
             include_namespaces: list(text("IncludeNamespaces")),
             exclude_namespaces: list(text("ExcludeNamespaces")),
-            include_resources: list(text("IncludeResources")),
-            exclude_resources: list(text("ExcludeResources")),
+            // Resource names are lowercase; `Deployments.Apps` means the same.
+            include_resources: lowercase(list(text("IncludeResources"))),
+            exclude_resources: lowercase(list(text("ExcludeResources"))),
             and_label_selectors: and_text
                 .iter()
                 .filter_map(|term| LabelRequirement::parse(term))
@@ -255,6 +260,12 @@ pub fn clean(object: &mut Value) {
             annotations.retain(|key, _| {
                 key != "kubectl.kubernetes.io/last-applied-configuration"
                     && !key.starts_with("pv.kubernetes.io/")
+                    // Set by the scheduler and the provisioner for this cluster's nodes.
+                    && key != "volume.kubernetes.io/selected-node"
+                    && key != "volume.kubernetes.io/storage-provisioner"
+                    && key != "volume.beta.kubernetes.io/storage-provisioner"
+                    // The token controller's record of the ServiceAccount's uid.
+                    && key != "kubernetes.io/service-account.uid"
             });
             if annotations.is_empty() {
                 metadata.remove("annotations");
@@ -263,19 +274,30 @@ pub fn clean(object: &mut Value) {
     }
     if let Some(map) = object.as_object_mut() {
         map.remove("status");
+        if map.get("type").and_then(Value::as_str) == Some("kubernetes.io/service-account-token") {
+            // The token was issued for the old ServiceAccount; the token controller fills in
+            // a new one for the restored Secret.
+            map.remove("data");
+        }
     }
     let spec = object.get_mut("spec").and_then(Value::as_object_mut);
     match (kind.as_str(), spec) {
         ("Service", Some(spec)) => {
-            for field in ["clusterIP", "clusterIPs", "healthCheckNodePort"] {
-                spec.remove(field);
+            // A headless Service keeps `None`: it is what makes it headless.
+            if spec.get("clusterIP").and_then(Value::as_str) != Some("None") {
+                spec.remove("clusterIP");
+                spec.remove("clusterIPs");
             }
-        }
-        ("PersistentVolumeClaim", Some(spec)) => {
-            spec.remove("volumeName");
+            spec.remove("healthCheckNodePort");
         }
         ("PersistentVolume", Some(spec)) => {
-            spec.remove("claimRef");
+            // The claim it belongs to, by name: restored with it (`RestorePVs`), the volume
+            // binds to that claim again.
+            if let Some(claim) = spec.get_mut("claimRef").and_then(Value::as_object_mut) {
+                claim.retain(|key, _| {
+                    matches!(key.as_str(), "apiVersion" | "kind" | "namespace" | "name")
+                });
+            }
         }
         ("Pod", Some(spec)) => {
             spec.remove("nodeName");
@@ -299,19 +321,25 @@ pub fn clean(object: &mut Value) {
     }
 }
 
-/// Restore order: what others depend on first (namespaces, CRDs), then configuration,
-/// storage, workloads, services, the rest.
+/// Restore order: what others depend on first (namespaces, CRDs, priority classes), then
+/// configuration, storage, workloads, services, the rest, and admission webhooks and
+/// policies last.
 pub fn restore_rank(resource: &str) -> u8 {
     let plural = resource.split('.').next().unwrap_or(resource);
     match plural {
         "namespaces" => 0,
-        "customresourcedefinitions" => 1,
+        "customresourcedefinitions" | "priorityclasses" => 1,
         "serviceaccounts" | "secrets" | "configmaps" | "limitranges" | "resourcequotas" => 2,
         "clusterroles" | "roles" | "clusterrolebindings" | "rolebindings" => 3,
         "storageclasses" | "persistentvolumes" | "persistentvolumeclaims" => 4,
         "deployments" | "statefulsets" | "daemonsets" | "replicasets" | "jobs" | "cronjobs"
         | "pods" => 5,
         "services" | "ingresses" | "networkpolicies" => 6,
+        // Last: restored early, they would judge (and could refuse) the objects after them.
+        "validatingwebhookconfigurations"
+        | "mutatingwebhookconfigurations"
+        | "validatingadmissionpolicies"
+        | "validatingadmissionpolicybindings" => 8,
         _ => 7,
     }
 }
@@ -329,14 +357,114 @@ pub struct ManifestObject {
     pub object: Value,
 }
 
-/// Reads manifest files (path, YAML) back into objects, filtered, optionally moved into
-/// another namespace, in restore order. Files that are not manifests are skipped.
+/// How a manifest restore changes what it reads: the kubedump restore parameters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RestoreOptions {
+    /// Namespace to put every namespaced object into (`RestoreNamespace`).
+    pub target_namespace: Option<String>,
+    /// Restore PersistentVolumes too, bound to their claims again (`RestorePVs`). Without
+    /// it, claims are restored unbound and get new volumes.
+    pub restore_pvs: bool,
+    /// StorageClass renames for claims and volumes (`StorageClassMappings`: `old=new,…`).
+    pub storage_class_mappings: BTreeMap<String, String>,
+}
+
+impl RestoreOptions {
+    /// Reads `RestorePVs` and `StorageClassMappings`; `target_namespace` comes from the
+    /// RestoreSession. A mapping without `=` is an error naming it.
+    pub fn from_parameters(
+        parameters: &Parameters,
+        target_namespace: Option<&str>,
+    ) -> Result<Self, String> {
+        let text = |key: &str| parameters.get(key).and_then(Value::as_str);
+        let mut storage_class_mappings = BTreeMap::new();
+        for mapping in list(text("StorageClassMappings")) {
+            match mapping.split_once('=') {
+                Some((old, new)) if !old.trim().is_empty() && !new.trim().is_empty() => {
+                    storage_class_mappings.insert(old.trim().to_string(), new.trim().to_string());
+                }
+                _ => {
+                    return Err(format!(
+                        "StorageClassMappings: `{mapping}` is not `old-class=new-class`"
+                    ))
+                }
+            }
+        }
+        Ok(Self {
+            target_namespace: target_namespace.map(str::to_string),
+            restore_pvs: text("RestorePVs").is_some_and(|value| value.eq_ignore_ascii_case("true")),
+            storage_class_mappings,
+        })
+    }
+
+    /// Applies the options to one object of `resource` read from `namespace`; `false` when
+    /// the object is not restored at all.
+    fn adapt(&self, resource: &str, namespace: Option<&str>, object: &mut Value) -> bool {
+        let target = self.target_namespace.as_deref();
+        match resource {
+            "persistentvolumes" if !self.restore_pvs => return false,
+            // The target namespace takes the place of the namespaces it replaces.
+            "namespaces" if target.is_some() => return false,
+            "persistentvolumeclaims" if !self.restore_pvs => {
+                if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
+                    spec.remove("volumeName");
+                }
+            }
+            "persistentvolumes" => {
+                if let (Some(target), Some(claim)) = (target, object.pointer_mut("/spec/claimRef"))
+                {
+                    claim["namespace"] = Value::String(target.to_string());
+                }
+            }
+            "rolebindings.rbac.authorization.k8s.io" => {
+                // Its own namespace's ServiceAccounts move with it.
+                if let (Some(target), Some(subjects)) = (
+                    target,
+                    object
+                        .pointer_mut("/subjects")
+                        .and_then(Value::as_array_mut),
+                ) {
+                    for subject in subjects {
+                        if subject.get("kind").and_then(Value::as_str) == Some("ServiceAccount")
+                            && subject.get("namespace").and_then(Value::as_str) == namespace
+                        {
+                            subject["namespace"] = Value::String(target.to_string());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        if matches!(resource, "persistentvolumeclaims" | "persistentvolumes") {
+            let class = object
+                .pointer("/spec/storageClassName")
+                .and_then(Value::as_str)
+                .and_then(|class| self.storage_class_mappings.get(class));
+            if let Some(class) = class.cloned() {
+                object["spec"]["storageClassName"] = Value::String(class);
+            }
+        }
+        if let (Some(target), Some(metadata), true) = (
+            target,
+            object.get_mut("metadata").and_then(Value::as_object_mut),
+            namespace.is_some(),
+        ) {
+            metadata.insert("namespace".into(), Value::String(target.to_string()));
+        }
+        true
+    }
+}
+
+/// Reads manifest files (path, YAML) back into objects, filtered and changed by `options`
+/// (another namespace, PersistentVolumes, StorageClasses), in restore order. Files that are
+/// not manifests are skipped. Two objects that would land on one name are an error.
 pub fn plan_restore(
     files: &[(String, Vec<u8>)],
     filter: &ManifestFilter,
-    target_namespace: Option<&str>,
+    options: &RestoreOptions,
 ) -> Result<Vec<ManifestObject>, String> {
     let mut objects = Vec::new();
+    let mut origins: BTreeMap<(String, Option<String>, String), String> = BTreeMap::new();
     for (path, data) in files {
         let Some((resource, namespace, name)) = parse_manifest_path(path) else {
             continue;
@@ -344,18 +472,22 @@ pub fn plan_restore(
         let mut object: Value = serde_yaml::from_slice(data)
             .map_err(|error| format!("`{path}` is not a manifest: {error}"))?;
         let (plural, group) = resource.split_once('.').unwrap_or((resource.as_str(), ""));
-        if !filter.takes_object(plural, group, namespace.is_some(), &object) {
+        if !filter.takes_object(plural, group, namespace.is_some(), &object)
+            || !options.adapt(&resource, namespace.as_deref(), &mut object)
+        {
             continue;
         }
-        let namespace = match (namespace, target_namespace) {
-            (Some(_), Some(target)) => {
-                if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-                    metadata.insert("namespace".into(), Value::String(target.to_string()));
-                }
-                Some(target.to_string())
-            }
+        let namespace = match (namespace, &options.target_namespace) {
+            (Some(_), Some(target)) => Some(target.clone()),
             (namespace, _) => namespace,
         };
+        let key = (resource.clone(), namespace.clone(), name.clone());
+        if let Some(first) = origins.insert(key, path.clone()) {
+            return Err(format!(
+                "`{first}` and `{path}` would both be restored as {resource} {}/{name}: restore their namespaces one at a time",
+                namespace.unwrap_or_default()
+            ));
+        }
         objects.push(ManifestObject {
             resource,
             namespace,
@@ -506,9 +638,150 @@ mod tests {
         ];
         let filter =
             ManifestFilter::from_parameters(&parameters(&[("ExcludeResources", "secrets")]));
-        let plan = plan_restore(&files, &filter, Some("shop-copy")).unwrap();
+        let options = RestoreOptions {
+            target_namespace: Some("shop-copy".into()),
+            ..RestoreOptions::default()
+        };
+        let plan = plan_restore(&files, &filter, &options).unwrap();
         let names: Vec<&str> = plan.iter().map(|object| object.name.as_str()).collect();
         assert_eq!(names, ["a", "orders"]);
         assert_eq!(plan[0].object["metadata"]["namespace"], "shop-copy");
+    }
+    #[test]
+    fn cleaning_keeps_what_makes_an_object_what_it_is() {
+        let mut headless = json!({"kind": "Service", "metadata": {"name": "web"}, "spec": {"clusterIP": "None", "clusterIPs": ["None"]}});
+        clean(&mut headless);
+        assert_eq!(headless["spec"]["clusterIP"], "None", "still headless");
+        let mut token = json!({
+            "kind": "Secret",
+            "type": "kubernetes.io/service-account-token",
+            "metadata": {"name": "ci-token", "annotations": {
+                "kubernetes.io/service-account.name": "ci",
+                "kubernetes.io/service-account.uid": "old-uid"
+            }},
+            "data": {"token": "b2xk"}
+        });
+        clean(&mut token);
+        assert_eq!(
+            token,
+            json!({"kind": "Secret", "type": "kubernetes.io/service-account-token", "metadata": {"name": "ci-token", "annotations": {"kubernetes.io/service-account.name": "ci"}}}),
+            "the token controller issues a new token"
+        );
+        let mut claim = json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "data", "annotations": {"volume.kubernetes.io/selected-node": "node-7"}}, "spec": {"volumeName": "pv-1"}});
+        clean(&mut claim);
+        assert_eq!(
+            claim,
+            json!({"kind": "PersistentVolumeClaim", "metadata": {"name": "data"}, "spec": {"volumeName": "pv-1"}})
+        );
+        let mut volume = json!({"kind": "PersistentVolume", "metadata": {"name": "pv-1"}, "spec": {"claimRef": {"kind": "PersistentVolumeClaim", "namespace": "shop", "name": "data", "uid": "u", "resourceVersion": "9"}}});
+        clean(&mut volume);
+        assert_eq!(
+            volume["spec"]["claimRef"],
+            json!({"kind": "PersistentVolumeClaim", "namespace": "shop", "name": "data"})
+        );
+    }
+
+    fn file(path: &str, yaml: &str) -> (String, Vec<u8>) {
+        (path.to_string(), yaml.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn restore_options_move_bindings_volumes_and_classes() {
+        let files = vec![
+            file("/namespaces/cluster/shop.yaml", "kind: Namespace\nmetadata: {name: shop}\n"),
+            file(
+                "/persistentvolumeclaims/namespaces/shop/data.yaml",
+                "kind: PersistentVolumeClaim\nmetadata: {name: data, namespace: shop}\nspec: {volumeName: pv-1, storageClassName: old}\n",
+            ),
+            file(
+                "/persistentvolumes/cluster/pv-1.yaml",
+                "kind: PersistentVolume\nmetadata: {name: pv-1}\nspec: {storageClassName: old, claimRef: {namespace: shop, name: data}}\n",
+            ),
+            file(
+                "/rolebindings.rbac.authorization.k8s.io/namespaces/shop/ci.yaml",
+                "kind: RoleBinding\nmetadata: {name: ci, namespace: shop}\nsubjects: [{kind: ServiceAccount, name: ci, namespace: shop}, {kind: ServiceAccount, name: x, namespace: other}]\n",
+            ),
+        ];
+        let everything = ManifestFilter {
+            include_cluster_resources: true,
+            ..ManifestFilter::default()
+        };
+        let mapped = parameters(&[("StorageClassMappings", "old=fast")]);
+        let options = RestoreOptions::from_parameters(&mapped, Some("shop-copy")).unwrap();
+        let plan = plan_restore(&files, &everything, &options).unwrap();
+        let names: Vec<&str> = plan.iter().map(|object| object.resource.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "rolebindings.rbac.authorization.k8s.io",
+                "persistentvolumeclaims"
+            ],
+            "no volumes without RestorePVs, and the target replaces the old namespace"
+        );
+        assert_eq!(plan[0].object["subjects"][0]["namespace"], "shop-copy");
+        assert_eq!(plan[0].object["subjects"][1]["namespace"], "other");
+        assert_eq!(
+            plan[1].object["spec"],
+            json!({"storageClassName": "fast"}),
+            "unbound"
+        );
+
+        let with_volumes =
+            parameters(&[("RestorePVs", "true"), ("StorageClassMappings", "old=fast")]);
+        let options = RestoreOptions::from_parameters(&with_volumes, Some("shop-copy")).unwrap();
+        let plan = plan_restore(&files, &everything, &options).unwrap();
+        let volume = plan
+            .iter()
+            .find(|o| o.resource == "persistentvolumes")
+            .unwrap();
+        assert_eq!(volume.object["spec"]["claimRef"]["namespace"], "shop-copy");
+        assert_eq!(volume.object["spec"]["storageClassName"], "fast");
+        let claim = plan
+            .iter()
+            .find(|o| o.resource == "persistentvolumeclaims")
+            .unwrap();
+        assert_eq!(claim.object["spec"]["volumeName"], "pv-1", "bound again");
+
+        let error =
+            RestoreOptions::from_parameters(&parameters(&[("StorageClassMappings", "old")]), None)
+                .unwrap_err();
+        assert!(error.contains("StorageClassMappings: `old`"), "{error}");
+    }
+
+    #[test]
+    fn two_namespaces_into_one_must_not_collide() {
+        let files = vec![
+            file(
+                "/configmaps/namespaces/a/settings.yaml",
+                "kind: ConfigMap\nmetadata: {name: settings, namespace: a}\n",
+            ),
+            file(
+                "/configmaps/namespaces/b/settings.yaml",
+                "kind: ConfigMap\nmetadata: {name: settings, namespace: b}\n",
+            ),
+        ];
+        let options = RestoreOptions {
+            target_namespace: Some("merged".into()),
+            ..RestoreOptions::default()
+        };
+        let error = plan_restore(&files, &ManifestFilter::default(), &options).unwrap_err();
+        assert!(error.contains("configmaps merged/settings"), "{error}");
+        let kept = plan_restore(
+            &files,
+            &ManifestFilter::default(),
+            &RestoreOptions::default(),
+        );
+        assert_eq!(kept.unwrap().len(), 2);
+    }
+
+    #[test]
+    fn resource_names_are_matched_whatever_their_case() {
+        let filter = ManifestFilter::from_parameters(&parameters(&[(
+            "IncludeResources",
+            "Deployments.Apps,ConfigMaps",
+        )]));
+        assert!(filter.takes_resource("deployments", "apps"));
+        assert!(filter.takes_resource("configmaps", ""));
+        assert!(!filter.takes_resource("secrets", ""));
     }
 }

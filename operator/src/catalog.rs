@@ -104,6 +104,18 @@ fn kubedump_parameters(restore: bool) -> Value {
             false,
             None,
         ));
+        list.push(parameter(
+            "RestorePVs",
+            "Restore PersistentVolumes too, bound to their claims again",
+            false,
+            Some("false"),
+        ));
+        list.push(parameter(
+            "StorageClassMappings",
+            "StorageClass renames for claims and volumes: old=new,...",
+            false,
+            None,
+        ));
     }
     list.push(parameter(
         "enableCache",
@@ -174,7 +186,12 @@ fn restore_args(mode: &str, params: &[&str]) -> Vec<String> {
 pub fn functions(image: &str) -> Vec<Function> {
     let filters: Vec<&str> = KUBEDUMP_FILTERS.iter().map(|(name, _, _)| *name).collect();
     let mut restore_filters = filters.clone();
-    restore_filters.extend(["OverrideResources", "RestoreNamespace"]);
+    restore_filters.extend([
+        "OverrideResources",
+        "RestoreNamespace",
+        "RestorePVs",
+        "StorageClassMappings",
+    ]);
     vec![
         function(
             "workload-backup",

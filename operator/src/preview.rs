@@ -14,7 +14,7 @@ use kube::{Api, Client, ResourceExt};
 use kubestash::api::core::RestoreSession;
 use kubestash::api::storage::{Repository, Snapshot};
 use kubestash::engine::{ComponentRepository, Location};
-use kubestash::manifest::{plan_restore, ManifestFilter};
+use kubestash::manifest::{plan_restore, ManifestFilter, RestoreOptions};
 use serde_json::{json, Value};
 
 use crate::backend::{self, PASSWORD_KEY};
@@ -87,7 +87,8 @@ pub fn restore_namespace(
 }
 
 /// The objects of a manifest snapshot's files that pass the restore parameters' filters,
-/// moved into `target_namespace`, in restore order.
+/// moved into `target_namespace` and changed as `RestorePVs` and `StorageClassMappings`
+/// say, in restore order.
 pub fn plan(
     files: &[(String, Vec<u8>)],
     params: &BTreeMap<String, String>,
@@ -96,7 +97,9 @@ pub fn plan(
     let parameters: serde_json::Map<String, Value> =
         params.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
     let filter = ManifestFilter::from_parameters(&parameters);
-    plan_restore(files, &filter, target_namespace).map_err(Error::msg)
+    let options =
+        RestoreOptions::from_parameters(&parameters, target_namespace).map_err(Error::msg)?;
+    plan_restore(files, &filter, &options).map_err(Error::msg)
 }
 
 /// Reads a manifest snapshot and applies the filters. Blocking.

@@ -8,7 +8,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::Client;
 use kubestash::engine::{ComponentRepository, Location};
 use kubestash::manifest::cluster::{apply, dump, write_dry_run};
-use kubestash::manifest::{plan_restore, ManifestFilter};
+use kubestash::manifest::{plan_restore, ManifestFilter, RestoreOptions};
 use kubestash::object::{parse_documents, Object};
 use kubestash_sandbox::{Sandbox, SandboxOptions};
 
@@ -84,7 +84,7 @@ async fn manifests_back_up_exactly_the_selection_and_restore_into_a_new_namespac
             include_cluster_resources: true,
             ..ManifestFilter::default()
         },
-        None,
+        &RestoreOptions::default(),
     )
     .unwrap();
     let seeded = apply(&client, &everything, false).await.unwrap();
@@ -139,27 +139,17 @@ async fn manifests_back_up_exactly_the_selection_and_restore_into_a_new_namespac
         "{listing}"
     );
 
-    let namespace = as_manifest_files(&[
-        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop-restored}\n".to_string(),
-    ]);
-    apply(
-        &client,
-        &plan_restore(
-            &namespace,
-            &ManifestFilter {
-                include_cluster_resources: true,
-                ..ManifestFilter::default()
-            },
-            None,
-        )
-        .unwrap(),
-        false,
-    )
-    .await
-    .unwrap();
-    let plan = plan_restore(&stored, &ManifestFilter::default(), Some("shop-restored")).unwrap();
+    let into_restored = RestoreOptions {
+        target_namespace: Some("shop-restored".into()),
+        ..RestoreOptions::default()
+    };
+    let plan = plan_restore(&stored, &ManifestFilter::default(), &into_restored).unwrap();
     let report = apply(&client, &plan, false).await.unwrap();
-    assert_eq!(report.created.len(), 3, "{report:?}");
+    assert_eq!(report.created.len(), 4, "{report:?}");
+    assert_eq!(
+        report.created[0], "namespaces shop-restored",
+        "the missing target namespace is created first"
+    );
     let configmaps: kube::Api<k8s_openapi::api::core::v1::ConfigMap> =
         kube::Api::namespaced(client.clone(), "shop-restored");
     let restored = configmaps.get("orders-config").await.unwrap();
@@ -188,5 +178,85 @@ async fn manifests_back_up_exactly_the_selection_and_restore_into_a_new_namespac
     assert!(dry_run
         .join("configmaps/namespaces/shop-restored/orders-config.yaml")
         .is_file());
+    sandbox.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_resources_are_restored_once_their_definition_serves_them() {
+    let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+    let client = client(&sandbox).await;
+    let files = vec![
+        (
+            "/customresourcedefinitions.apiextensions.k8s.io/cluster/widgets.example.com.yaml"
+                .to_string(),
+            b"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"
+            .to_vec(),
+        ),
+        (
+            "/widgets.example.com/namespaces/shop/gear.yaml".to_string(),
+            b"apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: gear, namespace: shop}\nspec: {teeth: 12}\n"
+                .to_vec(),
+        ),
+        (
+            "/services/namespaces/shop/web.yaml".to_string(),
+            b"apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {clusterIP: None, selector: {app: web}, ports: [{port: 80}]}\n"
+                .to_vec(),
+        ),
+    ];
+    let everything = ManifestFilter {
+        include_cluster_resources: true,
+        ..ManifestFilter::default()
+    };
+    let plan = plan_restore(&files, &everything, &RestoreOptions::default()).unwrap();
+    let report = apply(&client, &plan, false).await.unwrap();
+    assert!(report.failed.is_empty(), "{report:?}");
+    assert_eq!(
+        report.created.len(),
+        4,
+        "namespace, CRD, service, widget: {report:?}"
+    );
+    let widgets: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(
+        client.clone(),
+        "shop",
+        &kube::api::ApiResource::from_gvk_with_plural(
+            &kube::api::GroupVersionKind::gvk("example.com", "v1", "Widget"),
+            "widgets",
+        ),
+    );
+    assert_eq!(widgets.get("gear").await.unwrap().data["spec"]["teeth"], 12);
+
+    // Dumped again, the headless Service stays headless.
+    let dumped = dump(
+        &client,
+        &ManifestFilter::from_parameters(
+            &[(
+                "IncludeResources".to_string(),
+                serde_json::json!("services"),
+            )]
+            .into_iter()
+            .collect(),
+        ),
+    )
+    .await
+    .unwrap();
+    let service = dumped
+        .iter()
+        .find(|(path, _)| path.ends_with("shop/web.yaml"))
+        .map(|(_, yaml)| String::from_utf8(yaml.clone()).unwrap())
+        .unwrap();
+    assert!(service.contains("clusterIP: None"), "{service}");
     sandbox.shutdown().await;
 }
