@@ -69,6 +69,28 @@ impl LockFile {
     }
 }
 
+/// The names of the lock files this process wrote and has not removed yet.
+fn own_locks() -> std::sync::MutexGuard<'static, std::collections::HashSet<String>> {
+    static OWN: OnceLock<Mutex<std::collections::HashSet<String>>> = OnceLock::new();
+    OWN.get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Whether a lock that names this host and this process's pid is really ours. A container
+/// restarted in its pod has the same hostname and, as pid 1, the same pid as the
+/// incarnation that died holding the lock; such a lock is not one this process wrote.
+fn foreign_with_our_pid(name: &str, lock: &LockFile, this_host: &str) -> bool {
+    lock.hostname == this_host && lock.pid == std::process::id() && !own_locks().contains(name)
+}
+
+/// Removes one of our own lock files.
+fn remove_own(store: &Store, name: &str) -> Result<(), EngineError> {
+    store.delete(&format!("locks/{name}"))?;
+    own_locks().remove(name);
+    Ok(())
+}
+
 fn process_alive(pid: u32) -> bool {
     if pid == std::process::id() {
         return true;
@@ -160,7 +182,10 @@ fn live_locks(
         };
         let parsed = decrypt(key, &data).and_then(|plain| parse_lock(&plain));
         match parsed {
-            Some(lock) if lock.is_stale(now, &this_host) => {
+            Some(lock)
+                if lock.is_stale(now, &this_host)
+                    || foreign_with_our_pid(&name, &lock, &this_host) =>
+            {
                 tracing::info!(repository, lock = %name, holder = %lock.describe(), "removing stale lock");
                 store.delete(&format!("locks/{name}"))?;
             }
@@ -254,11 +279,16 @@ pub fn acquire(
                 #[cfg(test)]
                 tests::before_write(&store, key);
                 let name = write_lock_file(&store, key, exclusive)?;
-                match conflict(Some(&name))? {
-                    None => break name,
-                    Some(found) => {
-                        store.delete(&format!("locks/{name}"))?;
+                match conflict(Some(&name)) {
+                    Ok(None) => break name,
+                    Ok(Some(found)) => {
+                        remove_own(&store, &name)?;
                         Some(found)
+                    }
+                    Err(error) => {
+                        // Not left behind to block others for half an hour.
+                        let _ = remove_own(&store, &name);
+                        return Err(error);
                     }
                 }
             }
@@ -291,7 +321,7 @@ pub fn acquire(
                     if let Ok(mut held) = state.lock() {
                         match write_lock_file(&held.store, &key, exclusive) {
                             Ok(name) => {
-                                let _ = held.store.delete(&format!("locks/{}", held.name));
+                                let _ = remove_own(&held.store, &held.name);
                                 held.name = name;
                             }
                             // Tried again at the next tick; once the lock is older than the
@@ -328,17 +358,35 @@ fn write_lock_file(store: &Store, key: &MasterKey, exclusive: bool) -> Result<St
         uid: 0,
         gid: 0,
     };
-    store_lock(store, key, &lock)
+    // Known as ours before it exists, so no other thread of this process takes it for a
+    // dead incarnation's.
+    let data = sealed_lock(key, &lock)?;
+    let name = lock_name(&data);
+    own_locks().insert(name.clone());
+    store
+        .write(&format!("locks/{name}"), &data)
+        .inspect_err(|_| {
+            own_locks().remove(&name);
+        })?;
+    Ok(name)
 }
 
-fn store_lock(store: &Store, key: &MasterKey, lock: &LockFile) -> Result<String, EngineError> {
+fn sealed_lock(key: &MasterKey, lock: &LockFile) -> Result<Vec<u8>, EngineError> {
     let plain = serde_json::to_vec(lock).map_err(|error| EngineError::Io {
         path: "lock".into(),
         cause: error.to_string(),
     })?;
-    let data = encrypt(key, &plain);
-    // Like every restic file, a lock is named by the SHA-256 of its stored bytes.
-    let name = hex::encode(Sha256::digest(&data));
+    Ok(encrypt(key, &plain))
+}
+
+/// Like every restic file, a lock is named by the SHA-256 of its stored bytes.
+fn lock_name(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+fn store_lock(store: &Store, key: &MasterKey, lock: &LockFile) -> Result<String, EngineError> {
+    let data = sealed_lock(key, lock)?;
+    let name = lock_name(&data);
     store.write(&format!("locks/{name}"), &data)?;
     Ok(name)
 }
@@ -369,7 +417,7 @@ impl Drop for RepositoryLock {
             let _ = refresher.join();
         }
         if let Ok(held) = self.state.lock() {
-            let _ = held.store.delete(&format!("locks/{}", held.name));
+            let _ = remove_own(&held.store, &held.name);
         }
     }
 }
@@ -451,6 +499,33 @@ mod tests {
         assert!(!lock(60, &here, std::process::id()).is_stale(Utc::now(), &here));
         // Pids wrap far below this on Linux.
         assert!(lock(60, &here, 4_000_000_000).is_stale(Utc::now(), &here));
+    }
+
+    #[test]
+    fn a_lock_with_our_pid_that_we_did_not_write_is_a_dead_incarnations() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::Local {
+            root: dir.path().to_path_buf(),
+        };
+        let store = location.store().unwrap();
+        let key = MasterKey::new();
+        let here = hostname();
+        // Same host, same pid: what a container restarted in its pod finds.
+        let earlier = store_lock(&store, &key, &lock(60, &here, std::process::id())).unwrap();
+        let ours = write_lock_file(&store, &key, false).unwrap();
+        let live: Vec<String> = live_locks(&store, &key, "test")
+            .unwrap()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(
+            live,
+            [ours.clone()],
+            "only the lock this process holds is live"
+        );
+        assert!(store.read(&format!("locks/{earlier}")).unwrap().is_none());
+        remove_own(&store, &ours).unwrap();
+        assert!(!own_locks().contains(&ours));
     }
 
     #[test]

@@ -86,7 +86,10 @@ pub fn select_successful<T: Dated + Clone>(
         ],
         None => [None; 6],
     };
-    let has_counts = counts.iter().any(Option::is_some);
+    // As in restic, a count of zero is no rule: `{last: 0}` does not forget everything.
+    let has_counts = counts
+        .iter()
+        .any(|count| count.is_some_and(|count| count > 0));
     let mut remaining: Vec<i64> = counts
         .iter()
         .map(|count| count.map(i64::from).unwrap_or(0))
@@ -239,6 +242,33 @@ mod tests {
         assert_eq!(
             kept(&selection),
             ["2026-11-03T00:00:00Z", "2026-10-01T00:00:00Z"]
+        );
+    }
+
+    #[test]
+    fn zero_counts_are_no_rule() {
+        let list = snapshots(&[
+            "2026-10-01T00:00:00Z",
+            "2026-11-20T00:00:00Z",
+            "2026-11-21T00:00:00Z",
+        ]);
+        let zeros = SuccessfulSnapshotsKeepPolicy {
+            last: Some(0),
+            daily: Some(0),
+            ..Default::default()
+        };
+        let now = at("2026-11-22T00:00:00Z");
+        assert_eq!(
+            select_successful(&list, &policy(zeros.clone(), None), now)
+                .keep
+                .len(),
+            3,
+            "nothing is forgotten by count"
+        );
+        assert_eq!(
+            kept(&select_successful(&list, &policy(zeros, Some("30d")), now)),
+            ["2026-11-21T00:00:00Z", "2026-11-20T00:00:00Z"],
+            "the period still applies"
         );
     }
 

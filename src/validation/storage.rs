@@ -164,7 +164,7 @@ pub(super) fn retention_policy(policy: &RetentionPolicy, findings: &mut Findings
         {
             findings.warning(
                 "spec.successfulSnapshots",
-                "keeps no successful snapshot: every snapshot would be forgotten after each backup",
+                "sets no count above zero and no maxRetentionPeriod: as in restic, a zero count is no rule, so no successful snapshot is ever forgotten",
             );
         }
     }
