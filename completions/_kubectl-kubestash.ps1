@@ -233,6 +233,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-kubestash' -ScriptBlock
         'kubectl-kubestash;operator;run' {
             [CompletionResult]::new('--image', '--image', [CompletionResultType]::ParameterName, 'Image of the backup, restore and trigger Jobs')
             [CompletionResult]::new('--metrics-addr', '--metrics-addr', [CompletionResultType]::ParameterName, 'Serve /metrics, /healthz and /readyz here (e.g. 127.0.0.1:8080)')
+            [CompletionResult]::new('--pending-pod-timeout', '--pending-pod-timeout', [CompletionResultType]::ParameterName, 'Fail a backup or restore component whose Job''s pod stays Pending this long (an image that cannot be pulled, a pod that cannot be scheduled); 0 waits for the session''s own timeout')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, which may list several files as kubectl''s does, or ~/.kube/config)')
             [CompletionResult]::new('--context', '--context', [CompletionResultType]::ParameterName, 'The kubeconfig context to use')
             [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the objects (default: the context''s namespace)')

@@ -2050,7 +2050,7 @@ _kubectl__kubestash() {
             return 0
             ;;
         kubectl__subcmd__kubestash__subcmd__operator__subcmd__run)
-            opts="-n -o -v -h --image --metrics-addr --no-bootstrap --kubeconfig --context --namespace --output --verbose --help"
+            opts="-n -o -v -h --image --metrics-addr --no-bootstrap --pending-pod-timeout --kubeconfig --context --namespace --output --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2061,6 +2061,10 @@ _kubectl__kubestash() {
                     return 0
                     ;;
                 --metrics-addr)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pending-pod-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

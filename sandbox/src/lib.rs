@@ -10,7 +10,9 @@
 //!
 //! Pods whose container image is [`SandboxOptions::project_image`] (by default
 //! [`PROJECT_IMAGE`]) run as local processes of [`SandboxOptions::binary`]; pods of any
-//! other image are only marked Running and Ready. A container `command` whose first element
+//! other image are only marked Running and Ready, except that an image from a registry under
+//! the reserved `.invalid` domain (e.g. `registry.invalid/app:1`) cannot be pulled: its pod
+//! stays Pending with the container waiting in `ErrImagePull`, as a kubelet leaves it. A container `command` whose first element
 //! has the file name `kubectl-kubestash` means the binary itself; another `command` replaces
 //! the binary; the container `args` follow. The process gets the container's `env` and
 //! `envFrom` (Secret and ConfigMap values resolved, `fieldRef` to `metadata.name`,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::sandbox::{wait_for, RunningSandbox};
 use crate::{binary, copy_examples};
@@ -18,8 +18,14 @@ pub(crate) struct Operator(Child);
 
 impl Operator {
     pub(crate) fn start(sandbox: &RunningSandbox) -> Self {
+        Self::start_with(sandbox, &[])
+    }
+
+    /// `operator run` with `flags`.
+    pub(crate) fn start_with(sandbox: &RunningSandbox, flags: &[&str]) -> Self {
         let child = Command::new(binary())
             .args(["operator", "run"])
+            .args(flags)
             .env("KUBECONFIG", &sandbox.kubeconfig)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -323,7 +329,7 @@ fn workload_backup_from_the_cronjob_then_restore_brings_files_back_byte_for_byte
                 "shop",
             ]);
             let pod = &cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"];
-            pod["imagePullSecrets"] == serde_json::json!([{"name": "regcred"}])
+            pod["imagePullSecrets"] == json!([{"name": "regcred"}])
                 && pod["securityContext"]["runAsUser"] == 0
         },
     );
@@ -532,7 +538,7 @@ fn embedded_pvc_backup_restores_into_a_fresh_claim_in_another_namespace() {
     let restore: Value = serde_json::from_str(&dry.stdout).unwrap();
     assert_eq!(
         restore["spec"]["dataSource"]["encryptionSecret"],
-        serde_json::json!({"name": "shop-restic-password", "namespace": "shop"}),
+        json!({"name": "shop-restic-password", "namespace": "shop"}),
         "{restore}"
     );
 }
@@ -704,7 +710,7 @@ fn a_configuration_without_backends_gets_the_default_storage_and_retention_polic
     );
     assert_eq!(
         backends,
-        serde_json::json!([{
+        json!([{
             "name": "default",
             "storageRef": {"name": "local-disk", "namespace": "shop"},
             "retentionPolicy": {"name": "keep-a-week", "namespace": "shop"},
@@ -1414,6 +1420,67 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
 }
 
 #[test]
+fn a_backup_whose_job_pod_cannot_start_fails_with_the_pending_condition() {
+    let setup = Setup::new();
+    let _operator = Operator::start_with(&setup.sandbox, &["--pending-pod-timeout", "3s"]);
+    setup.workload();
+    // The catalog's workload backup Function and Addon, copied with an image no registry
+    // serves (the sandbox's kubelet fails to pull from `.invalid` registries, as any would).
+    let mut function = setup.json(&["get", "function", "workload-backup"]);
+    function["metadata"] = json!({"name": "unpullable-backup"});
+    function["spec"]["image"] = json!("registry.invalid/kubestash/workload:missing");
+    let mut addon = setup.json(&["get", "addon", "workload-addon"]);
+    addon["metadata"] = json!({"name": "unpullable-addon"});
+    for task in addon["spec"]["backupTasks"].as_array_mut().unwrap() {
+        task["function"] = json!("unpullable-backup");
+    }
+    for object in [function, addon] {
+        let path = setup.examples.path().join("object.json");
+        std::fs::write(&path, object.to_string()).unwrap();
+        setup
+            .sandbox
+            .kubectl_ok(&["apply", "-f", path.to_str().unwrap()]);
+    }
+    setup.sandbox.kubectl_ok(&[
+        "patch",
+        "backupconfiguration",
+        "orders-backup",
+        "-n",
+        "shop",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/sessions/0/addon/name","value":"unpullable-addon"}]"#,
+    ]);
+    let run = setup.backup_wait(&["-o", "json"]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    let session = result["backupSession"].as_str().unwrap();
+    let status = setup.json(&["get", "backupsession", session, "-n", "shop"])["status"].clone();
+    assert_eq!(status["phase"], "Failed", "{status}");
+    let pending = status["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "PodHasBeenInPendingStateForLongerThanExpected")
+        .unwrap_or_else(|| panic!("{status}"));
+    assert_eq!(pending["status"], "True");
+    assert!(
+        pending["message"]
+            .as_str()
+            .unwrap()
+            .contains("ErrImagePull"),
+        "{pending}"
+    );
+    assert!(
+        result["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Pending for more than 3s"),
+        "{result}"
+    );
+}
+
+#[test]
 fn wipeout_deletes_of_snapshot_repository_and_storage_remove_their_backend_data() {
     let setup = Setup::new();
     let _operator = Operator::start(&setup.sandbox);
@@ -1453,7 +1520,7 @@ fn wipeout_deletes_of_snapshot_repository_and_storage_remove_their_backend_data(
         &["get", "snapshot", &names[0], "-n", "shop"],
         "/metadata/finalizers",
     );
-    assert_eq!(finalizers, serde_json::json!(["kubestash.com/cleanup"]));
+    assert_eq!(finalizers, json!(["kubestash.com/cleanup"]));
 
     // kubectl waits for the finalizer: the cleanup Job mounts the volume and removes the data.
     setup.sandbox.kubectl_ok(&[
@@ -1523,7 +1590,7 @@ fn wipeout_deletes_of_snapshot_repository_and_storage_remove_their_backend_data(
         setup.field(
             &["get", "backupstorage", "local-disk", "-n", "shop"],
             "/metadata/finalizers",
-        ) == serde_json::json!(["kubestash.com/cleanup"])
+        ) == json!(["kubestash.com/cleanup"])
     });
     setup.sandbox.kubectl_ok(&[
         "delete",

@@ -52,7 +52,14 @@ pub struct Options {
     pub leader_election: bool,
     /// Identity written into the Lease.
     pub identity: String,
+    /// How long a backup or restore Job's pod may stay Pending (an image that cannot be
+    /// pulled, a pod that cannot be scheduled) before its component fails; zero waits for
+    /// the session's own timeout.
+    pub pending_pod_timeout: std::time::Duration,
 }
+
+/// The default of [`Options::pending_pod_timeout`].
+pub const PENDING_POD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 impl Default for Options {
     fn default() -> Self {
@@ -62,6 +69,7 @@ impl Default for Options {
             metrics_addr: None,
             leader_election: true,
             identity: crate::leader::default_identity(),
+            pending_pod_timeout: PENDING_POD_TIMEOUT,
         }
     }
 }
@@ -194,6 +202,75 @@ pub async fn lost_node(client: &Client, job: &Job) -> Option<String> {
             None
         }
     }
+}
+
+/// The condition a session gets when a pod of its Jobs stayed Pending too long (KubeStash's
+/// name).
+pub const POD_PENDING_CONDITION: &str = "PodHasBeenInPendingStateForLongerThanExpected";
+
+/// Why a Job's pod cannot start, once one has been Pending for longer than `limit`: the
+/// waiting reason of a container (`ErrImagePull`, `CreateContainerConfigError`, ...) or the
+/// scheduler's message. `None` while it may still start, or when `limit` is zero.
+pub async fn stuck_pod(client: &Client, job: &Job, limit: std::time::Duration) -> Option<String> {
+    use k8s_openapi::api::core::v1::Pod;
+    if limit.is_zero() {
+        return None;
+    }
+    let namespace = job.namespace().unwrap_or_default();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    let list = pods
+        .list(&kube::api::ListParams::default().labels(&format!("job-name={}", job.name_any())))
+        .await
+        .ok()?;
+    let now = chrono::Utc::now();
+    list.items.iter().find_map(|pod| {
+        let status = pod.status.as_ref()?;
+        if status.phase.as_deref() != Some("Pending") || pod.metadata.deletion_timestamp.is_some() {
+            return None;
+        }
+        let created = pod.metadata.creation_timestamp.as_ref()?;
+        let pending = (now - crate::util::to_chrono(created)).to_std().ok()?;
+        if pending < limit {
+            return None;
+        }
+        let waiting = status
+            .init_container_statuses
+            .iter()
+            .chain(status.container_statuses.iter())
+            .flatten()
+            .filter_map(|container| container.state.as_ref()?.waiting.as_ref())
+            .find(|waiting| waiting.reason.as_deref() != Some("PodInitializing"))
+            .map(|waiting| {
+                format!(
+                    "{}: {}",
+                    waiting.reason.clone().unwrap_or_default(),
+                    waiting.message.clone().unwrap_or_default()
+                )
+            });
+        let unscheduled = || {
+            status
+                .conditions
+                .iter()
+                .flatten()
+                .find(|c| c.type_ == "PodScheduled" && c.status == "False")
+                .map(|c| {
+                    format!(
+                        "{}: {}",
+                        c.reason.clone().unwrap_or_default(),
+                        c.message.clone().unwrap_or_default()
+                    )
+                })
+        };
+        let why = waiting
+            .or_else(unscheduled)
+            .unwrap_or_else(|| "not started".into());
+        Some(format!(
+            "pod `{namespace}/{}` of Job `{}` has been Pending for more than {} ({why})",
+            pod.name_any(),
+            job.name_any(),
+            kubestash::duration::format_go_duration(limit)
+        ))
+    })
 }
 
 /// Creates a Job, waits until it ends and returns the last `log_lines` lines of its log; the

@@ -25,7 +25,9 @@ use serde_json::{json, Value};
 
 use super::configuration::target_exists;
 use super::snapshot::snapshot_phase;
-use super::{job_log_tail, job_outcome, lost_node, managed_labels, Context};
+use super::{
+    job_log_tail, job_outcome, lost_node, managed_labels, stuck_pod, Context, POD_PENDING_CONDITION,
+};
 use crate::backend;
 use crate::hooks;
 use crate::invoker::Invoker;
@@ -288,10 +290,25 @@ async fn start(run: &Run) -> Result<Action> {
         .clone()
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| run.namespace.clone());
-    let wanted = source
-        .snapshot
-        .clone()
-        .unwrap_or_else(|| LATEST_SNAPSHOT.into());
+    // A start the operator did not finish recorded the snapshot it chose: the Jobs it may
+    // have created restore that one, even if a newer snapshot is `latest` by now.
+    let chosen = run
+        .restore
+        .status
+        .as_ref()
+        .and_then(|status| status.dependencies.as_ref())
+        .and_then(|dependencies| {
+            dependencies
+                .iter()
+                .find(|dependency| dependency.kind.as_deref() == Some("Snapshot"))
+        })
+        .map(|dependency| dependency.name.clone());
+    let wanted = chosen.unwrap_or_else(|| {
+        source
+            .snapshot
+            .clone()
+            .unwrap_or_else(|| LATEST_SNAPSHOT.into())
+    });
     let snapshot = if wanted == LATEST_SNAPSHOT {
         let repository = source.repository.clone().unwrap_or_default();
         match latest_snapshot(client, &source_namespace, &repository).await? {
@@ -569,9 +586,23 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
             condition("RestoreTargetFound", true, "TargetAvailable", ""),
         );
     }
+    // Components an earlier start's Jobs already reported keep what they reported.
+    let reported = run
+        .restore
+        .status
+        .as_ref()
+        .and_then(|status| status.components.clone())
+        .unwrap_or_default();
     let component_status: serde_json::Map<String, Value> = components
         .iter()
-        .map(|c| (c.clone(), json!({"phase": "Pending"})))
+        .map(|c| {
+            let status = reported
+                .get(c)
+                .filter(|status| status.phase.is_some())
+                .and_then(|status| serde_json::to_value(status).ok())
+                .unwrap_or_else(|| json!({"phase": "Pending"}));
+            (c.clone(), status)
+        })
         .collect();
     let mut status = json!({
         "phase": "Running",
@@ -709,8 +740,35 @@ async fn progress(run: &Run) -> Result<Action> {
                         ))
                     }
                     None => {
-                        running = true;
-                        None
+                        match stuck_pod(client, &job, run.ctx.options.pending_pod_timeout).await {
+                            Some(stuck) => {
+                                let _ = jobs_api
+                                    .delete(&job_name, &DeleteParams::background())
+                                    .await;
+                                let mut conditions =
+                                    util::fresh_conditions(&run.api, &run.name).await?;
+                                set_condition(
+                                    &mut conditions,
+                                    condition(
+                                        POD_PENDING_CONDITION,
+                                        true,
+                                        "PodPending",
+                                        stuck.clone(),
+                                    ),
+                                );
+                                util::patch_status(
+                                    &run.api,
+                                    &run.name,
+                                    json!({"conditions": conditions}),
+                                )
+                                .await?;
+                                Some(stuck)
+                            }
+                            None => {
+                                running = true;
+                                None
+                            }
+                        }
                     }
                 },
                 Some(Ok(())) => None,

@@ -22,7 +22,9 @@ use kubestash::naming;
 use serde_json::{json, Value};
 
 use super::snapshot::snapshot_phase;
-use super::{job_log_tail, job_outcome, lost_node, managed_labels, Context};
+use super::{
+    job_log_tail, job_outcome, lost_node, managed_labels, stuck_pod, Context, POD_PENDING_CONDITION,
+};
 use crate::backend;
 use crate::hooks;
 use crate::invoker::{Invoker, InvokerSession, Unit, REPOSITORIES_ENV};
@@ -1158,7 +1160,35 @@ async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Res
                         fail_component(run, session, component, &message).await?;
                         failures.push(message);
                     }
-                    None => running = true,
+                    None => {
+                        match stuck_pod(client, &job, run.ctx.options.pending_pod_timeout).await {
+                            Some(stuck) => {
+                                let _ = jobs_api
+                                    .delete(&job_name, &DeleteParams::background())
+                                    .await;
+                                let mut conditions =
+                                    util::fresh_conditions(&run.api, &run.name).await?;
+                                set_condition(
+                                    &mut conditions,
+                                    condition(
+                                        POD_PENDING_CONDITION,
+                                        true,
+                                        "PodPending",
+                                        stuck.clone(),
+                                    ),
+                                );
+                                util::patch_status(
+                                    &run.api,
+                                    &run.name,
+                                    json!({"conditions": conditions}),
+                                )
+                                .await?;
+                                fail_component(run, session, component, &stuck).await?;
+                                failures.push(stuck);
+                            }
+                            None => running = true,
+                        }
+                    }
                 },
                 Some(Ok(())) => {}
                 Some(Err(reason)) => {

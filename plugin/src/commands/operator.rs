@@ -31,6 +31,15 @@ pub struct RunArgs {
     /// Do not apply the CRDs and the default catalog at start.
     #[arg(long)]
     pub no_bootstrap: bool,
+    /// Fail a backup or restore component whose Job's pod stays Pending this long (an image
+    /// that cannot be pulled, a pod that cannot be scheduled); 0 waits for the session's own
+    /// timeout.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub pending_pod_timeout: std::time::Duration,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    kubestash::duration::parse_go_duration(text).map_err(|error| error.to_string())
 }
 
 /// The plural of a kind, by the rules Kubernetes' defaults use (`RetentionPolicy` →
@@ -139,6 +148,7 @@ pub fn run(command: &OperatorCommand, global: &GlobalArgs) -> anyhow::Result<Exi
                 .clone()
                 .unwrap_or_else(|| kubestash_operator::DEFAULT_NAMESPACE.into()),
             metrics_addr: args.metrics_addr,
+            pending_pod_timeout: args.pending_pod_timeout,
             ..kubestash_operator::Options::default()
         };
         eprintln!(

@@ -140,6 +140,75 @@ pub(crate) fn started_status(pod: &Value) -> Value {
     })
 }
 
+/// The first image of the pod whose registry is under the reserved `.invalid` domain (RFC
+/// 2606), which no kubelet can resolve.
+fn unpullable_image(pod: &Value) -> Option<String> {
+    ["initContainers", "containers"]
+        .iter()
+        .flat_map(|list| pod["spec"][list].as_array().into_iter().flatten())
+        .filter_map(|container| container["image"].as_str())
+        .find(|image| {
+            image.split_once('/').is_some_and(|(registry, _)| {
+                let host = registry.split(':').next().unwrap_or(registry);
+                host.ends_with(".invalid")
+            })
+        })
+        .map(str::to_string)
+}
+
+/// Leaves a pod Pending with its containers waiting in `ErrImagePull`, as a kubelet does when
+/// it cannot resolve the registry of `image`.
+fn mark_pull_failure(cluster: &Cluster, pod: &Value, image: &str) -> Result<(), ApiError> {
+    let pods = cluster.builtin("", "pods");
+    let registry = image.split('/').next().unwrap_or(image);
+    let message = format!(
+        "failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": dial tcp: lookup {registry}: no such host"
+    );
+    let waiting = |container: &Value| {
+        let pulls = container["image"] == image;
+        let waiting = if pulls {
+            json!({"reason": "ErrImagePull", "message": message})
+        } else {
+            json!({"reason": "PodInitializing"})
+        };
+        json!({
+            "name": container["name"],
+            "image": container["image"],
+            "imageID": "",
+            "ready": false,
+            "started": false,
+            "restartCount": 0,
+            "state": {"waiting": waiting},
+        })
+    };
+    let statuses = |list: &str| -> Vec<Value> {
+        pod["spec"][list]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(waiting)
+            .collect()
+    };
+    let mut status = started_status(pod);
+    status["phase"] = json!("Pending");
+    status["containerStatuses"] = json!(statuses("containers"));
+    let init = statuses("initContainers");
+    if !init.is_empty() {
+        status["initContainerStatuses"] = json!(init);
+    }
+    pod_conditions(&mut status, false);
+    cluster.mutate(
+        &pods,
+        namespace_of(pod),
+        name_of(pod),
+        Subresource::Status,
+        |pod| {
+            pod["status"] = status;
+        },
+    )?;
+    Ok(())
+}
+
 /// Marks a pod that runs no project-image container as Running and Ready.
 fn mark_running(cluster: &Cluster, pod: &Value) -> Result<(), ApiError> {
     let pods = cluster.builtin("", "pods");
@@ -272,7 +341,11 @@ async fn sync(
         {
             continue;
         }
-        if runs_project_image(&pod, &settings.project_image) {
+        if let Some(image) = unpullable_image(&pod) {
+            if let Err(error) = mark_pull_failure(cluster, &pod, &image) {
+                tracing::debug!(pod = %key.1, %error, "unable to mark pod's image pull failure");
+            }
+        } else if runs_project_image(&pod, &settings.project_image) {
             let (stop, stop_receiver) = watch::channel(false);
             let task = tokio::spawn(runtime::run_pod(
                 cluster.clone(),

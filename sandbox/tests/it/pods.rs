@@ -403,3 +403,33 @@ async fn exec_runs_in_project_pods_with_their_environment_over_websocket() {
     }
     sandbox.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_image_from_an_invalid_registry_leaves_its_pod_pending_in_err_image_pull() {
+    let (sandbox, client) = start().await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let pod: Pod = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "unpullable"},
+        "spec": {"containers": [{"name": "main", "image": "registry.invalid/app:1"}]}
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    let status = eventually("the pull to fail", Duration::from_secs(20), || async {
+        let status = pods.get("unpullable").await.ok()?.status?;
+        status.start_time.is_some().then_some(status)
+    })
+    .await;
+    assert_eq!(status.phase.as_deref(), Some("Pending"));
+    let waiting = status.container_statuses.unwrap()[0]
+        .state
+        .clone()
+        .unwrap()
+        .waiting
+        .unwrap();
+    assert_eq!(waiting.reason.as_deref(), Some("ErrImagePull"));
+    assert!(waiting
+        .message
+        .unwrap()
+        .contains("lookup registry.invalid: no such host"));
+    sandbox.shutdown().await;
+}
