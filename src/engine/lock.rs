@@ -520,7 +520,7 @@ mod tests {
             .collect();
         assert_eq!(
             live,
-            [ours.clone()],
+            std::slice::from_ref(&ours),
             "only the lock this process holds is live"
         );
         assert!(store.read(&format!("locks/{earlier}")).unwrap().is_none());
