@@ -287,12 +287,10 @@ pub(super) fn check_repositories(
                 format!("duplicate repository name `{}`", repository.name),
             );
         }
-        let directory = repository.directory.trim_matches('/');
-        if directory.is_empty() {
-            findings.error(
-                format!("{repository_field}.directory"),
-                "directory is required",
-            );
+        let directory = crate::engine::location::clean_prefix(&repository.directory);
+        let directory = directory.as_str();
+        if let Some(problem) = super::storage::directory_problem(directory) {
+            findings.error(format!("{repository_field}.directory"), problem);
         }
         let backend = repository.backend.as_deref().unwrap_or_default();
         if backend.is_empty() {

@@ -123,8 +123,39 @@ pub(super) fn repository(repository: &Repository, findings: &mut Findings) {
     if repository.spec.storage_ref.name.is_empty() {
         findings.error("spec.storageRef.name", "the BackupStorage name is required");
     }
-    if repository.spec.path.trim_matches('/').is_empty() {
-        findings.error("spec.path", "path is required");
+    if let Some(problem) = directory_problem(&repository.spec.path) {
+        findings.error("spec.path", problem);
+    }
+}
+
+/// What is wrong with a repository directory below a storage's root, if anything. Empty,
+/// `/` and `.` name the whole storage, which a WipeOut delete would then erase with every
+/// other repository in it; `..` would leave the storage.
+pub(super) fn directory_problem(directory: &str) -> Option<&'static str> {
+    let parts: Vec<&str> = directory
+        .split('/')
+        .filter(|part| !part.is_empty() && *part != ".")
+        .collect();
+    if parts.is_empty() {
+        Some("directory is required: empty, `/` and `.` name the storage's root, not a directory below it")
+    } else if parts.contains(&"..") {
+        Some("must not contain `..`: a repository stays inside its storage")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod directory_tests {
+    use super::directory_problem;
+
+    #[test]
+    fn a_repository_directory_is_below_the_root_and_stays_inside() {
+        for whole in ["", "/", ".", "./", "//./"] {
+            assert!(directory_problem(whole).is_some(), "{whole:?}");
+        }
+        assert!(directory_problem("/shop/../other").unwrap().contains(".."));
+        assert_eq!(directory_problem("/shop/./orders"), None);
     }
 }
 

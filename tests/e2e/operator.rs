@@ -1575,6 +1575,40 @@ fn wipeout_deletes_of_snapshot_repository_and_storage_remove_their_backend_data(
         "the rest of the backend stays"
     );
 
+    // A Repository that names the storage's root (made by hand; validation refuses it) is
+    // not allowed to wipe the whole backend.
+    let root = setup.examples.path().join("root-repository.yaml");
+    std::fs::write(
+        &root,
+        "apiVersion: storage.kubestash.com/v1alpha1\nkind: Repository\nmetadata:\n  name: everything\n  namespace: shop\nspec:\n  storageRef: {name: local-disk, namespace: shop}\n  path: /\n  deletionPolicy: WipeOut\n  encryptionSecret: {name: shop-restic-password, namespace: shop}\n",
+    )
+    .unwrap();
+    setup
+        .sandbox
+        .kubectl_ok(&["apply", "-f", root.to_str().unwrap()]);
+    wait_for(
+        "the root Repository's finalizer",
+        Duration::from_secs(30),
+        || {
+            setup.field(
+                &["get", "repository", "everything", "-n", "shop"],
+                "/metadata/finalizers",
+            ) == json!(["kubestash.com/cleanup"])
+        },
+    );
+    setup.sandbox.kubectl_ok(&[
+        "delete",
+        "repository",
+        "everything",
+        "-n",
+        "shop",
+        "--timeout=60s",
+    ]);
+    assert!(
+        setup.storage().join("metadata.yaml").exists(),
+        "a Repository on the root does not wipe the backend"
+    );
+
     // A WipeOut BackupStorage empties the backend.
     setup.sandbox.kubectl_ok(&[
         "patch",

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use super::snapshot::snapshot_phase;
 use super::Context;
 use crate::util;
-use crate::Result;
+use crate::{Error, Result};
 
 /// How many snapshots `status.recentSnapshots` lists.
 const RECENT: usize = 5;
@@ -63,12 +63,23 @@ async fn wipe(repository: &Repository, ctx: &Context) -> Result<Action> {
     let api: Api<Repository> = Api::namespaced(ctx.client.clone(), &namespace);
     let storage = match crate::backend::repository_storage(&ctx.client, repository).await {
         Ok(storage) if storage.metadata.deletion_timestamp.is_none() => storage,
+        // The API server did not answer: not a reason to keep the data.
+        Err(Error::Kube(error)) => return Err(Error::Kube(error)),
         // The storage is gone or going: its own deletionPolicy decides about the data.
         _ => {
             util::remove_cleanup_finalizer(&api, repository).await?;
             return Ok(Action::await_change());
         }
     };
+    if let Some(why) = wipe_refused(ctx, repository, &storage).await? {
+        tracing::warn!(
+            repository = %format!("{namespace}/{}", repository.name_any()),
+            %why,
+            "WipeOut skipped, the data stays in the backend"
+        );
+        util::remove_cleanup_finalizer(&api, repository).await?;
+        return Ok(Action::await_change());
+    }
     let job = kubestash::naming::valid_name(
         "wipe",
         &format!("{namespace}-{}", repository.name_any()),
@@ -80,6 +91,65 @@ async fn wipe(repository: &Repository, ctx: &Context) -> Result<Action> {
     } else {
         Ok(Action::requeue(Duration::from_secs(2)))
     }
+}
+
+/// Why a Repository's WipeOut must leave its directory alone: the directory is not one below
+/// the storage's root (an old object from before validation refused such paths), the
+/// storage's usage policy does not admit the Repository's namespace (its directory may be
+/// another namespace's), or another Repository uses that directory or one inside or around
+/// it.
+async fn wipe_refused(
+    ctx: &Context,
+    repository: &Repository,
+    storage: &kubestash::api::storage::BackupStorage,
+) -> Result<Option<String>> {
+    use kubestash::engine::location::clean_prefix;
+    use kubestash::validation::usage_policy::{namespace_allowed, NamespaceAccess};
+    let directory = clean_prefix(&repository.spec.path);
+    if directory.is_empty() || directory.split('/').any(|part| part == "..") {
+        return Ok(Some(format!(
+            "spec.path `{}` does not name a directory below the storage's root",
+            repository.spec.path
+        )));
+    }
+    let namespace = repository.namespace().unwrap_or_default();
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(ctx.client.clone());
+    let labels = namespaces
+        .get_opt(&namespace)
+        .await?
+        .and_then(|found| found.metadata.labels)
+        .unwrap_or_default();
+    let storage_namespace = storage.namespace().unwrap_or_default();
+    if let NamespaceAccess::Denied(reason) = namespace_allowed(
+        storage.spec.usage_policy.as_ref(),
+        &storage_namespace,
+        &namespace,
+        Some(&labels),
+    ) {
+        return Ok(Some(format!(
+            "BackupStorage `{storage_namespace}/{}` does not admit namespace `{namespace}`: {reason}",
+            storage.name_any()
+        )));
+    }
+    let within =
+        |inner: &str, outer: &str| inner == outer || inner.starts_with(&format!("{outer}/"));
+    let all: Api<Repository> = Api::all(ctx.client.clone());
+    for other in all.list(&Default::default()).await?.items {
+        if other.metadata.uid == repository.metadata.uid
+            || !crate::backend::uses_storage(&other, storage)
+        {
+            continue;
+        }
+        let theirs = clean_prefix(&other.spec.path);
+        if within(&theirs, &directory) || within(&directory, &theirs) {
+            return Ok(Some(format!(
+                "Repository `{}/{}` uses directory `{theirs}` of the same storage",
+                other.namespace().unwrap_or_default(),
+                other.name_any()
+            )));
+        }
+    }
+    Ok(None)
 }
 
 async fn reconcile(repository: Arc<Repository>, ctx: Arc<Context>) -> Result<Action> {

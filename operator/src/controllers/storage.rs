@@ -95,7 +95,33 @@ async fn reconcile(storage: Arc<BackupStorage>, ctx: Arc<Context>) -> Result<Act
         if !util::has_cleanup_finalizer(storage.as_ref()) {
             return Ok(Action::await_change());
         }
-        // WipeOut: everything below the backend root goes before the object.
+        // WipeOut: everything below the backend root goes before the object, once no
+        // Repository that stays uses it (their backups would go on into an empty backend).
+        let repositories: Api<Repository> = Api::all(ctx.client.clone());
+        let users: Vec<String> = repositories
+            .list(&Default::default())
+            .await?
+            .items
+            .iter()
+            .filter(|r| {
+                r.metadata.deletion_timestamp.is_none() && backend::uses_storage(r, &storage)
+            })
+            .map(|r| format!("{}/{}", r.namespace().unwrap_or_default(), r.name_any()))
+            .collect();
+        if !users.is_empty() {
+            tracing::info!(storage = %format!("{namespace}/{name}"), repositories = ?users, "WipeOut waits for the Repositories that use the storage");
+            return Ok(Action::requeue(Duration::from_secs(10)));
+        }
+        if let Some(secret) = storage_secret_name(&storage) {
+            let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &namespace);
+            if util::get_opt(&secrets, &secret).await?.is_none() {
+                // Deleted with it (a namespace going away): the backend cannot be reached,
+                // and waiting would hold the deletion for good.
+                tracing::warn!(storage = %format!("{namespace}/{name}"), %secret, "WipeOut skipped: the storage's Secret is gone, the data stays in the backend");
+                util::remove_cleanup_finalizer(&api, storage.as_ref()).await?;
+                return Ok(Action::await_change());
+            }
+        }
         let job = naming::valid_name("wipe", &name, "");
         return if super::wipe::wipe_directory(&ctx, &storage, "", &job).await? {
             util::remove_cleanup_finalizer(&api, storage.as_ref()).await?;
@@ -142,7 +168,12 @@ async fn reconcile(storage: Arc<BackupStorage>, ctx: Arc<Context>) -> Result<Act
             return Ok(Action::requeue(Duration::from_secs(10)));
         }
         if status.conditions.as_ref() != Some(&conditions) {
-            util::patch_status(&api, &name, json!({"conditions": conditions})).await?;
+            let mut patch = json!({"conditions": conditions});
+            if util::is_true(Some(&conditions), "BackendInitialized") {
+                // The Secret is back: Ready again, which the early return below would skip.
+                patch["phase"] = json!("Ready");
+            }
+            util::patch_status(&api, &name, patch).await?;
         }
     }
     let pending = uninitialized(&ctx, &storage).await?;
