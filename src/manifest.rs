@@ -329,18 +329,21 @@ pub fn restore_rank(resource: &str) -> u8 {
     match plural {
         "namespaces" => 0,
         "customresourcedefinitions" | "priorityclasses" => 1,
-        "serviceaccounts" | "secrets" | "configmaps" | "limitranges" | "resourcequotas" => 2,
-        "clusterroles" | "roles" | "clusterrolebindings" | "rolebindings" => 3,
-        "storageclasses" | "persistentvolumes" | "persistentvolumeclaims" => 4,
+        // Before their token Secrets, which the token controller deletes when their
+        // ServiceAccount is missing.
+        "serviceaccounts" => 2,
+        "secrets" | "configmaps" | "limitranges" | "resourcequotas" => 3,
+        "clusterroles" | "roles" | "clusterrolebindings" | "rolebindings" => 4,
+        "storageclasses" | "persistentvolumes" | "persistentvolumeclaims" => 5,
         "deployments" | "statefulsets" | "daemonsets" | "replicasets" | "jobs" | "cronjobs"
-        | "pods" => 5,
-        "services" | "ingresses" | "networkpolicies" => 6,
+        | "pods" => 6,
+        "services" | "ingresses" | "networkpolicies" => 7,
         // Last: restored early, they would judge (and could refuse) the objects after them.
         "validatingwebhookconfigurations"
         | "mutatingwebhookconfigurations"
         | "validatingadmissionpolicies"
-        | "validatingadmissionpolicybindings" => 8,
-        _ => 7,
+        | "validatingadmissionpolicybindings" => 9,
+        _ => 8,
     }
 }
 

@@ -75,11 +75,16 @@ pub fn find<'a>(conditions: Option<&'a Vec<Condition>>, type_: &str) -> Option<&
 }
 
 /// The API server's message when it refused a request for good: the request is invalid
-/// (400, 422) or not allowed (403: RBAC, admission, an exhausted ResourceQuota). Trying the
-/// same request again gets the same answer, so a session that depends on it has to end.
+/// (400, 422) or not allowed (403: RBAC, admission). Trying the same request again gets the
+/// same answer, so a session that depends on it has to end. An exhausted ResourceQuota
+/// (also 403) is not: other Jobs finish and free it, so that is waited out, up to the
+/// session's deadline.
 pub fn refused(error: &kube::Error) -> Option<String> {
     match error {
-        kube::Error::Api(status) if matches!(status.code, 400 | 403 | 422) => {
+        kube::Error::Api(status)
+            if matches!(status.code, 400 | 403 | 422)
+                && !status.message.contains("exceeded quota") =>
+        {
             Some(status.message.clone())
         }
         _ => None,

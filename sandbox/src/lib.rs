@@ -31,7 +31,8 @@
 //! (see [`SandboxHandle::pvc_dir`]), a Secret or ConfigMap to a directory of files, an
 //! `emptyDir` to a fresh directory under the data dir, a `hostPath` to the host path itself;
 //! `subPath` is appended. Container stdout and stderr become `pods/log`; the exit code
-//! decides the pod phase, and `restartPolicy` is honoured.
+//! decides the pod phase, and `restartPolicy` is honoured. The processes of a deleted pod get
+//! SIGTERM, then SIGKILL after its `terminationGracePeriodSeconds` (at most 5 s here).
 //!
 //! `pods/exec` (WebSocket, subprotocols `v5.channel.k8s.io` and `v4.channel.k8s.io`, as
 //! kubectl 1.30+ and kube-rs speak them) runs the command the same way, with the chosen

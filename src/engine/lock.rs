@@ -84,6 +84,37 @@ fn foreign_with_our_pid(name: &str, lock: &LockFile, this_host: &str) -> bool {
     lock.hostname == this_host && lock.pid == std::process::id() && !own_locks().contains(name)
 }
 
+/// The lock files this process holds through a [`RepositoryLock`], for
+/// [`release_held_locks`].
+fn held_files() -> std::sync::MutexGuard<'static, Vec<std::sync::Weak<Mutex<HeldFile>>>> {
+    static HELD: OnceLock<Mutex<Vec<std::sync::Weak<Mutex<HeldFile>>>>> = OnceLock::new();
+    let mut held = HELD
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    held.retain(|state| state.strong_count() > 0);
+    held
+}
+
+/// Removes the lock files of every lock this process holds, for a process about to exit
+/// without unwinding (SIGTERM when its Job is deleted): left behind, a lock blocks other
+/// hosts' exclusive operations until it is stale, half an hour later. Returns how many
+/// were removed. The operations that held them must not go on afterwards.
+pub fn release_held_locks() -> usize {
+    let states: Vec<_> = held_files()
+        .iter()
+        .filter_map(std::sync::Weak::upgrade)
+        .collect();
+    states
+        .iter()
+        .filter(|state| {
+            state
+                .lock()
+                .is_ok_and(|held| remove_own(&held.store, &held.name).is_ok())
+        })
+        .count()
+}
+
 /// Removes one of our own lock files.
 fn remove_own(store: &Store, name: &str) -> Result<(), EngineError> {
     store.delete(&format!("locks/{name}"))?;
@@ -308,6 +339,7 @@ pub fn acquire(
         }
     };
     let state = Arc::new(Mutex::new(HeldFile { store, name }));
+    held_files().push(Arc::downgrade(&state));
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let refresher = {
         let state = state.clone();
@@ -526,6 +558,21 @@ mod tests {
         assert!(store.read(&format!("locks/{earlier}")).unwrap().is_none());
         remove_own(&store, &ours).unwrap();
         assert!(!own_locks().contains(&ours));
+    }
+
+    #[test]
+    fn held_locks_are_released_for_an_exit_without_unwinding() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = Location::Local {
+            root: dir.path().to_path_buf(),
+        };
+        let key = MasterKey::new();
+        let held = acquire(&location, &key, true, Duration::ZERO).unwrap();
+        let files = || std::fs::read_dir(dir.path().join("locks")).unwrap().count();
+        assert_eq!(files(), 1);
+        assert!(release_held_locks() >= 1);
+        assert_eq!(files(), 0, "the exclusive lock no longer blocks others");
+        drop(held);
     }
 
     #[test]

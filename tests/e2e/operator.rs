@@ -1351,6 +1351,13 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
     let status = setup.json(&["get", "backupsession", &session, "-n", "shop"])["status"].clone();
     assert_eq!(status["phase"], "Failed", "{status}");
     assert!(status.to_string().contains("was deleted"), "{status}");
+    // Stopped with SIGTERM, the executor took its repository lock with it.
+    let locks = setup
+        .storage()
+        .join("shop/orders/repository/v1/nightly/dump/locks");
+    wait_for("the executor's lock to go", Duration::from_secs(15), || {
+        std::fs::read_dir(&locks).map_or(true, |mut entries| entries.next().is_none())
+    });
     std::fs::remove_file(setup.pvc("shop", "orders-data").join("big.bin")).unwrap();
 
     // A request the API server refuses for good (the session's name, too long for the label

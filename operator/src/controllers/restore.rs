@@ -251,13 +251,8 @@ async fn reconcile(restore: Arc<RestoreSession>, ctx: Arc<Context>) -> Result<Ac
     match outcome {
         Err(Error::Kube(error)) => match util::refused(&error) {
             Some(why) => {
-                run.finish(
-                    RestorePhase::Failed,
-                    "RestoreExecutorEnsured",
-                    "RequestRefused",
-                    format!("the API server refused a request of this restore: {why}"),
-                )
-                .await
+                let message = format!("the API server refused a request of this restore: {why}");
+                abort(&run, "RequestRefused", message).await
             }
             None => Err(Error::Kube(error)),
         },
@@ -652,6 +647,49 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
     Ok(Action::requeue(Duration::from_secs(5)))
 }
 
+/// Ends a restore early: the Jobs of components that did not finish are deleted and those
+/// components fail with `message` (what finished stays Succeeded), the post-restore hooks
+/// run, and the restore fails with `reason`.
+async fn abort(run: &Run, reason: &str, message: String) -> Result<Action> {
+    let jobs_api: Api<Job> = Api::namespaced(run.ctx.client.clone(), &run.namespace);
+    let components = run
+        .restore
+        .status
+        .as_ref()
+        .and_then(|status| status.components.clone())
+        .unwrap_or_default();
+    let mut patch = serde_json::Map::new();
+    for (component, status) in &components {
+        if status.phase == Some(RestorePhase::Succeeded) {
+            continue;
+        }
+        let _ = jobs_api
+            .delete(
+                &restore_job_name(&run.name, component),
+                &DeleteParams::background(),
+            )
+            .await;
+        patch.insert(
+            component.clone(),
+            json!({"phase": "Failed", "error": message}),
+        );
+    }
+    if !patch.is_empty() {
+        util::patch_status(&run.api, &run.name, json!({"components": patch})).await?;
+    }
+    let message = match run.hooks(true, Some(&message)).await? {
+        Some(hook_error) => format!("{message}; post-restore {hook_error}"),
+        None => message,
+    };
+    run.finish(
+        RestorePhase::Failed,
+        "RestoreExecutorEnsured",
+        reason,
+        message,
+    )
+    .await
+}
+
 async fn progress(run: &Run) -> Result<Action> {
     let client = &run.ctx.client;
     let status = run.restore.status.clone().unwrap_or_default();
@@ -669,40 +707,7 @@ async fn progress(run: &Run) -> Result<Action> {
                 "the restore did not finish within its restoreTimeout ({})",
                 run.restore.spec.restore_timeout.clone().unwrap_or_default()
             );
-            let mut patch = serde_json::Map::new();
-            let finished = |component: &str| {
-                status
-                    .components
-                    .as_ref()
-                    .and_then(|c| c.get(component))
-                    .is_some_and(|c| c.phase == Some(RestorePhase::Succeeded))
-            };
-            // What finished in time stays Succeeded.
-            for component in components.iter().filter(|c| !finished(c)) {
-                let _ = jobs_api
-                    .delete(
-                        &restore_job_name(&run.name, component),
-                        &DeleteParams::background(),
-                    )
-                    .await;
-                patch.insert(
-                    component.clone(),
-                    json!({"phase": "Failed", "error": message}),
-                );
-            }
-            util::patch_status(&run.api, &run.name, json!({"components": patch})).await?;
-            let message = match run.hooks(true, Some(&message)).await? {
-                Some(hook_error) => format!("{message}; post-restore {hook_error}"),
-                None => message,
-            };
-            return run
-                .finish(
-                    RestorePhase::Failed,
-                    "RestoreExecutorEnsured",
-                    "RestoreTimeoutExceeded",
-                    message,
-                )
-                .await;
+            return abort(run, "RestoreTimeoutExceeded", message).await;
         }
     }
     if !util::is_true(status.conditions.as_ref(), "RestoreExecutorEnsured") {

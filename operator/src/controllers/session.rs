@@ -379,6 +379,13 @@ async fn reconcile(
             .await;
     };
     let _ = run.resolved.set((invoker.clone(), session_config.clone()));
+    // Before anything else, whatever the phase: a session that cannot get going ends at
+    // its deadline too.
+    if let Some(deadline) = &run.status().backup_deadline {
+        if chrono::Utc::now() > util::to_chrono(deadline) {
+            return timed_out(&run, &invoker, &session_config).await;
+        }
+    }
     let outcome = match phase {
         None | Some(BackupSessionPhase::Pending) => start(&run, &invoker, &session_config).await,
         _ => progress(&run, &invoker, &session_config).await,
@@ -386,12 +393,14 @@ async fn reconcile(
     match outcome {
         Err(Error::Kube(error)) => match util::refused(&error) {
             Some(why) => {
-                run.fail(
-                    "BackupExecutorEnsured",
-                    "RequestRefused",
-                    format!("the API server refused a request of this session: {why}"),
-                )
-                .await
+                let message = format!("the API server refused a request of this session: {why}");
+                // Refused once the backups succeeded: the retention Job.
+                let (type_, reason) = if backed_up(&run).await? {
+                    ("BackupSucceeded", "RetentionPolicyFailed")
+                } else {
+                    ("BackupExecutorEnsured", "RequestRefused")
+                };
+                abort(&run, &invoker, &session_config, type_, reason, message).await
             }
             None => Err(Error::Kube(error)),
         },
@@ -930,11 +939,10 @@ fn backup_timeout(run: &Run, session: &InvokerSession) -> Option<Duration> {
         .and_then(|t| kubestash::duration::parse_go_duration(&t).ok())
 }
 
-/// Ends a session whose `backupDeadline` passed: its Jobs are deleted and its unfinished
-/// components failed. Once every snapshot succeeded (the retention Job runs), the backup
-/// itself is not blamed: the session fails for its retention.
+/// Ends a session whose `backupDeadline` passed. Once every snapshot succeeded, the backup
+/// itself is not blamed: the session fails for its retention (the retention Job is left to
+/// finish, as killing a prune would leave its exclusive lock behind for half an hour).
 async fn timed_out(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result<Action> {
-    let jobs_api: Api<Job> = Api::namespaced(run.ctx.client.clone(), &run.namespace);
     let timeout = run
         .session
         .spec
@@ -942,34 +950,64 @@ async fn timed_out(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Re
         .clone()
         .or(session.config.backup_timeout.clone())
         .unwrap_or_default();
-    let retention_started = util::is_true(
-        run.status().conditions.as_ref(),
-        "RetentionPolicyExecutorEnsured",
-    );
-    let (type_, reason, message) = if retention_started {
-        let _ = jobs_api
-            .delete(&retention_job_name(&run.name), &DeleteParams::background())
-            .await;
-        (
+    if backed_up(run).await? {
+        let message = format!(
+            "backup succeeded but retention did not finish within the backupTimeout ({timeout})"
+        );
+        return abort(
+            run,
+            invoker,
+            session,
             "BackupSucceeded",
             "RetentionPolicyFailed",
-            format!(
-                "backup succeeded but retention did not finish within the backupTimeout ({timeout})"
-            ),
+            message,
         )
-    } else {
-        let message = format!("the backup did not finish within its backupTimeout ({timeout})");
-        for component in components_of(run) {
-            let _ = jobs_api
-                .delete(
-                    &job_name(&run.name, &component),
-                    &DeleteParams::background(),
-                )
-                .await;
-            fail_component(run, session, &component, &message).await?;
-        }
-        ("BackupExecutorEnsured", "BackupTimeoutExceeded", message)
-    };
+        .await;
+    }
+    let message = format!("the backup did not finish within its backupTimeout ({timeout})");
+    abort(
+        run,
+        invoker,
+        session,
+        "BackupExecutorEnsured",
+        "BackupTimeoutExceeded",
+        message,
+    )
+    .await
+}
+
+/// Whether every Snapshot of the session succeeded (what is left is retention).
+async fn backed_up(run: &Run) -> Result<bool> {
+    let expected = run.status().snapshots.as_ref().map(Vec::len).unwrap_or(0);
+    let snapshots = session_snapshots(run).await?;
+    Ok(expected > 0
+        && snapshots.len() == expected
+        && snapshots
+            .iter()
+            .all(|snapshot| snapshot_phase(snapshot) == SnapshotPhase::Succeeded))
+}
+
+/// Ends a session early: the backup Jobs still running are deleted, their components fail
+/// with `message` in the session's Snapshots, the post-backup hooks run, and the session
+/// fails with a condition of `type_`.
+async fn abort(
+    run: &Run,
+    invoker: &Invoker,
+    session: &InvokerSession,
+    type_: &str,
+    reason: &str,
+    message: String,
+) -> Result<Action> {
+    let jobs_api: Api<Job> = Api::namespaced(run.ctx.client.clone(), &run.namespace);
+    for component in components_of(run) {
+        let _ = jobs_api
+            .delete(
+                &job_name(&run.name, &component),
+                &DeleteParams::background(),
+            )
+            .await;
+        fail_component(run, session, &component, &message).await?;
+    }
     let message = match run
         .post_hooks(invoker, session, Some(&message), false)
         .await?
@@ -1097,11 +1135,6 @@ async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Res
     let client = &run.ctx.client;
     let status = run.status();
     let jobs_api: Api<Job> = Api::namespaced(client.clone(), &run.namespace);
-    if let Some(deadline) = &status.backup_deadline {
-        if chrono::Utc::now() > util::to_chrono(deadline) {
-            return timed_out(run, invoker, session).await;
-        }
-    }
     if !util::is_true(status.conditions.as_ref(), "SnapshotsEnsured") {
         // Running since the pre hooks began, but the operator stopped before the snapshots:
         // pick up where it left (hooks that ran are not run again).

@@ -138,65 +138,83 @@ pub fn run(command: &ExecutorCommand, global: &GlobalArgs) -> anyhow::Result<Exi
     }
     let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
     runtime.block_on(async {
-        let cluster = crate::cluster::connect(global).await?;
-        let client = &cluster.client;
-        let namespace = cluster.namespace.clone();
-        match command {
-            ExecutorCommand::Backup(args) => {
-                executor::backup(
-                    client,
-                    &executor::BackupArgs {
-                        namespace,
-                        backup_session: args.backup_session.clone(),
-                        component: args.component.clone(),
-                        mode: args.mode,
-                        params: executor::parse_params(&args.params)?,
-                    },
-                )
-                .await?
-            }
-            ExecutorCommand::Restore(args) => {
-                executor::restore(
-                    client,
-                    &executor::RestoreArgs {
-                        namespace,
-                        restore_session: args.restore_session.clone(),
-                        snapshot: args.snapshot.clone(),
-                        component: args.component.clone(),
-                        mode: args.mode,
-                        params: executor::parse_params(&args.params)?,
-                    },
-                )
-                .await?
-            }
-            ExecutorCommand::Trigger(args) => {
-                let name = executor::trigger(
-                    client,
-                    &namespace,
-                    &args.invoker_kind,
-                    &args.invoker_name,
-                    &args.session,
-                )
-                .await?;
-                println!("backupsession/{name} created");
-            }
-            ExecutorCommand::SyncStorage(args) => {
-                executor::sync_storage(client, &namespace, &args.storage).await?
-            }
-            ExecutorCommand::Retention(args) => {
-                executor::retention(client, &namespace, &args.backup_session).await?
-            }
-            ExecutorCommand::WipeSnapshot(args) => {
-                executor::wipe_snapshot(client, &namespace, &args.snapshot).await?
-            }
-            ExecutorCommand::CheckVolume(_)
-            | ExecutorCommand::ListManifests(_)
-            | ExecutorCommand::WipeVolume(_) => {
-                return Err(anyhow::anyhow!("this step runs without the API"))
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .context("failed to watch for SIGTERM")?;
+        tokio::select! {
+            outcome = step(command, global) => outcome,
+            _ = terminate.recv() => {
+                // The Job was deleted (a timeout, a lost session) or its pod evicted. As pid 1
+                // the process would ignore SIGTERM and be killed later, leaving its
+                // repository locks to block others for half an hour.
+                let released = kubestash::engine::lock::release_held_locks();
+                eprintln!("terminated: {released} repository lock(s) released");
+                std::process::exit(143)
             }
         }
-        Ok(ExitStatus::Success)
     })
+}
+
+/// One step that talks to the API server.
+async fn step(command: &ExecutorCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
+    let cluster = crate::cluster::connect(global).await?;
+    let client = &cluster.client;
+    let namespace = cluster.namespace.clone();
+    match command {
+        ExecutorCommand::Backup(args) => {
+            executor::backup(
+                client,
+                &executor::BackupArgs {
+                    namespace,
+                    backup_session: args.backup_session.clone(),
+                    component: args.component.clone(),
+                    mode: args.mode,
+                    params: executor::parse_params(&args.params)?,
+                },
+            )
+            .await?
+        }
+        ExecutorCommand::Restore(args) => {
+            executor::restore(
+                client,
+                &executor::RestoreArgs {
+                    namespace,
+                    restore_session: args.restore_session.clone(),
+                    snapshot: args.snapshot.clone(),
+                    component: args.component.clone(),
+                    mode: args.mode,
+                    params: executor::parse_params(&args.params)?,
+                },
+            )
+            .await?
+        }
+        ExecutorCommand::Trigger(args) => {
+            let name = executor::trigger(
+                client,
+                &namespace,
+                &args.invoker_kind,
+                &args.invoker_name,
+                &args.session,
+            )
+            .await?;
+            println!("backupsession/{name} created");
+        }
+        ExecutorCommand::SyncStorage(args) => {
+            executor::sync_storage(client, &namespace, &args.storage).await?
+        }
+        ExecutorCommand::Retention(args) => {
+            executor::retention(client, &namespace, &args.backup_session).await?
+        }
+        ExecutorCommand::WipeSnapshot(args) => {
+            executor::wipe_snapshot(client, &namespace, &args.snapshot).await?
+        }
+        ExecutorCommand::CheckVolume(_)
+        | ExecutorCommand::ListManifests(_)
+        | ExecutorCommand::WipeVolume(_) => {
+            return Err(anyhow::anyhow!("this step runs without the API"))
+        }
+    }
+    Ok(ExitStatus::Success)
 }
 
 /// The steps that need no API access: they print their result to the log, where the CLI

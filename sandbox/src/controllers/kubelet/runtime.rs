@@ -16,6 +16,9 @@ use super::environment::{self, NotReady};
 use crate::api::{name_of, namespace_of, Cluster, Subresource};
 use crate::names;
 
+/// The longest a stopped container gets between SIGTERM and SIGKILL (a kubelet gives the
+/// pod's terminationGracePeriodSeconds, 30 s by default; tests should not wait that long).
+const GRACE_LIMIT: Duration = Duration::from_secs(5);
 /// Longest wait between restarts of a crashing container (a real kubelet caps at 5 minutes).
 const RESTART_DELAY_CAP: Duration = Duration::from_secs(10);
 
@@ -106,7 +109,7 @@ impl PodRun {
         }
     }
 
-    /// Runs one container process to its end (or until stopped).
+    /// Runs one container process to its end (or until stopped: SIGTERM, then SIGKILL).
     async fn execute(
         &self,
         container: &Value,
@@ -166,6 +169,21 @@ impl PodRun {
             }).unwrap_or(1)),
             _ = stop.wait_for(|stopped| *stopped) => Exit::Stopped,
         };
+        if let (Exit::Stopped, Some(group)) = (&exit, group) {
+            // As a kubelet stops a deleted pod: SIGTERM, then SIGKILL after the grace period
+            // (the pod's terminationGracePeriodSeconds, at most GRACE_LIMIT here).
+            // SAFETY: kill(2) with a negative pid signals the process group we created for
+            // this container; it has no memory-safety preconditions.
+            unsafe {
+                libc::kill(-group, libc::SIGTERM);
+            }
+            let grace = self.pod["spec"]["terminationGracePeriodSeconds"]
+                .as_u64()
+                .map(Duration::from_secs)
+                .unwrap_or(GRACE_LIMIT)
+                .min(GRACE_LIMIT);
+            let _ = tokio::time::timeout(grace, child.wait()).await;
+        }
         if let Some(group) = group {
             // SAFETY: kill(2) with a negative pid signals the process group we created for this
             // container; it has no memory-safety preconditions.
