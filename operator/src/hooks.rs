@@ -677,7 +677,7 @@ fn fill_action(
     if let Some(post) = action.http_post.as_mut() {
         if let Some(body) = &post.body {
             post.body = Some(
-                render(body, &summary.to_go_value())
+                render_body(body, &summary.to_go_value())
                     .map_err(|error| format!("spec.action.httpPost.body: {error}"))?,
             );
         }
@@ -688,6 +688,27 @@ fn fill_action(
 /// Renders the field references (`{{.Status.Phase}}`, `{{ .Target.Name }}`, with `-` trim
 /// markers) of a Go template. Anything else is refused by name rather than sent garbled.
 pub fn render(template: &str, data: &Value) -> Result<String, String> {
+    render_with(template, data, false)
+}
+
+/// Renders a body template; when the body is JSON (as a Slack or webhook payload is) and the
+/// plain rendering is not, the inserted values are escaped as JSON string contents, so that
+/// a multi-line error with quotes in `"{{.Status.Error}}"` still makes a valid payload.
+pub fn render_body(template: &str, data: &Value) -> Result<String, String> {
+    let plain = render_with(template, data, false)?;
+    let looks_json = template.trim_start().starts_with(['{', '[']);
+    if !looks_json || serde_json::from_str::<Value>(&plain).is_ok() {
+        return Ok(plain);
+    }
+    let escaped = render_with(template, data, true)?;
+    Ok(if serde_json::from_str::<Value>(&escaped).is_ok() {
+        escaped
+    } else {
+        plain
+    })
+}
+
+fn render_with(template: &str, data: &Value, json_strings: bool) -> Result<String, String> {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -724,6 +745,11 @@ pub fn render(template: &str, data: &Value) -> Result<String, String> {
             })?;
         }
         match current {
+            Value::String(text) if json_strings => {
+                // The contents of a JSON string: its quotes stay the template's.
+                let quoted = Value::String(text.clone()).to_string();
+                out.push_str(&quoted[1..quoted.len() - 1]);
+            }
             Value::String(text) => out.push_str(text),
             other => out.push_str(&other.to_string()),
         }
@@ -807,7 +833,10 @@ async fn run_action(action: &HookAction) -> Result<(), String> {
             .map(|_| ())
             .map_err(|error| format!("unable to connect to {host}:{port}: {error}"));
     }
+    // Not followed: a POST redirected would become a GET without its body (and count as
+    // success), and custom headers would go to another host. A 3xx is the answer.
     let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|error| format!("unable to build an HTTP client: {error}"))?;
     if let Some(get) = &action.http_get {
@@ -860,6 +889,14 @@ async fn run_action(action: &HookAction) -> Result<(), String> {
                 .header("Content-Type", "application/x-www-form-urlencoded")
                 .body(body);
         } else if let Some(body) = &post.body {
+            let typed = post
+                .http_headers
+                .iter()
+                .flatten()
+                .any(|header| header.name.eq_ignore_ascii_case("content-type"));
+            if !typed && serde_json::from_str::<Value>(body).is_ok() {
+                request = request.header("Content-Type", "application/json");
+            }
             request = request.body(body.clone());
         }
         let response = request
@@ -912,6 +949,19 @@ mod tests {
         assert_eq!(
             render(text, &summary()).unwrap(),
             r#"{"text":"orders backup Succeeded",shop!"}"#
+        );
+    }
+
+    #[test]
+    fn json_bodies_get_their_values_escaped() {
+        let data = serde_json::json!({"Status": {"Error": "Job failed: \"pg_dump\" said\nno"}, "Name": "s1"});
+        let body = render_body(r#"{"text":"{{.Name}}: {{.Status.Error}}"}"#, &data).unwrap();
+        let parsed: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(parsed["text"], "s1: Job failed: \"pg_dump\" said\nno");
+        // Not JSON: left as written.
+        assert_eq!(
+            render_body("error={{.Status.Error}}", &data).unwrap(),
+            "error=Job failed: \"pg_dump\" said\nno"
         );
     }
 
