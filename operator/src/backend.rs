@@ -154,6 +154,28 @@ pub fn uses_storage(repository: &Repository, storage: &BackupStorage) -> bool {
             == storage.namespace().unwrap_or_default()
 }
 
+/// Why the storage's usage policy does not admit Repositories of `namespace` (with
+/// `labels`), or `None` when it does.
+pub fn usage_denied(
+    storage: &BackupStorage,
+    namespace: &str,
+    labels: &std::collections::BTreeMap<String, String>,
+) -> Option<String> {
+    let storage_namespace = storage.namespace().unwrap_or_default();
+    match namespace_allowed(
+        storage.spec.usage_policy.as_ref(),
+        &storage_namespace,
+        namespace,
+        Some(labels),
+    ) {
+        NamespaceAccess::Denied(reason) => Some(format!(
+            "BackupStorage `{storage_namespace}/{}` does not admit namespace `{namespace}`: {reason}",
+            storage.name_any()
+        )),
+        _ => None,
+    }
+}
+
 /// Initializes a storage's backend: `metadata.yaml`, then `repository.yaml` of every
 /// Repository that uses it; updates the statuses of the storage and the repositories.
 pub async fn sync_storage(client: &Client, storage: &BackupStorage) -> Result<()> {
@@ -457,17 +479,8 @@ async fn recreate_repository(
         Ok(None) => return refuse(format!("namespace `{namespace}` does not exist")),
         Err(error) => return refuse(format!("namespace `{namespace}`: {error}")),
     };
-    let storage_namespace = storage.namespace().unwrap_or_default();
-    if let NamespaceAccess::Denied(reason) = namespace_allowed(
-        storage.spec.usage_policy.as_ref(),
-        &storage_namespace,
-        &namespace,
-        Some(&labels),
-    ) {
-        return refuse(format!(
-            "BackupStorage `{storage_namespace}/{}` may not be used from it: {reason}",
-            storage.name_any()
-        ));
+    if let Some(denied) = usage_denied(storage, &namespace, &labels) {
+        return refuse(denied);
     }
     let mut repository = Repository::new(&name, copy.spec);
     if !layout::same_directory(&repository.spec.path, directory) {
@@ -479,7 +492,7 @@ async fn recreate_repository(
     repository.metadata.annotations = copy.metadata.annotations;
     repository.spec.storage_ref = ObjectReference {
         name: storage.name_any(),
-        namespace: Some(storage_namespace),
+        namespace: storage.namespace(),
     };
     let api: Api<Repository> = Api::namespaced(client.clone(), &namespace);
     match api.create(&Default::default(), &repository).await {

@@ -64,6 +64,17 @@ pub fn set_condition(conditions: &mut Vec<Condition>, mut new: Condition) {
     }
 }
 
+/// The non-empty items of a comma-separated annotation value.
+pub fn comma_list(text: Option<&String>) -> Vec<String> {
+    text.map(|text| {
+        text.split(',')
+            .filter(|item| !item.is_empty())
+            .map(str::to_string)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
 /// Whether `conditions` holds `type_` with status True.
 pub fn is_true(conditions: Option<&Vec<Condition>>, type_: &str) -> bool {
     find(conditions, type_).is_some_and(|c| c.status == "True")

@@ -273,6 +273,34 @@ pub async fn stuck_pod(client: &Client, job: &Job, limit: std::time::Duration) -
     })
 }
 
+/// Ends a session's Job whose pod stayed Pending longer than the operator allows (see
+/// [`stuck_pod`]): the Job is deleted and the session `name` of `api` gets the
+/// [`POD_PENDING_CONDITION`]. Returns why, or `None` while the pod may still start.
+pub(crate) async fn end_stuck_job<K>(
+    ctx: &Context,
+    api: &Api<K>,
+    name: &str,
+    job: &Job,
+) -> Result<Option<String>>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug + serde::Serialize,
+{
+    let Some(stuck) = stuck_pod(&ctx.client, job, ctx.options.pending_pod_timeout).await else {
+        return Ok(None);
+    };
+    let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &job.namespace().unwrap_or_default());
+    let _ = jobs
+        .delete(&job.name_any(), &kube::api::DeleteParams::background())
+        .await;
+    let mut conditions = crate::util::fresh_conditions(api, name).await?;
+    crate::util::set_condition(
+        &mut conditions,
+        crate::util::condition(POD_PENDING_CONDITION, true, "PodPending", stuck.clone()),
+    );
+    crate::util::patch_status(api, name, serde_json::json!({"conditions": conditions})).await?;
+    Ok(Some(stuck))
+}
+
 /// Creates a Job, waits until it ends and returns the last `log_lines` lines of its log; the
 /// Job is deleted either way. A failed Job is an error naming it, with its last log line.
 /// Callers bound the wait with their own timeout.

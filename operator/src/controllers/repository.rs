@@ -104,7 +104,6 @@ async fn wipe_refused(
     storage: &kubestash::api::storage::BackupStorage,
 ) -> Result<Option<String>> {
     use kubestash::engine::location::clean_prefix;
-    use kubestash::validation::usage_policy::{namespace_allowed, NamespaceAccess};
     let directory = clean_prefix(&repository.spec.path);
     if directory.is_empty() || directory.split('/').any(|part| part == "..") {
         return Ok(Some(format!(
@@ -119,17 +118,8 @@ async fn wipe_refused(
         .await?
         .and_then(|found| found.metadata.labels)
         .unwrap_or_default();
-    let storage_namespace = storage.namespace().unwrap_or_default();
-    if let NamespaceAccess::Denied(reason) = namespace_allowed(
-        storage.spec.usage_policy.as_ref(),
-        &storage_namespace,
-        &namespace,
-        Some(&labels),
-    ) {
-        return Ok(Some(format!(
-            "BackupStorage `{storage_namespace}/{}` does not admit namespace `{namespace}`: {reason}",
-            storage.name_any()
-        )));
+    if let Some(denied) = crate::backend::usage_denied(storage, &namespace, &labels) {
+        return Ok(Some(denied));
     }
     let within =
         |inner: &str, outer: &str| inner == outer || inner.starts_with(&format!("{outer}/"));

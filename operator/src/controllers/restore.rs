@@ -25,9 +25,7 @@ use serde_json::{json, Value};
 
 use super::configuration::target_exists;
 use super::snapshot::snapshot_phase;
-use super::{
-    job_log_tail, job_outcome, lost_node, managed_labels, stuck_pod, Context, POD_PENDING_CONDITION,
-};
+use super::{end_stuck_job, job_log_tail, job_outcome, lost_node, managed_labels, Context};
 use crate::backend;
 use crate::hooks;
 use crate::invoker::Invoker;
@@ -745,35 +743,9 @@ async fn progress(run: &Run) -> Result<Action> {
                         ))
                     }
                     None => {
-                        match stuck_pod(client, &job, run.ctx.options.pending_pod_timeout).await {
-                            Some(stuck) => {
-                                let _ = jobs_api
-                                    .delete(&job_name, &DeleteParams::background())
-                                    .await;
-                                let mut conditions =
-                                    util::fresh_conditions(&run.api, &run.name).await?;
-                                set_condition(
-                                    &mut conditions,
-                                    condition(
-                                        POD_PENDING_CONDITION,
-                                        true,
-                                        "PodPending",
-                                        stuck.clone(),
-                                    ),
-                                );
-                                util::patch_status(
-                                    &run.api,
-                                    &run.name,
-                                    json!({"conditions": conditions}),
-                                )
-                                .await?;
-                                Some(stuck)
-                            }
-                            None => {
-                                running = true;
-                                None
-                            }
-                        }
+                        let stuck = end_stuck_job(&run.ctx, &run.api, &run.name, &job).await?;
+                        running = stuck.is_none();
+                        stuck
                     }
                 },
                 Some(Ok(())) => None,
@@ -885,15 +857,7 @@ fn marker(run: &Run) -> String {
 
 /// The restores holding a pause, from the annotation (a comma-separated list).
 fn holders(annotations: &BTreeMap<String, String>) -> Vec<String> {
-    annotations
-        .get(PAUSED_BY)
-        .map(|text| {
-            text.split(',')
-                .filter(|h| !h.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
+    util::comma_list(annotations.get(PAUSED_BY))
 }
 
 /// Joins the pause of an invoker: pauses it if it runs, or adds this restore to the restores

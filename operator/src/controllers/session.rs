@@ -22,9 +22,7 @@ use kubestash::naming;
 use serde_json::{json, Value};
 
 use super::snapshot::snapshot_phase;
-use super::{
-    job_log_tail, job_outcome, lost_node, managed_labels, stuck_pod, Context, POD_PENDING_CONDITION,
-};
+use super::{end_stuck_job, job_log_tail, job_outcome, lost_node, managed_labels, Context};
 use crate::backend;
 use crate::hooks;
 use crate::invoker::{Invoker, InvokerSession, Unit, REPOSITORIES_ENV};
@@ -1020,16 +1018,7 @@ async fn abort(
 
 /// The components of a session's Jobs, as recorded when they were planned.
 fn components_of(run: &Run) -> Vec<String> {
-    run.session
-        .annotations()
-        .get(COMPONENTS_ANNOTATION)
-        .map(|text| {
-            text.split(',')
-                .filter(|c| !c.is_empty())
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
+    util::comma_list(run.session.annotations().get(COMPONENTS_ANNOTATION))
 }
 
 async fn session_snapshots(run: &Run) -> Result<Vec<Snapshot>> {
@@ -1193,35 +1182,13 @@ async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Res
                         fail_component(run, session, component, &message).await?;
                         failures.push(message);
                     }
-                    None => {
-                        match stuck_pod(client, &job, run.ctx.options.pending_pod_timeout).await {
-                            Some(stuck) => {
-                                let _ = jobs_api
-                                    .delete(&job_name, &DeleteParams::background())
-                                    .await;
-                                let mut conditions =
-                                    util::fresh_conditions(&run.api, &run.name).await?;
-                                set_condition(
-                                    &mut conditions,
-                                    condition(
-                                        POD_PENDING_CONDITION,
-                                        true,
-                                        "PodPending",
-                                        stuck.clone(),
-                                    ),
-                                );
-                                util::patch_status(
-                                    &run.api,
-                                    &run.name,
-                                    json!({"conditions": conditions}),
-                                )
-                                .await?;
-                                fail_component(run, session, component, &stuck).await?;
-                                failures.push(stuck);
-                            }
-                            None => running = true,
+                    None => match end_stuck_job(&run.ctx, &run.api, &run.name, &job).await? {
+                        Some(stuck) => {
+                            fail_component(run, session, component, &stuck).await?;
+                            failures.push(stuck);
                         }
-                    }
+                        None => running = true,
+                    },
                 },
                 Some(Ok(())) => {}
                 Some(Err(reason)) => {

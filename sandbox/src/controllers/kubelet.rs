@@ -159,7 +159,6 @@ fn unpullable_image(pod: &Value) -> Option<String> {
 /// Leaves a pod Pending with its containers waiting in `ErrImagePull`, as a kubelet does when
 /// it cannot resolve the registry of `image`.
 fn mark_pull_failure(cluster: &Cluster, pod: &Value, image: &str) -> Result<(), ApiError> {
-    let pods = cluster.builtin("", "pods");
     let registry = image.split('/').next().unwrap_or(image);
     let message = format!(
         "failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": dial tcp: lookup {registry}: no such host"
@@ -189,14 +188,27 @@ fn mark_pull_failure(cluster: &Cluster, pod: &Value, image: &str) -> Result<(), 
             .map(waiting)
             .collect()
     };
-    let mut status = started_status(pod);
-    status["phase"] = json!("Pending");
-    status["containerStatuses"] = json!(statuses("containers"));
     let init = statuses("initContainers");
-    if !init.is_empty() {
-        status["initContainerStatuses"] = json!(init);
+    write_started(cluster, pod, "Pending", statuses("containers"), init)
+}
+
+/// Writes the status of a pod the kubelet took on: `phase`, its containers' statuses and the
+/// pod conditions (Ready when Running).
+fn write_started(
+    cluster: &Cluster,
+    pod: &Value,
+    phase: &str,
+    containers: Vec<Value>,
+    init_containers: Vec<Value>,
+) -> Result<(), ApiError> {
+    let pods = cluster.builtin("", "pods");
+    let mut status = started_status(pod);
+    status["phase"] = json!(phase);
+    status["containerStatuses"] = json!(containers);
+    if !init_containers.is_empty() {
+        status["initContainerStatuses"] = json!(init_containers);
     }
-    pod_conditions(&mut status, false);
+    pod_conditions(&mut status, phase == "Running");
     cluster.mutate(
         &pods,
         namespace_of(pod),
@@ -211,7 +223,6 @@ fn mark_pull_failure(cluster: &Cluster, pod: &Value, image: &str) -> Result<(), 
 
 /// Marks a pod that runs no project-image container as Running and Ready.
 fn mark_running(cluster: &Cluster, pod: &Value) -> Result<(), ApiError> {
-    let pods = cluster.builtin("", "pods");
     let now = names::now();
     let container_status = |container: &Value, terminated: bool| {
         let state = if terminated {
@@ -242,23 +253,7 @@ fn mark_running(cluster: &Cluster, pod: &Value) -> Result<(), ApiError> {
         .flatten()
         .map(|container| container_status(container, true))
         .collect();
-    let mut status = started_status(pod);
-    status["phase"] = json!("Running");
-    status["containerStatuses"] = json!(containers);
-    if !init_containers.is_empty() {
-        status["initContainerStatuses"] = json!(init_containers);
-    }
-    pod_conditions(&mut status, true);
-    cluster.mutate(
-        &pods,
-        namespace_of(pod),
-        name_of(pod),
-        Subresource::Status,
-        |pod| {
-            pod["status"] = status;
-        },
-    )?;
-    Ok(())
+    write_started(cluster, pod, "Running", containers, init_containers)
 }
 
 /// Runs the kubelet until shutdown.
