@@ -17,6 +17,13 @@ pub const LEASE_NAME: &str = "kubestash-operator";
 /// How long a Lease holds without renewal.
 pub const LEASE_SECONDS: i32 = 15;
 const RENEW_EVERY: Duration = Duration::from_secs(5);
+/// The holder gives the Lease up for lost when it could not renew for this long: well
+/// before `LEASE_SECONDS`, after which another candidate may take it (client-go uses 10 of
+/// 15 s too).
+const RENEW_DEADLINE: Duration = Duration::from_secs(10);
+/// The longest one renewal may take; a connection that hangs must not keep the holder
+/// believing it still leads.
+const RENEW_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// `<hostname>-<pid>`.
 pub fn default_identity() -> String {
@@ -165,10 +172,15 @@ async fn renew(api: &Api<Lease>, identity: &str) -> Result<bool> {
         "metadata": {"resourceVersion": lease.metadata.resource_version},
         "spec": {"renewTime": now_micro()},
     });
-    Ok(api
+    match api
         .patch(LEASE_NAME, &PatchParams::default(), &Patch::Merge(patch))
         .await
-        .is_ok())
+    {
+        Ok(_) => Ok(true),
+        // Changed since read: another holder took it.
+        Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// Waits until this process holds the Lease (creating its namespace when missing).
@@ -208,18 +220,20 @@ pub async fn acquire(client: &Client, namespace: &str, identity: &str) -> Result
     let renew_api = api.clone();
     let renew_identity = identity.to_string();
     let renewer = tokio::spawn(async move {
-        let mut failures = 0;
+        let mut renewed = tokio::time::Instant::now();
         loop {
             tokio::time::sleep(RENEW_EVERY).await;
-            match renew(&renew_api, &renew_identity).await {
-                Ok(true) => failures = 0,
-                Ok(false) => {
+            let outcome =
+                tokio::time::timeout(RENEW_TIMEOUT, renew(&renew_api, &renew_identity)).await;
+            match outcome {
+                Ok(Ok(true)) => renewed = tokio::time::Instant::now(),
+                Ok(Ok(false)) => {
                     let _ = lost_tx.send(true);
                     return;
                 }
-                Err(_) => {
-                    failures += 1;
-                    if failures * RENEW_EVERY.as_secs() as i32 >= LEASE_SECONDS {
+                // Failed or hung: lost once it has not been renewed for RENEW_DEADLINE.
+                Ok(Err(_)) | Err(_) => {
+                    if renewed.elapsed() + RENEW_EVERY > RENEW_DEADLINE {
                         let _ = lost_tx.send(true);
                         return;
                     }

@@ -1488,6 +1488,46 @@ fn a_backup_whose_job_pod_cannot_start_fails_with_the_pending_condition() {
 }
 
 #[test]
+fn an_operator_that_loses_its_lease_stops() {
+    let setup = Setup::new();
+    let mut operator = Operator::start(&setup.sandbox);
+    wait_for("the operator to lead", Duration::from_secs(30), || {
+        setup
+            .sandbox
+            .kubectl(&["get", "lease", "kubestash-operator", "-n", "kubestash"])
+            .status
+            .success()
+    });
+    // Another holder takes the Lease over (as one would after a network partition).
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
+    setup.sandbox.kubectl_ok(&[
+        "patch",
+        "lease",
+        "kubestash-operator",
+        "-n",
+        "kubestash",
+        "--type=merge",
+        "-p",
+        &format!(r#"{{"spec":{{"holderIdentity":"someone-else","renewTime":"{now}"}}}}"#),
+    ]);
+    wait_for("the operator to stop", Duration::from_secs(20), || {
+        operator.0.try_wait().unwrap().is_some()
+    });
+    let holder = setup.sandbox.kubectl_ok(&[
+        "get",
+        "lease",
+        "kubestash-operator",
+        "-n",
+        "kubestash",
+        "-o",
+        "jsonpath={.spec.holderIdentity}",
+    ]);
+    assert_eq!(holder.trim(), "someone-else", "the new holder keeps it");
+}
+
+#[test]
 fn wipeout_deletes_of_snapshot_repository_and_storage_remove_their_backend_data() {
     let setup = Setup::new();
     let _operator = Operator::start(&setup.sandbox);

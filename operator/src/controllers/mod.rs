@@ -504,6 +504,9 @@ pub fn managed_labels(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
     labels
 }
 
+/// How long stopping controllers may finish their reconciles before they are aborted.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Runs every controller until `shutdown` resolves. With leader election, waits for the
 /// Lease first and stops when it is lost.
 pub async fn run(
@@ -513,9 +516,11 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let ctx = Context::new(client.clone(), options.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stop_tx = Arc::new(stop_tx);
+    let on_shutdown = stop_tx.clone();
     tokio::spawn(async move {
         shutdown.await;
-        let _ = stop_tx.send(true);
+        let _ = on_shutdown.send(true);
     });
     let mut metrics_task = None;
     if let Some(address) = options.metrics_addr {
@@ -542,7 +547,7 @@ pub async fn run(
         .ready
         .store(true, std::sync::atomic::Ordering::Relaxed);
     tracing::info!("controllers starting");
-    let controllers = futures::future::join_all([
+    let mut handles = vec![
         tokio::spawn(storage::run(ctx.clone(), stop_rx.clone())),
         tokio::spawn(configuration::run(ctx.clone(), stop_rx.clone())),
         tokio::spawn(configuration::run_batches(ctx.clone(), stop_rx.clone())),
@@ -551,7 +556,8 @@ pub async fn run(
         tokio::spawn(snapshot::run(ctx.clone(), stop_rx.clone())),
         tokio::spawn(restore::run(ctx.clone(), stop_rx.clone())),
         tokio::spawn(autobackup::run(ctx.clone(), stop_rx.clone())),
-    ]);
+    ];
+    let mut controllers = Box::pin(futures::future::join_all(handles.iter_mut()));
     let mut stop = stop_rx.clone();
     let lost = async {
         match &mut lease {
@@ -559,12 +565,27 @@ pub async fn run(
             None => std::future::pending().await,
         }
     };
-    tokio::select! {
-        _ = controllers => {},
-        _ = stop.wait_for(|stopped| *stopped) => {},
+    // How long the controllers may finish their reconciles: none once the Lease is lost,
+    // as a successor may take it over a few seconds later.
+    let grace = tokio::select! {
+        _ = &mut controllers => None,
+        _ = stop.wait_for(|stopped| *stopped) => Some(SHUTDOWN_GRACE),
         _ = lost => {
             tracing::error!("the leader Lease was lost; stopping");
+            Some(std::time::Duration::ZERO)
         },
+    };
+    if let Some(grace) = grace {
+        // The controllers stop before the Lease is given up, so a successor never acts
+        // while reconciles of this process still run.
+        let _ = stop_tx.send(true);
+        if tokio::time::timeout(grace, &mut controllers).await.is_err() {
+            tracing::warn!("controllers did not stop in time; aborting them");
+        }
+        drop(controllers);
+        for handle in &handles {
+            handle.abort();
+        }
     }
     if let Some(lease) = lease {
         lease.release().await;
