@@ -1488,6 +1488,68 @@ fn a_backup_whose_job_pod_cannot_start_fails_with_the_pending_condition() {
 }
 
 #[test]
+fn a_repository_directory_cannot_move_under_its_snapshots() {
+    let setup = Setup::new();
+    let _operator = Operator::start(&setup.sandbox);
+    setup.workload();
+    let phase = || {
+        setup.field(
+            &["get", "backupconfiguration", "orders-backup", "-n", "shop"],
+            "/status/phase",
+        )
+    };
+    wait_for("BackupConfiguration Ready", Duration::from_secs(30), || {
+        phase() == "Ready"
+    });
+    setup.sandbox.kubectl_ok(&[
+        "patch",
+        "backupconfiguration",
+        "orders-backup",
+        "-n",
+        "shop",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/spec/sessions/0/repositories/0/directory","value":"/shop/elsewhere"}]"#,
+    ]);
+    wait_for("Invalid", Duration::from_secs(30), || phase() == "Invalid");
+    let status = setup.json(&["get", "backupconfiguration", "orders-backup", "-n", "shop"])
+        ["status"]
+        .clone();
+    assert!(status.to_string().contains("cannot change"), "{status}");
+    assert_eq!(
+        setup.field(
+            &["get", "repository", "orders-repo", "-n", "shop"],
+            "/spec/path"
+        ),
+        "/shop/orders",
+        "the Repository keeps its directory"
+    );
+    // The conflict is recorded once: its transition time holds across reconciles.
+    let since = |setup: &Setup| {
+        setup.json(&["get", "backupconfiguration", "orders-backup", "-n", "shop"])["status"]
+            ["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "ValidationPassed")
+            .unwrap()["lastTransitionTime"]
+            .clone()
+    };
+    let first = since(&setup);
+    std::thread::sleep(Duration::from_secs(2));
+    setup.sandbox.kubectl_ok(&[
+        "annotate",
+        "backupconfiguration",
+        "orders-backup",
+        "-n",
+        "shop",
+        "touched=yes",
+    ]);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(since(&setup), first);
+}
+
+#[test]
 fn an_operator_that_loses_its_lease_stops() {
     let setup = Setup::new();
     let mut operator = Operator::start(&setup.sandbox);

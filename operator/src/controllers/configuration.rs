@@ -594,7 +594,8 @@ where
                     "Repository `{namespace}/{}` is used for more than one target",
                     info.name
                 );
-                return repository_conflict(api, &name, &mut conditions, text).await;
+                return repository_conflict(api, &name, &invoker.conditions, &mut conditions, text)
+                    .await;
             }
             if written.contains(&info.name) {
                 continue;
@@ -613,9 +614,38 @@ where
                 let same_storage = existing.spec.storage_ref.name == storage_ref.name
                     && existing.spec.storage_ref.namespace_or(&namespace)
                         == storage_ref.namespace_or(&namespace);
-                if !same_owner && (!same_storage || existing.spec.app_ref != unit.app_ref) {
-                    let text = format!("sessions[{}].repositories[{}]: Repository `{namespace}/{}` already exists for another target or storage", session.config.name, info.name, info.name);
-                    return repository_conflict(api, &name, &mut conditions, text).await;
+                // Another configuration's (or batch's) Repository is not taken over, even
+                // for the same target: both would rewrite it in turn, and deleting either
+                // would delete it under the other.
+                let other_controller = existing
+                    .owner_references()
+                    .iter()
+                    .any(|o| o.controller == Some(true) && o.uid != owner.uid);
+                let text = if !same_owner
+                    && (!same_storage || existing.spec.app_ref != unit.app_ref)
+                {
+                    Some(format!("sessions[{}].repositories[{}]: Repository `{namespace}/{}` already exists for another target or storage", session.config.name, info.name, info.name))
+                } else if other_controller {
+                    Some(format!("sessions[{}].repositories[{}]: Repository `{namespace}/{}` belongs to another {}", session.config.name, info.name, info.name, existing.owner_references().iter().find(|o| o.controller == Some(true)).map(|o| o.kind.as_str()).unwrap_or("owner")))
+                } else if !kubestash::engine::layout::same_directory(
+                    &existing.spec.path,
+                    &info.directory,
+                ) {
+                    // A Repository's directory does not move (KubeStash's webhook refuses
+                    // it): its snapshots are in the old one.
+                    Some(format!("sessions[{}].repositories[{}].directory: Repository `{namespace}/{}` keeps its snapshots in `{}`; a Repository's directory cannot change (use a new repository name)", session.config.name, info.name, info.name, existing.spec.path))
+                } else {
+                    None
+                };
+                if let Some(text) = text {
+                    return repository_conflict(
+                        api,
+                        &name,
+                        &invoker.conditions,
+                        &mut conditions,
+                        text,
+                    )
+                    .await;
                 }
             }
             let encryption = info.encryption_secret.clone().map(|s| ObjectReference {
@@ -784,25 +814,35 @@ where
 }
 
 /// Marks the invoker Invalid for a repository that clashes, and checks again later.
+/// `recorded` are the conditions the invoker has now; a conflict it already records is not
+/// written again (the reconcile set ValidationPassed to True on its way here, which would
+/// move its transition time on every pass).
 async fn repository_conflict<K>(
     api: &Api<K>,
     name: &str,
+    recorded: &[kubestash::api::common::Condition],
     conditions: &mut Vec<kubestash::api::common::Condition>,
     text: String,
 ) -> Result<Action>
 where
     K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
-    set_condition(
-        conditions,
-        condition("ValidationPassed", false, "RepositoryConflict", text),
-    );
-    util::patch_status(
-        api,
-        name,
-        json!({"phase": "Invalid", "conditions": conditions}),
-    )
-    .await?;
+    let conflict = condition("ValidationPassed", false, "RepositoryConflict", text);
+    let already = recorded.iter().find(|c| {
+        c.type_ == conflict.type_
+            && c.status == conflict.status
+            && c.reason == conflict.reason
+            && c.message == conflict.message
+    });
+    set_condition(conditions, already.cloned().unwrap_or(conflict));
+    if conditions.as_slice() != recorded {
+        util::patch_status(
+            api,
+            name,
+            json!({"phase": "Invalid", "conditions": conditions}),
+        )
+        .await?;
+    }
     Ok(Action::requeue(Duration::from_secs(60)))
 }
 
