@@ -401,20 +401,19 @@ fn dedup_by_name<T: Clone>(items: Vec<T>, name: impl Fn(&T) -> &str) -> Vec<T> {
 /// Builds the Job.
 pub fn build_job(spec: JobSpec) -> Job {
     let template = spec.job_template.clone().unwrap_or_default();
-    let pod_settings = spec
+    let pod_template = spec
         .pod_template
         .clone()
         .or(template.template.clone())
-        .and_then(|t| t.spec)
         .unwrap_or_default();
-    let pod_labels = spec
-        .pod_template
-        .as_ref()
-        .and_then(|t| t.metadata.as_ref())
-        .and_then(|m| m.labels.clone())
-        .unwrap_or_default();
-    let mut labels = pod_labels;
+    let pod_settings = pod_template.spec.clone().unwrap_or_default();
+    // The template's labels and annotations go on the pod (a service mesh's
+    // `sidecar.istio.io/inject: "false"`, without which the Job would never complete), its
+    // `controller` ones on the Job; ours win on a clash.
+    let (mut labels, pod_annotations) = template_meta(pod_template.metadata.as_ref());
     labels.extend(spec.labels.clone());
+    let (mut job_labels, job_annotations) = template_meta(pod_template.controller.as_ref());
+    job_labels.extend(spec.labels.clone());
     let volumes = dedup_by_name(spec.volumes.clone(), |v| v.name.as_str());
     let mounts = dedup_by_name(spec.mounts.clone(), |m| m.mount_path.as_str());
     let mut container = json!({
@@ -454,9 +453,13 @@ pub fn build_job(spec: JobSpec) -> Job {
         pod_spec["serviceAccountName"] = json!(account);
     }
     apply_pod_settings(&mut pod_spec, &pod_settings);
+    let mut pod_metadata = json!({"labels": labels});
+    if !pod_annotations.is_empty() {
+        pod_metadata["annotations"] = json!(pod_annotations);
+    }
     let mut job_spec = json!({
         "backoffLimit": template.backoff_limit.unwrap_or(0),
-        "template": {"metadata": {"labels": labels}, "spec": pod_spec},
+        "template": {"metadata": pod_metadata, "spec": pod_spec},
     });
     if let Some(deadline) = template.active_deadline_seconds {
         job_spec["activeDeadlineSeconds"] = json!(deadline);
@@ -467,8 +470,11 @@ pub fn build_job(spec: JobSpec) -> Job {
     let mut metadata = json!({
         "name": spec.name,
         "namespace": spec.namespace,
-        "labels": spec.labels,
+        "labels": job_labels,
     });
+    if !job_annotations.is_empty() {
+        metadata["annotations"] = json!(job_annotations);
+    }
     if let Some(owner) = &spec.owner {
         metadata["ownerReferences"] = json!([owner]);
     }
@@ -479,6 +485,17 @@ pub fn build_job(spec: JobSpec) -> Job {
         "spec": job_spec,
     }))
     .expect("the Job is well-formed")
+}
+
+/// The labels and annotations of a template's metadata.
+pub fn template_meta(
+    meta: Option<&kubestash::api::common::TemplateMeta>,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let meta = meta.cloned().unwrap_or_default();
+    (
+        meta.labels.unwrap_or_default(),
+        meta.annotations.unwrap_or_default(),
+    )
 }
 
 /// Sets the pod-level settings of a jobTemplate (scheduling, pull secrets, pod security
@@ -584,6 +601,30 @@ pub fn resolve_function(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn template_labels_and_annotations_reach_the_pod_and_the_job() {
+        let template: kubestash::api::common::PodTemplateSpec = serde_json::from_value(
+            serde_json::json!({
+                "metadata": {"labels": {"team": "db"}, "annotations": {"sidecar.istio.io/inject": "false"}},
+                "controller": {"annotations": {"owner": "ops"}},
+            }),
+        )
+        .unwrap();
+        let job = build_job(JobSpec {
+            name: "backup".into(),
+            namespace: "shop".into(),
+            labels: BTreeMap::from([("kubestash.com/app".to_string(), "x".to_string())]),
+            pod_template: Some(template),
+            ..JobSpec::default()
+        });
+        let value = serde_json::to_value(&job).unwrap();
+        let pod = &value["spec"]["template"]["metadata"];
+        assert_eq!(pod["annotations"]["sidecar.istio.io/inject"], "false");
+        assert_eq!(pod["labels"]["team"], "db");
+        assert_eq!(pod["labels"]["kubestash.com/app"], "x");
+        assert_eq!(value["metadata"]["annotations"]["owner"], "ops");
+    }
 
     #[test]
     fn a_storage_volume_keeps_its_source_under_the_core_field_name() {

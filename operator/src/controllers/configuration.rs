@@ -722,6 +722,16 @@ where
             "containers": [trigger_container],
         });
         crate::jobs::apply_pod_settings(&mut trigger_pod, &pod_settings);
+        let template = job_template.template.as_ref();
+        let (mut pod_labels, pod_annotations) =
+            crate::jobs::template_meta(template.and_then(|t| t.metadata.as_ref()));
+        pod_labels.extend(managed_labels(&[]));
+        let (mut job_labels, job_annotations) =
+            crate::jobs::template_meta(template.and_then(|t| t.controller.as_ref()));
+        job_labels.extend(managed_labels(&[
+            (LABEL_INVOKER_NAME, &name),
+            (LABEL_SESSION, session_name),
+        ]));
         let body = json!({
             "apiVersion": "batch/v1",
             "kind": "CronJob",
@@ -738,12 +748,15 @@ where
                 "successfulJobsHistoryLimit": scheduler.successful_jobs_history_limit.unwrap_or(1),
                 "failedJobsHistoryLimit": scheduler.failed_jobs_history_limit.unwrap_or(1),
                 "jobTemplate": {
-                    "metadata": {"labels": managed_labels(&[(LABEL_INVOKER_NAME, &name), (LABEL_SESSION, session_name)])},
+                    "metadata": {"labels": job_labels, "annotations": (!job_annotations.is_empty()).then_some(job_annotations)},
                     "spec": {
                         "backoffLimit": job_template.backoff_limit.unwrap_or(1),
                         "activeDeadlineSeconds": job_template.active_deadline_seconds,
                         "ttlSecondsAfterFinished": job_template.ttl_seconds_after_finished,
-                        "template": {"spec": trigger_pod},
+                        "template": {
+                            "metadata": {"labels": pod_labels, "annotations": (!pod_annotations.is_empty()).then_some(pod_annotations)},
+                            "spec": trigger_pod,
+                        },
                     },
                 },
             },
