@@ -42,7 +42,8 @@ pub struct Metrics {
     pub ready: AtomicBool,
     durations: Mutex<BTreeMap<&'static str, (u64, f64)>>,
     sessions: Mutex<BTreeMap<String, u64>>,
-    last_success: Mutex<BTreeMap<(String, String), LastBackup>>,
+    /// By (namespace, invoker kind, invoker name).
+    last_success: Mutex<BTreeMap<(String, String, String), LastBackup>>,
 }
 
 impl Metrics {
@@ -64,19 +65,30 @@ impl Metrics {
             .or_default() += 1;
     }
 
-    /// Records a successful backup of an invoker: when, how long, how big.
+    /// Records a successful backup of an invoker (`kind`, `name`): when, how long, how big.
     pub fn backup_succeeded(
         &self,
         namespace: &str,
-        invoker: &str,
+        kind: &str,
+        name: &str,
         at: f64,
         seconds: f64,
         bytes: f64,
     ) {
         self.last_success.lock().expect("not poisoned").insert(
-            (namespace.to_string(), invoker.to_string()),
+            (namespace.to_string(), kind.to_string(), name.to_string()),
             (at, seconds, bytes),
         );
+    }
+
+    /// Drops the series of an invoker that is gone, so that a "last backup too old" alert
+    /// does not fire for it forever.
+    pub fn invoker_deleted(&self, namespace: &str, kind: &str, name: &str) {
+        self.last_success.lock().expect("not poisoned").remove(&(
+            namespace.to_string(),
+            kind.to_string(),
+            name.to_string(),
+        ));
     }
 
     /// The Prometheus text exposition.
@@ -114,25 +126,24 @@ impl Metrics {
                 "kubestash_backup_sessions_total{{phase=\"{phase}\"}} {count}"
             );
         }
-        let _ = writeln!(
-            out,
-            "# TYPE kubestash_last_successful_backup_timestamp_seconds gauge"
-        );
-        let _ = writeln!(out, "# TYPE kubestash_backup_duration_seconds gauge");
-        let _ = writeln!(out, "# TYPE kubestash_backup_size_bytes gauge");
-        for ((namespace, invoker), (at, seconds, bytes)) in
-            self.last_success.lock().expect("not poisoned").iter()
-        {
-            let labels = format!("namespace=\"{namespace}\",invoker=\"{invoker}\"");
-            let _ = writeln!(
-                out,
-                "kubestash_last_successful_backup_timestamp_seconds{{{labels}}} {at}"
-            );
-            let _ = writeln!(
-                out,
-                "kubestash_backup_duration_seconds{{{labels}}} {seconds}"
-            );
-            let _ = writeln!(out, "kubestash_backup_size_bytes{{{labels}}} {bytes}");
+        // Each family in one group after its TYPE line, as the text format requires.
+        let last_success = self.last_success.lock().expect("not poisoned");
+        let families: [(&str, fn(&LastBackup) -> f64); 3] = [
+            ("kubestash_last_successful_backup_timestamp_seconds", |b| {
+                b.0
+            }),
+            ("kubestash_backup_duration_seconds", |b| b.1),
+            ("kubestash_backup_size_bytes", |b| b.2),
+        ];
+        for (family, value) in families {
+            let _ = writeln!(out, "# TYPE {family} gauge");
+            for ((namespace, kind, name), backup) in last_success.iter() {
+                let _ = writeln!(
+                    out,
+                    "{family}{{namespace=\"{namespace}\",invoker_kind=\"{kind}\",invoker=\"{name}\"}} {}",
+                    value(backup)
+                );
+            }
         }
         out
     }
@@ -180,13 +191,37 @@ mod tests {
         metrics.reconciles.inc();
         metrics.observe_reconcile("BackupSession", Duration::from_millis(20));
         metrics.session_finished("Succeeded");
-        metrics.backup_succeeded("shop", "orders-backup", 1.0, 2.0, 3.0);
+        metrics.backup_succeeded(
+            "shop",
+            "BackupConfiguration",
+            "orders-backup",
+            1.0,
+            2.0,
+            3.0,
+        );
+        metrics.backup_succeeded("shop", "BackupBatch", "orders-backup", 4.0, 5.0, 6.0);
         let text = metrics.render();
         assert!(text.contains("kubestash_reconciles_total 1"));
         assert!(
             text.contains("kubestash_reconcile_duration_seconds_count{kind=\"BackupSession\"} 1")
         );
         assert!(text.contains("kubestash_backup_sessions_total{phase=\"Succeeded\"} 1"));
-        assert!(text.contains("kubestash_last_successful_backup_timestamp_seconds{namespace=\"shop\",invoker=\"orders-backup\"} 1"));
+        assert!(text.contains("kubestash_last_successful_backup_timestamp_seconds{namespace=\"shop\",invoker_kind=\"BackupConfiguration\",invoker=\"orders-backup\"} 1"));
+        assert!(text.contains("kubestash_backup_size_bytes{namespace=\"shop\",invoker_kind=\"BackupBatch\",invoker=\"orders-backup\"} 6"));
+        // Every family's samples follow its TYPE line, together.
+        let families: Vec<&str> = text
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .map(|line| line.split(['{', ' ']).next().unwrap())
+            .collect();
+        let mut seen: Vec<&str> = Vec::new();
+        for family in families {
+            if seen.last() != Some(&family) {
+                assert!(!seen.contains(&family), "{family} is split:\n{text}");
+                seen.push(family);
+            }
+        }
+        metrics.invoker_deleted("shop", "BackupBatch", "orders-backup");
+        assert!(!metrics.render().contains("BackupBatch"));
     }
 }

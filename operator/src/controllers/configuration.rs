@@ -111,6 +111,11 @@ async fn run_kind<K: InvokerObject>(ctx: Arc<Context>, stop: tokio::sync::watch:
                 |object, ctx| async move {
                     let work = async {
                         let Some(object) = super::full::<K>(&ctx, &object).await? else {
+                            ctx.metrics.invoker_deleted(
+                                object.metadata.namespace.as_deref().unwrap_or_default(),
+                                K::KIND,
+                                object.metadata.name.as_deref().unwrap_or_default(),
+                            );
                             return Ok(Action::await_change());
                         };
                         if object.meta().deletion_timestamp.is_some() {
@@ -198,8 +203,14 @@ pub async fn target_exists(
             plural,
         }
     } else {
-        let discovered = kube::discovery::oneshot::group(client, &group).await;
-        match discovered.ok().and_then(|g| g.recommended_kind(&kind)) {
+        // A group that is not served means no such target; a discovery that failed (the API
+        // server busy) is an error to retry, not a missing target that fails backups.
+        let discovered = match kube::discovery::oneshot::group(client, &group).await {
+            Ok(discovered) => discovered,
+            Err(kube::Error::Discovery(_)) => return Ok(false),
+            Err(error) => return Err(error.into()),
+        };
+        match discovered.recommended_kind(&kind) {
             Some((resource, _)) => resource,
             None => return Ok(false),
         }
