@@ -107,6 +107,33 @@ impl Targets {
     }
 }
 
+/// Keeps the backend defaults the configuration controller filled in (the default storage
+/// and retention policy, as KubeStash's webhook does) where the blueprint leaves them out.
+/// Without them the sweep saw a change on every pass and applied the backends back without
+/// the defaults: a configuration kept every snapshot, or the two rewrote it in turn.
+fn keep_defaults(generated: &mut BackupConfiguration, current: &BackupConfiguration) {
+    let Some(filled) = current.spec.backends.as_ref() else {
+        return;
+    };
+    match generated.spec.backends.as_mut() {
+        None => generated.spec.backends = Some(filled.clone()),
+        Some(backends) if backends.is_empty() => *backends = filled.clone(),
+        Some(backends) => {
+            for backend in backends {
+                let Some(theirs) = filled.iter().find(|b| b.name == backend.name) else {
+                    continue;
+                };
+                if backend.storage_ref.is_none() {
+                    backend.storage_ref = theirs.storage_ref.clone();
+                }
+                if backend.retention_policy.is_none() {
+                    backend.retention_policy = theirs.retention_policy.clone();
+                }
+            }
+        }
+    }
+}
+
 fn annotated(annotations: &BTreeMap<String, String>) -> Option<(String, String)> {
     let name = annotations.get(BLUEPRINT_NAME_ANNOTATION)?;
     let namespace = annotations.get(BLUEPRINT_NAMESPACE_ANNOTATION)?;
@@ -540,6 +567,9 @@ fn plan(
         let current = existing.get(&key);
         // `paused` belongs to whoever pauses (a restore, `kubectl kubestash pause`).
         configuration.spec.paused = current.is_some_and(|c| c.spec.paused);
+        if let Some(current) = current {
+            keep_defaults(&mut configuration, current);
+        }
         let unchanged = current.is_some_and(|current| {
             current.spec == configuration.spec
                 && current.metadata.labels.as_ref().is_some_and(|labels| {
@@ -705,6 +735,27 @@ fn resolve_target(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn defaults_filled_in_by_the_controller_are_kept() {
+        let generated: BackupConfiguration = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "deployment-web", "namespace": "shop"},
+            "spec": {"backends": [{"name": "main", "storageRef": {"name": "s3"}}]}
+        }))
+        .unwrap();
+        let current: BackupConfiguration = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "deployment-web", "namespace": "shop"},
+            "spec": {"backends": [{"name": "main", "storageRef": {"name": "s3"}, "retentionPolicy": {"name": "keep", "namespace": "shop"}}]}
+        }))
+        .unwrap();
+        let mut merged = generated.clone();
+        keep_defaults(&mut merged, &current);
+        assert_eq!(merged.spec.backends, current.spec.backends);
+        let mut empty = generated;
+        empty.spec.backends = None;
+        keep_defaults(&mut empty, &current);
+        assert_eq!(empty.spec.backends, current.spec.backends);
+    }
+
     use super::*;
     use kubestash::object::{parse_documents, Object};
 
