@@ -1550,6 +1550,52 @@ fn a_repository_directory_cannot_move_under_its_snapshots() {
 }
 
 #[test]
+fn a_configuration_does_not_take_over_another_ones_cronjob() {
+    let setup = Setup::new();
+    let _operator = Operator::start(&setup.sandbox);
+    setup.workload();
+    let phase = |name: &str| {
+        setup.field(
+            &["get", "backupconfiguration", name, "-n", "shop"],
+            "/status/phase",
+        )
+    };
+    wait_for("orders-backup Ready", Duration::from_secs(30), || {
+        phase("orders-backup") == "Ready"
+    });
+    // `orders` + session `backup-nightly` names the same CronJob as `orders-backup` +
+    // `nightly`: trigger-orders-backup-nightly.
+    let text = std::fs::read_to_string(setup.file("workload/backupconfiguration.yaml"))
+        .unwrap()
+        .replace("name: orders-backup", "name: orders")
+        .replace("- name: nightly", "- name: backup-nightly")
+        .replace("name: orders-repo", "name: orders-repo-two")
+        .replace("directory: /shop/orders", "directory: /shop/orders-two");
+    let clash = setup.examples.path().join("clash.yaml");
+    std::fs::write(&clash, text).unwrap();
+    setup
+        .sandbox
+        .kubectl_ok(&["apply", "-f", clash.to_str().unwrap()]);
+    wait_for("the clash to be reported", Duration::from_secs(30), || {
+        setup.json(&["get", "backupconfiguration", "orders", "-n", "shop"])["status"]
+            .to_string()
+            .contains("belongs to BackupConfiguration `orders-backup`")
+    });
+    assert_eq!(phase("orders"), "NotReady");
+    let owner = setup.field(
+        &[
+            "get",
+            "cronjob",
+            "trigger-orders-backup-nightly",
+            "-n",
+            "shop",
+        ],
+        "/metadata/labels/kubestash.com~1invoker-name",
+    );
+    assert_eq!(owner, "orders-backup", "the CronJob keeps its owner");
+}
+
+#[test]
 fn an_operator_that_loses_its_lease_stops() {
     let setup = Setup::new();
     let mut operator = Operator::start(&setup.sandbox);

@@ -709,6 +709,25 @@ where
         };
         let cron_name = invoker_cronjob_name(invoker, session_name);
         wanted.push(cron_name.clone());
+        // Names can meet (configuration `a-b`, session `c` and configuration `a`, session
+        // `b-c`): another invoker's CronJob is not taken over, or the two would fire each
+        // other's backups.
+        if let Some(existing) = util::get_opt(&cronjobs, &cron_name).await? {
+            let labels = existing.labels();
+            let label = |key: &str| labels.get(key).map(String::as_str);
+            if label(LABEL_INVOKER_KIND) != Some(kind)
+                || label(LABEL_INVOKER_NAME) != Some(name.as_str())
+                || label(LABEL_SESSION) != Some(session_name.as_str())
+            {
+                problems.push(format!(
+                    "session `{session_name}`: CronJob `{namespace}/{cron_name}` belongs to {} `{}` (session `{}`); rename the session",
+                    label(LABEL_INVOKER_KIND).unwrap_or("another invoker"),
+                    label(LABEL_INVOKER_NAME).unwrap_or_default(),
+                    label(LABEL_SESSION).unwrap_or_default()
+                ));
+                continue;
+            }
+        }
         let job_template = &scheduler.job_template;
         // The trigger pod runs where, and as, the jobTemplate says (a restricted namespace,
         // tainted nodes, a private registry); its resources are the backup's, not its own.
