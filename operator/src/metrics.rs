@@ -29,6 +29,9 @@ impl Counter {
 /// When the last successful backup of an invoker ended, how long it took, how big it was.
 type LastBackup = (f64, f64, f64);
 
+/// A gauge family of [`LastBackup`]: its name and which value it shows.
+type Family = (&'static str, fn(&LastBackup) -> f64);
+
 /// Everything the operator measures.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -128,7 +131,7 @@ impl Metrics {
         }
         // Each family in one group after its TYPE line, as the text format requires.
         let last_success = self.last_success.lock().expect("not poisoned");
-        let families: [(&str, fn(&LastBackup) -> f64); 3] = [
+        let families: [Family; 3] = [
             ("kubestash_last_successful_backup_timestamp_seconds", |b| {
                 b.0
             }),

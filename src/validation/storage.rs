@@ -145,20 +145,6 @@ pub(super) fn directory_problem(directory: &str) -> Option<&'static str> {
     }
 }
 
-#[cfg(test)]
-mod directory_tests {
-    use super::directory_problem;
-
-    #[test]
-    fn a_repository_directory_is_below_the_root_and_stays_inside() {
-        for whole in ["", "/", ".", "./", "//./"] {
-            assert!(directory_problem(whole).is_some(), "{whole:?}");
-        }
-        assert!(directory_problem("/shop/../other").unwrap().contains(".."));
-        assert_eq!(directory_problem("/shop/./orders"), None);
-    }
-}
-
 pub(super) fn retention_policy(policy: &RetentionPolicy, findings: &mut Findings) {
     let spec = &policy.spec;
     usage_policy::check(spec.usage_policy.as_ref(), "spec.usagePolicy", findings);
@@ -211,5 +197,19 @@ pub(super) fn retention_policy(policy: &RetentionPolicy, findings: &mut Findings
 pub(super) fn snapshot(snapshot: &Snapshot, findings: &mut Findings) {
     if snapshot.spec.repository.is_empty() {
         findings.error("spec.repository", "the Repository name is required");
+    }
+}
+
+#[cfg(test)]
+mod directory_tests {
+    use super::directory_problem;
+
+    #[test]
+    fn a_repository_directory_is_below_the_root_and_stays_inside() {
+        for whole in ["", "/", ".", "./", "//./"] {
+            assert!(directory_problem(whole).is_some(), "{whole:?}");
+        }
+        assert!(directory_problem("/shop/../other").unwrap().contains(".."));
+        assert_eq!(directory_problem("/shop/./orders"), None);
     }
 }

@@ -1354,7 +1354,7 @@ async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Res
     let seconds = util::since_creation(&run.session.metadata).as_secs_f64();
     run.ctx.metrics.backup_succeeded(
         &run.namespace,
-        &invoker.kind,
+        invoker.kind,
         &invoker.name,
         chrono::Utc::now().timestamp() as f64,
         seconds,
