@@ -92,6 +92,11 @@ pub async fn run_batches(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<b
 
 /// Seconds until an invoker that is not Ready yet is looked at again.
 const NOT_READY_RECHECK: u64 = 3;
+/// After this many seconds not Ready, an invoker is looked at every
+/// [`NOT_READY_SLOW_RECHECK`] seconds.
+const NOT_READY_PATIENCE: u64 = 120;
+/// Seconds between looks at an invoker that has long not been Ready.
+const NOT_READY_SLOW_RECHECK: u64 = 30;
 
 async fn run_kind<K: InvokerObject>(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
@@ -849,8 +854,20 @@ where
     if changed(&old, &status) {
         util::patch_status(api, &name, status).await?;
     }
+    // Not Ready for a while (a target that is gone, a storage that does not come up): looked
+    // at less often, instead of rerunning every request every few seconds for good.
+    let not_ready_for = util::find(Some(&conditions), "Ready")
+        .filter(|c| c.status == "False")
+        .and_then(|c| {
+            (chrono::Utc::now() - util::to_chrono(&c.last_transition_time))
+                .to_std()
+                .ok()
+        })
+        .unwrap_or_default();
     Ok(Action::requeue(Duration::from_secs(if ready {
         120
+    } else if not_ready_for > Duration::from_secs(NOT_READY_PATIENCE) {
+        NOT_READY_SLOW_RECHECK
     } else {
         NOT_READY_RECHECK
     })))
