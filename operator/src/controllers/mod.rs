@@ -212,18 +212,13 @@ pub const POD_PENDING_CONDITION: &str = "PodHasBeenInPendingStateForLongerThanEx
 /// waiting reason of a container (`ErrImagePull`, `CreateContainerConfigError`, ...) or the
 /// scheduler's message. `None` while it may still start, or when `limit` is zero.
 pub async fn stuck_pod(client: &Client, job: &Job, limit: std::time::Duration) -> Option<String> {
-    use k8s_openapi::api::core::v1::Pod;
     if limit.is_zero() {
         return None;
     }
     let namespace = job.namespace().unwrap_or_default();
-    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
-    let list = pods
-        .list(&kube::api::ListParams::default().labels(&format!("job-name={}", job.name_any())))
-        .await
-        .ok()?;
+    let pods = job_pods(client, job).await?;
     let now = chrono::Utc::now();
-    list.items.iter().find_map(|pod| {
+    pods.iter().find_map(|pod| {
         let status = pod.status.as_ref()?;
         if status.phase.as_deref() != Some("Pending") || pod.metadata.deletion_timestamp.is_some() {
             return None;
@@ -333,17 +328,24 @@ pub async fn run_job(client: &Client, job: &Job, log_lines: i64) -> Result<Strin
     }
 }
 
+/// The pods of a Job; `None` when they cannot be listed.
+async fn job_pods(client: &Client, job: &Job) -> Option<Vec<k8s_openapi::api::core::v1::Pod>> {
+    let pods: Api<k8s_openapi::api::core::v1::Pod> =
+        Api::namespaced(client.clone(), &job.namespace().unwrap_or_default());
+    let selector = format!("job-name={}", job.name_any());
+    let list = pods
+        .list(&kube::api::ListParams::default().labels(&selector))
+        .await
+        .ok()?;
+    Some(list.items)
+}
+
 /// The last lines of the logs of a Job's pods, for error messages.
 pub async fn job_log_tail(client: &Client, job: &Job, lines: i64) -> Option<String> {
     use k8s_openapi::api::core::v1::Pod;
-    let namespace = job.namespace().unwrap_or_default();
-    let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
-    let list = pods
-        .list(&kube::api::ListParams::default().labels(&format!("job-name={}", job.name_any())))
-        .await
-        .ok()?;
-    let pod = list
-        .items
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &job.namespace().unwrap_or_default());
+    let pod = job_pods(client, job)
+        .await?
         .into_iter()
         .max_by_key(|p| p.metadata.creation_timestamp.clone())?;
     let text = pods

@@ -164,21 +164,13 @@ fn mark_pull_failure(cluster: &Cluster, pod: &Value, image: &str) -> Result<(), 
         "failed to pull and unpack image \"{image}\": failed to resolve reference \"{image}\": dial tcp: lookup {registry}: no such host"
     );
     let waiting = |container: &Value| {
-        let pulls = container["image"] == image;
-        let waiting = if pulls {
-            json!({"reason": "ErrImagePull", "message": message})
+        if container["image"] == image {
+            let mut status = runtime::waiting_status(container, "ErrImagePull");
+            status["state"]["waiting"]["message"] = json!(message);
+            status
         } else {
-            json!({"reason": "PodInitializing"})
-        };
-        json!({
-            "name": container["name"],
-            "image": container["image"],
-            "imageID": "",
-            "ready": false,
-            "started": false,
-            "restartCount": 0,
-            "state": {"waiting": waiting},
-        })
+            runtime::waiting_status(container, "PodInitializing")
+        }
     };
     let statuses = |list: &str| -> Vec<Value> {
         pod["spec"][list]

@@ -36,7 +36,8 @@ struct PodRun {
     statuses: Mutex<Vec<Value>>,
 }
 
-fn waiting_status(container: &Value, reason: &str) -> Value {
+/// The status of a container that waits, for `reason`.
+pub(super) fn waiting_status(container: &Value, reason: &str) -> Value {
     json!({
         "name": container["name"],
         "image": container["image"],
