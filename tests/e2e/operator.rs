@@ -1741,16 +1741,7 @@ fn wipeout_deletes_of_snapshot_repository_and_storage_remove_their_backend_data(
     setup
         .sandbox
         .kubectl_ok(&["apply", "-f", root.to_str().unwrap()]);
-    wait_for(
-        "the root Repository's finalizer",
-        Duration::from_secs(30),
-        || {
-            setup.field(
-                &["get", "repository", "everything", "-n", "shop"],
-                "/metadata/finalizers",
-            ) == json!(["kubestash.com/cleanup"])
-        },
-    );
+    wait_cleanup_finalizer(&setup, "repository", "everything");
     setup.sandbox.kubectl_ok(&[
         "delete",
         "repository",
@@ -1775,12 +1766,7 @@ fn wipeout_deletes_of_snapshot_repository_and_storage_remove_their_backend_data(
         "-p",
         r#"{"spec":{"deletionPolicy":"WipeOut"}}"#,
     ]);
-    wait_for("the storage finalizer", Duration::from_secs(30), || {
-        setup.field(
-            &["get", "backupstorage", "local-disk", "-n", "shop"],
-            "/metadata/finalizers",
-        ) == json!(["kubestash.com/cleanup"])
-    });
+    wait_cleanup_finalizer(&setup, "backupstorage", "local-disk");
     setup.sandbox.kubectl_ok(&[
         "delete",
         "backupstorage",
@@ -1810,6 +1796,18 @@ fn incompressible(len: usize, seed: u64) -> Vec<u8> {
         })
         .take(len)
         .collect()
+}
+
+/// Waits until the operator put its cleanup finalizer on `kind` `name` in `shop`.
+fn wait_cleanup_finalizer(setup: &Setup, kind: &str, name: &str) {
+    wait_for(
+        &format!("the cleanup finalizer of {kind} {name}"),
+        Duration::from_secs(30),
+        || {
+            setup.field(&["get", kind, name, "-n", "shop"], "/metadata/finalizers")
+                == json!(["kubestash.com/cleanup"])
+        },
+    );
 }
 
 fn kill_9(pattern: &str) -> bool {

@@ -929,25 +929,23 @@ async fn start(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result
 
 /// The session's `backupTimeout`, or its configuration session's.
 fn backup_timeout(run: &Run, session: &InvokerSession) -> Option<Duration> {
+    backup_timeout_text(run, session).and_then(|t| kubestash::duration::parse_go_duration(&t).ok())
+}
+
+/// The `backupTimeout` as written, the session's or its configuration session's.
+fn backup_timeout_text(run: &Run, session: &InvokerSession) -> Option<String> {
     run.session
         .spec
         .backup_timeout
         .clone()
         .or(session.config.backup_timeout.clone())
-        .and_then(|t| kubestash::duration::parse_go_duration(&t).ok())
 }
 
 /// Ends a session whose `backupDeadline` passed. Once every snapshot succeeded, the backup
 /// itself is not blamed: the session fails for its retention (the retention Job is left to
 /// finish, as killing a prune would leave its exclusive lock behind for half an hour).
 async fn timed_out(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result<Action> {
-    let timeout = run
-        .session
-        .spec
-        .backup_timeout
-        .clone()
-        .or(session.config.backup_timeout.clone())
-        .unwrap_or_default();
+    let timeout = backup_timeout_text(run, session).unwrap_or_default();
     if backed_up(run).await? {
         let message = format!(
             "backup succeeded but retention did not finish within the backupTimeout ({timeout})"
