@@ -373,6 +373,21 @@ fn workload_backup_from_the_cronjob_then_restore_brings_files_back_byte_for_byte
             .exists(),
         "the Snapshot is copied into the backend"
     );
+    // The storage's status follows the Repository's size after the backup.
+    wait_for(
+        "the storage to show the repository's size",
+        Duration::from_secs(30),
+        || {
+            let size = setup.field(
+                &["get", "repository", "orders-repo", "-n", "shop"],
+                "/status/size",
+            );
+            let storage = setup.json(&["get", "backupstorage", "local-disk", "-n", "shop"]);
+            size.is_string()
+                && storage["status"]["repositories"][0]["size"] == size
+                && storage["status"]["totalSize"] == size
+        },
+    );
 
     // The stock restic reads it; the exclude held.
     let repository = setup

@@ -13,7 +13,8 @@ use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
-use kubestash::api::storage::{BackupStorage, Repository};
+use kubestash::api::storage::{BackupStorage, BackupStorageStatus, Repository, RepositoryInfo};
+use kubestash::engine::layout;
 use kubestash::naming;
 use serde_json::json;
 
@@ -55,15 +56,22 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     super::drain(controller.boxed(), ctx).await;
 }
 
-/// The Repositories using `storage` that have no `repository.yaml` yet.
-async fn uninitialized(ctx: &Context, storage: &BackupStorage) -> Result<Vec<String>> {
+/// The Repositories using `storage`, those on their way out included.
+async fn repositories_using(ctx: &Context, storage: &BackupStorage) -> Result<Vec<Repository>> {
     let all: Api<Repository> = Api::all(ctx.client.clone());
-    let mut names: Vec<String> = all
+    Ok(all
         .list(&Default::default())
         .await?
         .items
-        .iter()
+        .into_iter()
         .filter(|r| backend::uses_storage(r, storage))
+        .collect())
+}
+
+/// Of `repositories`, those with no `repository.yaml` yet.
+fn uninitialized(repositories: &[Repository]) -> Vec<String> {
+    let mut names: Vec<String> = repositories
+        .iter()
         .filter(|r| {
             !util::is_true(
                 r.status.as_ref().and_then(|s| s.conditions.as_ref()),
@@ -73,7 +81,89 @@ async fn uninitialized(ctx: &Context, storage: &BackupStorage) -> Result<Vec<Str
         .map(|r| format!("{}/{}", r.namespace().unwrap_or_default(), r.name_any()))
         .collect();
     names.sort();
-    Ok(names)
+    names
+}
+
+/// `status.repositories` and `status.totalSize` as they stand now: one entry per Repository
+/// using the storage, with the size its own status gives (the size the last sync measured in
+/// the backend until its first backup), and the total of those sizes. Entries for directories
+/// the first sync found in the backend but could not re-create a Repository for stay, with
+/// their error, as do errors recorded for Repositories that are still there.
+fn current_usage(
+    previous: &BackupStorageStatus,
+    repositories: &[Repository],
+) -> (Vec<RepositoryInfo>, Option<String>) {
+    let recorded = previous.repositories.as_deref().unwrap_or_default();
+    let mut entries: Vec<RepositoryInfo> = repositories
+        .iter()
+        .filter(|r| r.metadata.deletion_timestamp.is_none())
+        .map(|r| {
+            let namespace = r.namespace();
+            let name = r.name_any();
+            let before = recorded
+                .iter()
+                .find(|e| e.name == name && e.namespace == namespace);
+            RepositoryInfo {
+                size: r
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.size.clone())
+                    .or_else(|| before.and_then(|e| e.size.clone())),
+                synced: Some(util::is_true(
+                    r.status.as_ref().and_then(|s| s.conditions.as_ref()),
+                    "RepositoryInitialized",
+                )),
+                error: before.and_then(|e| e.error.clone()),
+                name,
+                namespace,
+                path: r.spec.path.clone(),
+            }
+        })
+        .collect();
+    entries.extend(
+        recorded
+            .iter()
+            .filter(|e| e.synced == Some(false) && e.error.is_some())
+            .filter(|e| {
+                !entries
+                    .iter()
+                    .any(|current| layout::same_directory(&current.path, &e.path))
+            })
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    entries.sort_by(|a, b| (&a.namespace, &a.name, &a.path).cmp(&(&b.namespace, &b.name, &b.path)));
+    let sizes: Vec<u64> = entries
+        .iter()
+        .filter_map(|e| e.size.as_deref().and_then(util::parse_human_bytes))
+        .collect();
+    let total = if sizes.is_empty() {
+        previous.total_size.clone().filter(|_| !entries.is_empty())
+    } else {
+        Some(util::human_bytes(sizes.iter().sum()))
+    };
+    (entries, total)
+}
+
+/// Writes `current_usage` when it differs from the status.
+async fn refresh_usage(
+    api: &Api<BackupStorage>,
+    storage: &BackupStorage,
+    repositories: &[Repository],
+) -> Result<()> {
+    let previous = storage.status.clone().unwrap_or_default();
+    let (entries, total) = current_usage(&previous, repositories);
+    if previous.repositories.as_deref().unwrap_or_default() != entries.as_slice()
+        || previous.total_size != total
+    {
+        util::patch_status(
+            api,
+            &storage.name_any(),
+            json!({"repositories": entries, "totalSize": total}),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Whether a sync Job of this storage is still running.
@@ -176,7 +266,8 @@ async fn reconcile(storage: Arc<BackupStorage>, ctx: Arc<Context>) -> Result<Act
             util::patch_status(&api, &name, patch).await?;
         }
     }
-    let pending = uninitialized(&ctx, &storage).await?;
+    let repositories = repositories_using(&ctx, &storage).await?;
+    let pending = uninitialized(&repositories);
     let initialized = util::is_true(status.conditions.as_ref(), "BackendInitialized");
     let synced_generation = storage
         .annotations()
@@ -187,6 +278,7 @@ async fn reconcile(storage: Arc<BackupStorage>, ctx: Arc<Context>) -> Result<Act
         && pending.is_empty()
         && synced_generation.as_deref() == Some(generation.as_str())
     {
+        refresh_usage(&api, &storage, &repositories).await?;
         return Ok(Action::requeue(Duration::from_secs(300)));
     }
     if !backend::is_local(&storage) {
@@ -284,5 +376,94 @@ async fn reconcile(storage: Arc<BackupStorage>, ctx: Arc<Context>) -> Result<Act
             Ok(Action::requeue(Duration::from_secs(60)))
         }
         None => Ok(Action::requeue(Duration::from_secs(30))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use kubestash::api::storage::{BackupStorageStatus, Repository, RepositoryInfo};
+
+    fn repository(name: &str, path: &str, size: Option<&str>, initialized: bool) -> Repository {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "storage.kubestash.com/v1alpha1",
+            "kind": "Repository",
+            "metadata": {"name": name, "namespace": "demo"},
+            "spec": {"storageRef": {"name": "s3", "namespace": "stash"}, "path": path,
+                     "encryptionSecret": {"name": "enc", "namespace": "demo"}},
+            "status": {
+                "size": size,
+                "conditions": [{"type": "RepositoryInitialized",
+                    "status": if initialized { "True" } else { "False" },
+                    "lastTransitionTime": "2026-11-30T00:00:00Z", "reason": "x"}],
+            },
+        }))
+        .unwrap()
+    }
+
+    fn entry(name: &str, path: &str, size: Option<&str>) -> RepositoryInfo {
+        RepositoryInfo {
+            name: name.into(),
+            namespace: Some("demo".into()),
+            path: path.into(),
+            size: size.map(Into::into),
+            synced: Some(true),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn usage_follows_the_repositories_and_their_sizes() {
+        // As the first sync left it: measured sizes, one directory it could not take over,
+        // and one Repository since deleted.
+        let unsynced = RepositoryInfo {
+            name: "old".into(),
+            namespace: Some("gone".into()),
+            path: "/old".into(),
+            size: None,
+            synced: Some(false),
+            error: Some("namespace `gone` not found".into()),
+        };
+        let previous = BackupStorageStatus {
+            total_size: Some("3 KiB".into()),
+            repositories: Some(vec![
+                entry("app", "/app", Some("1 KiB")),
+                entry("fresh", "/fresh", Some("2 KiB")),
+                entry("deleted", "/deleted", Some("1 KiB")),
+                unsynced.clone(),
+            ]),
+            ..Default::default()
+        };
+        let mut leaving = repository("leaving", "/leaving", Some("9 MiB"), true);
+        leaving.metadata.deletion_timestamp =
+            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+                k8s_openapi::jiff::Timestamp::now(),
+            ));
+        let repositories = vec![
+            // Backed up since: its own status has the size.
+            repository("app", "/app", Some("1 MiB"), true),
+            // No backup yet: the measured size stays.
+            repository("fresh", "/fresh", None, true),
+            // Created since, not initialized yet.
+            repository("new", "/new", None, false),
+            leaving,
+        ];
+        let (entries, total) = super::current_usage(&previous, &repositories);
+        let mut new = entry("new", "/new", None);
+        new.synced = Some(false);
+        assert_eq!(
+            entries,
+            vec![
+                entry("app", "/app", Some("1 MiB")),
+                entry("fresh", "/fresh", Some("2 KiB")),
+                new,
+                unsynced,
+            ]
+        );
+        assert_eq!(total.as_deref(), Some("1.002 MiB"));
+
+        // Nothing left: no total either.
+        let (entries, total) = super::current_usage(&BackupStorageStatus::default(), &[]);
+        assert!(entries.is_empty());
+        assert_eq!(total, None);
     }
 }
