@@ -10,14 +10,16 @@ use chrono::{DateTime, Utc};
 use rustic_core::repofile::SnapshotFile;
 use rustic_core::{
     BackupOptions, CheckOptions, ConfigOptions, Credentials, Excludes, IndexedIdsStatus,
-    KeyOptions, OpenStatus, ParentOptions, PathList, PruneOptions, ReadSubsetOption, Repository,
-    RepositoryOptions, SnapshotOptions,
+    KeyOptions, LocalSource, OpenStatus, ParentOptions, PathList, PruneOptions, ReadSubsetOption,
+    Repository, RepositoryOptions, SnapshotOptions,
 };
 
 use crate::engine::keys;
 use crate::engine::lock::{self, RepositoryLock};
 use crate::engine::progress::SinkBars;
-use crate::engine::source::{MemorySource, StreamSource};
+use crate::engine::source::{
+    FailureRecorder, MemorySource, RecordingSource, StreamSource, UnreadableLog,
+};
 use crate::engine::{EngineError, Location, ProgressSink};
 
 /// How long an operation waits for a conflicting lock before giving up.
@@ -58,6 +60,11 @@ pub struct BackupSummary {
     pub started: DateTime<Utc>,
     /// When it ended.
     pub ended: DateTime<Utc>,
+    /// How many files or directories could not be read and are missing from the snapshot
+    /// (restic's exit code 3).
+    pub unreadable: usize,
+    /// The first few of them, `path: cause`.
+    pub unreadable_named: Vec<String>,
 }
 
 impl BackupSummary {
@@ -340,10 +347,30 @@ impl ComponentRepository {
             options = options.as_path(record_as.clone());
         }
         let template = self.snapshot_template(request.host.as_deref(), &request.tags)?;
+        let backup_paths = sources.paths();
+        let log = UnreadableLog::default();
+        let source = RecordingSource {
+            inner: LocalSource::new(
+                options.ignore_save_opts,
+                &options.excludes,
+                &options.ignore_filter_opts,
+                &backup_paths,
+            )
+            .map_err(|error| EngineError::Source {
+                path: text.join(", "),
+                cause: error.to_string(),
+            })?,
+            log: log.clone(),
+        };
         let snapshot = repository
-            .backup(&options, &sources, template)
+            .archive(&options, &source, template, &backup_paths)
             .map_err(|error| EngineError::operation("back up", &self.location, &error))?;
-        Ok(summary_of(&snapshot))
+        let mut summary = summary_of(&snapshot);
+        if let Ok(mut unreadable) = log.lock() {
+            summary.unreadable = unreadable.count;
+            summary.unreadable_named = std::mem::take(&mut unreadable.first);
+        }
+        Ok(summary)
     }
 
     /// Backs up the bytes of `reader` (e.g. a child's stdout such as `pg_dump`) as one file
@@ -364,12 +391,14 @@ impl ComponentRepository {
             });
         }
         let (repository, lock) = self.open_for_backup()?;
-        let failure = Arc::new(Mutex::new(None));
+        let log = UnreadableLog::default();
         let source = StreamSource {
             path: path.clone(),
             reader: Mutex::new(Some(Box::new(FailureRecorder {
                 inner: reader,
-                failure: failure.clone(),
+                path: PathBuf::new(),
+                log: log.clone(),
+                failed: false,
             }))),
         };
         // A stream has no size or times to compare with a parent snapshot's file: with a
@@ -384,7 +413,10 @@ impl ComponentRepository {
                 EngineError::operation("back up the stream", &self.location, &error)
             })?;
         let summary = summary_of(&snapshot);
-        let failed = failure.lock().ok().and_then(|mut failure| failure.take());
+        let failed = log
+            .lock()
+            .ok()
+            .and_then(|mut unreadable| unreadable.first.drain(..).next());
         if let Some(cause) = failed {
             // rustic leaves a file it cannot read out of the snapshot and saves the rest.
             drop(lock);
@@ -652,25 +684,6 @@ fn tail_of(mut reader: impl Read, limit: usize) -> String {
     String::from_utf8_lossy(tail.make_contiguous()).into_owned()
 }
 
-/// A reader that keeps its first error where the caller can see it: rustic only logs a
-/// source file it fails to read.
-struct FailureRecorder<R> {
-    inner: R,
-    failure: Arc<Mutex<Option<String>>>,
-}
-
-impl<R: Read> Read for FailureRecorder<R> {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        self.inner.read(buffer).inspect_err(|error| {
-            if error.kind() != std::io::ErrorKind::Interrupted {
-                if let Ok(mut failure) = self.failure.lock() {
-                    failure.get_or_insert_with(|| error.to_string());
-                }
-            }
-        })
-    }
-}
-
 fn summary_of(snapshot: &SnapshotFile) -> BackupSummary {
     let summary = snapshot.summary.clone().unwrap_or_default();
     BackupSummary {
@@ -682,6 +695,8 @@ fn summary_of(snapshot: &SnapshotFile) -> BackupSummary {
         bytes_uploaded: summary.data_added_packed,
         started: to_utc(&summary.backup_start),
         ended: to_utc(&summary.backup_end),
+        unreadable: 0,
+        unreadable_named: Vec::new(),
     }
 }
 

@@ -1,13 +1,14 @@
-//! In-memory backup sources for rustic's archiver: a single stream (a dump piped from a
-//! child process) and a set of small files (a manifest dump), each consumed once.
+//! Backup sources for rustic's archiver: a single stream (a dump piped from a child process)
+//! and a set of small files (a manifest dump), each consumed once, and local files with a
+//! record of what could not be read.
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rustic_core::jiff;
 use rustic_core::repofile::{Metadata, Node, NodeType};
-use rustic_core::{ReadSource, ReadSourceEntry, RusticResult};
+use rustic_core::{LocalSource, ReadSource, ReadSourceEntry, ReadSourceOpen, RusticResult};
 
 /// A single-file source reading from any reader, consumed once.
 pub(crate) struct StreamSource {
@@ -83,5 +84,134 @@ impl ReadSource for MemorySource {
             })
             .collect::<Vec<_>>()
             .into_iter()
+    }
+}
+
+/// What a backup could not read. rustic logs such an entry, leaves it out of the snapshot and
+/// saves the rest; the caller decides what an incomplete backup is worth.
+#[derive(Debug, Default)]
+pub(crate) struct Unreadable {
+    /// How many entries could not be read.
+    pub(crate) count: usize,
+    /// The first few, `path: cause`.
+    pub(crate) first: Vec<String>,
+}
+
+/// How many unreadable entries are named; the rest are counted.
+const NAMED: usize = 5;
+
+/// Shared by a source and the readers it hands out.
+pub(crate) type UnreadableLog = Arc<Mutex<Unreadable>>;
+
+pub(crate) fn note(log: &UnreadableLog, what: String) {
+    if let Ok(mut unreadable) = log.lock() {
+        unreadable.count += 1;
+        if unreadable.first.len() < NAMED {
+            unreadable.first.push(what);
+        }
+    }
+}
+
+/// A reader that notes its first error in `log` (under `path` unless it is empty).
+pub(crate) struct FailureRecorder<R> {
+    pub(crate) inner: R,
+    pub(crate) path: PathBuf,
+    pub(crate) log: UnreadableLog,
+    pub(crate) failed: bool,
+}
+
+impl<R: Read> Read for FailureRecorder<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buffer).inspect_err(|error| {
+            if error.kind() != std::io::ErrorKind::Interrupted && !self.failed {
+                self.failed = true;
+                let what = if self.path.as_os_str().is_empty() {
+                    error.to_string()
+                } else {
+                    format!("{}: {error}", self.path.display())
+                };
+                note(&self.log, what);
+            }
+        })
+    }
+}
+
+/// rustic's source of local files, noting every entry it fails to list, open or read.
+pub(crate) struct RecordingSource {
+    pub(crate) inner: LocalSource,
+    pub(crate) log: UnreadableLog,
+}
+
+/// A local file, opened when the archiver reads it, through a read buffer: the chunker
+/// reads 4 KiB at a time, one system call each without it.
+pub(crate) struct RecordingOpen {
+    inner: <LocalSource as ReadSource>::Open,
+    path: PathBuf,
+    log: UnreadableLog,
+}
+
+/// Bytes read from a file at once.
+const READ_BUFFER: usize = 256 * 1024;
+
+impl ReadSourceOpen for RecordingOpen {
+    type Reader = FailureRecorder<std::io::BufReader<std::fs::File>>;
+
+    fn open(self) -> RusticResult<Self::Reader> {
+        match self.inner.open() {
+            Ok(file) => Ok(FailureRecorder {
+                inner: std::io::BufReader::with_capacity(READ_BUFFER, file),
+                path: self.path,
+                log: self.log,
+                failed: false,
+            }),
+            Err(error) => {
+                note(&self.log, format!("{}: {error}", self.path.display()));
+                Err(error)
+            }
+        }
+    }
+}
+
+/// The entries of a [`RecordingSource`].
+pub(crate) struct RecordingIter {
+    inner: <LocalSource as ReadSource>::Iter,
+    log: UnreadableLog,
+}
+
+impl Iterator for RecordingIter {
+    type Item = RusticResult<ReadSourceEntry<RecordingOpen>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(match self.inner.next()? {
+            Ok(entry) => Ok(ReadSourceEntry {
+                open: entry.open.map(|inner| RecordingOpen {
+                    inner,
+                    path: entry.path.clone(),
+                    log: self.log.clone(),
+                }),
+                path: entry.path,
+                node: entry.node,
+            }),
+            Err(error) => {
+                note(&self.log, error.to_string());
+                Err(error)
+            }
+        })
+    }
+}
+
+impl ReadSource for RecordingSource {
+    type Open = RecordingOpen;
+    type Iter = RecordingIter;
+
+    fn size(&self) -> RusticResult<Option<u64>> {
+        self.inner.size()
+    }
+
+    fn entries(&self) -> Self::Iter {
+        RecordingIter {
+            inner: self.inner.entries(),
+            log: self.log.clone(),
+        }
     }
 }

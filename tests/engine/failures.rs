@@ -6,7 +6,7 @@ use std::time::Duration;
 use kubestash::engine::lock;
 use kubestash::engine::{BackupRequest, ComponentRepository, EngineError, Location};
 
-use crate::{make_tree, restic_output, Workspace, PASSWORD};
+use crate::{make_tree, restic, restic_output, Workspace, PASSWORD};
 
 #[test]
 fn a_wrong_password_is_a_clear_error() {
@@ -68,6 +68,50 @@ fn an_unreadable_source_is_named() {
         error.to_string().contains(&missing.display().to_string()),
         "{error}"
     );
+}
+
+#[test]
+fn files_that_cannot_be_read_are_counted_and_named_and_the_rest_is_saved() {
+    // Write-only sysctl files refuse reads even to root, as CI runs.
+    let unreadable = std::path::Path::new("/proc/sys/vm");
+    assert!(
+        std::fs::File::open(unreadable.join("drop_caches")).is_err(),
+        "the test needs a file that cannot be read"
+    );
+    let workspace = Workspace::new();
+    let source = workspace.path("source");
+    make_tree(&source);
+    let repository = ComponentRepository::new(
+        Location::Local {
+            root: workspace.path("repository"),
+        },
+        PASSWORD,
+    );
+    repository.init().unwrap();
+    let summary = repository
+        .backup(&BackupRequest {
+            paths: vec![source.clone(), unreadable.to_path_buf()],
+            ..BackupRequest::default()
+        })
+        .unwrap();
+    assert!(summary.unreadable >= 2, "{summary:?}");
+    assert!(
+        summary
+            .unreadable_named
+            .iter()
+            .any(|named| named.starts_with("/proc/sys/vm/drop_caches: ")),
+        "{summary:?}"
+    );
+    assert!(summary.unreadable_named.len() <= 5, "{summary:?}");
+    // What could be read is in the snapshot, which restic reads.
+    let repository = workspace.path("repository");
+    let listing = restic(
+        repository.to_str().unwrap(),
+        &["ls", &summary.snapshot_id],
+        &[],
+    );
+    assert!(listing.contains(&source.display().to_string()), "{listing}");
+    assert!(listing.contains("/proc/sys/vm/swappiness"), "{listing}");
 }
 
 #[test]
