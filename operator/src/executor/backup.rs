@@ -248,23 +248,33 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
                         .iter()
                         .map(|p| mounts.resolve(std::path::Path::new(p)))
                         .collect();
+                    for (path, resolved) in paths.iter().zip(&resolved) {
+                        if let Some(credentials) = holds_credentials(resolved) {
+                            return Err(Error::msg(format!(
+                                "task parameter `paths`: `{path}` is where the Job's credentials are mounted ({credentials}); they are never backed up"
+                            )));
+                        }
+                    }
+                    // Absolute excludes name container paths: read them where the data is.
+                    let mut excludes: Vec<String> = list_param(&args.params, "exclude")
+                        .into_iter()
+                        .map(|e| {
+                            if e.starts_with('/') {
+                                mounts
+                                    .resolve(std::path::Path::new(&e))
+                                    .display()
+                                    .to_string()
+                            } else {
+                                e
+                            }
+                        })
+                        .collect();
+                    // A path above them (`/`) leaves them out.
+                    excludes.extend(CREDENTIAL_DIRS.iter().map(|dir| dir.to_string()));
                     let request = BackupRequest {
                         record_as: (paths.len() == 1).then(|| PathBuf::from(&paths[0])),
                         paths: resolved,
-                        // Absolute excludes name container paths: read them where the data is.
-                        excludes: list_param(&args.params, "exclude")
-                            .into_iter()
-                            .map(|e| {
-                                if e.starts_with('/') {
-                                    mounts
-                                        .resolve(std::path::Path::new(&e))
-                                        .display()
-                                        .to_string()
-                                } else {
-                                    e
-                                }
-                            })
-                            .collect(),
+                        excludes,
                         host: Some(host),
                         tags,
                     };
@@ -281,8 +291,10 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
         .await;
         match result {
             Ok(summary) => {
-                let component_status = json!({
-                    "phase": "Succeeded",
+                // As restic's exit code 3: the snapshot holds the rest, and says so.
+                let incomplete = incomplete_backup(&summary);
+                let mut component_status = json!({
+                    "phase": if incomplete.is_some() { "Failed" } else { "Succeeded" },
                     "path": component_path,
                     "driver": "Restic",
                     "size": util::human_bytes(summary.bytes_processed),
@@ -297,6 +309,9 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
                         "endTime": util::now(),
                     }}],
                 });
+                if let Some(message) = &incomplete {
+                    component_status["error"] = json!(message);
+                }
                 let updated = util::patch_status(
                     &snapshots_api,
                     &entry.name,
@@ -311,12 +326,21 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
                     updated,
                 )
                 .await;
-                eprintln!(
-                    "backed up component `{component}` of Snapshot `{}`: {} read, {} added",
-                    entry.name,
-                    util::human_bytes(summary.bytes_processed),
-                    util::human_bytes(summary.bytes_uploaded)
-                );
+                match incomplete {
+                    Some(message) => {
+                        eprintln!(
+                            "error: backup of component `{component}` into Snapshot `{}` is incomplete: {message}",
+                            entry.name
+                        );
+                        failures.push(format!("{}: {message}", entry.name));
+                    }
+                    None => eprintln!(
+                        "backed up component `{component}` of Snapshot `{}`: {} read, {} added",
+                        entry.name,
+                        util::human_bytes(summary.bytes_processed),
+                        util::human_bytes(summary.bytes_uploaded)
+                    ),
+                }
             }
             Err(error) => {
                 let message = error.to_string();
@@ -339,6 +363,44 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
     } else {
         Err(Error::msg(failures.join("; ")))
     }
+}
+
+/// Where Kubernetes mounts a pod's credentials: the executor's ServiceAccount token, which
+/// may read Secrets of every namespace, must not end up in a backup its owner can restore.
+const CREDENTIAL_DIRS: [&str; 2] = ["/var/run/secrets", "/run/secrets"];
+
+/// The credentials directory `path` is in, as given or with its symbolic links resolved.
+fn holds_credentials(path: &std::path::Path) -> Option<&'static str> {
+    credentials_in(path, &CREDENTIAL_DIRS)
+}
+
+fn credentials_in<'a>(path: &std::path::Path, dirs: &[&'a str]) -> Option<&'a str> {
+    let canonical = std::fs::canonicalize(path).ok();
+    dirs.iter().copied().find(|dir| {
+        let dir = std::path::Path::new(dir);
+        let real = std::fs::canonicalize(dir).ok();
+        [Some(path.to_path_buf()), canonical.clone()]
+            .iter()
+            .flatten()
+            .any(|p| p.starts_with(dir) || real.as_ref().is_some_and(|real| p.starts_with(real)))
+    })
+}
+
+/// Why a backup that left files out is not a success: how many, the first few and the restic
+/// snapshot that holds the rest.
+fn incomplete_backup(summary: &BackupSummary) -> Option<String> {
+    if summary.unreadable == 0 {
+        return None;
+    }
+    let mut named = summary.unreadable_named.join("; ");
+    if summary.unreadable > summary.unreadable_named.len() {
+        named.push_str("; ...");
+    }
+    Some(format!(
+        "{} file(s) or directories could not be read and are missing from restic snapshot {}: {named}",
+        summary.unreadable,
+        &summary.snapshot_id[..summary.snapshot_id.len().min(8)],
+    ))
 }
 
 /// Copies the Snapshot (and, when missing, the Repository) into the backend.
@@ -421,5 +483,62 @@ async fn upload_metadata(
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn credentials_are_refused_under_any_spelling() {
+        assert_eq!(
+            super::holds_credentials(Path::new("/var/run/secrets/kubernetes.io/serviceaccount")),
+            Some("/var/run/secrets")
+        );
+        assert_eq!(
+            super::holds_credentials(Path::new("/run/secrets")),
+            Some("/run/secrets")
+        );
+        assert_eq!(super::holds_credentials(Path::new("/var/lib/orders")), None);
+        // Above them: backed up, with the credentials excluded.
+        assert_eq!(super::holds_credentials(Path::new("/")), None);
+
+        let scratch = tempfile::tempdir().unwrap();
+        let secrets = scratch.path().join("secrets");
+        std::fs::create_dir_all(secrets.join("token-dir")).unwrap();
+        let link = scratch.path().join("innocent");
+        std::os::unix::fs::symlink(&secrets, &link).unwrap();
+        let dirs = [secrets.to_str().unwrap()];
+        assert!(super::credentials_in(&link.join("token-dir"), &dirs).is_some());
+        assert!(super::credentials_in(&link, &dirs).is_some());
+        assert!(super::credentials_in(scratch.path(), &dirs).is_none());
+    }
+
+    #[test]
+    fn an_incomplete_backup_names_what_is_missing() {
+        let summary = kubestash::engine::BackupSummary {
+            snapshot_id: "0123456789abcdef".into(),
+            paths: vec![],
+            files: 3,
+            files_new: 3,
+            bytes_processed: 10,
+            bytes_uploaded: 10,
+            started: chrono::Utc::now(),
+            ended: chrono::Utc::now(),
+            unreadable: 7,
+            unreadable_named: vec!["/data/a: Permission denied (os error 13)".into()],
+        };
+        let message = super::incomplete_backup(&summary).unwrap();
+        assert_eq!(
+            message,
+            "7 file(s) or directories could not be read and are missing from restic snapshot 01234567: /data/a: Permission denied (os error 13); ..."
+        );
+        let complete = kubestash::engine::BackupSummary {
+            unreadable: 0,
+            unreadable_named: vec![],
+            ..summary
+        };
+        assert_eq!(super::incomplete_backup(&complete), None);
     }
 }
