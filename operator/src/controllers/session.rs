@@ -1237,6 +1237,37 @@ async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Res
                 }
             }
         }
+        let uploaded = util::find(
+            snapshot.status.as_ref().and_then(|s| s.conditions.as_ref()),
+            "SnapshotMetadataUploaded",
+        );
+        if snapshot_phase(snapshot) == SnapshotPhase::Running && uploaded.is_none() {
+            // Every Job ended and none recorded the copy into the backend (an executor killed
+            // between its last two writes): Failed, rather than Running for good.
+            let message = "the backup Jobs ended before the Snapshot was copied into the backend";
+            let mut conditions = snapshot
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.clone())
+                .unwrap_or_default();
+            set_condition(
+                &mut conditions,
+                condition(
+                    "SnapshotMetadataUploaded",
+                    false,
+                    "SnapshotMetadataUploadFailed",
+                    message,
+                ),
+            );
+            let snapshots_api: Api<Snapshot> = Api::namespaced(client.clone(), &run.namespace);
+            util::patch_status(
+                &snapshots_api,
+                &snapshot.name_any(),
+                json!({"conditions": conditions}),
+            )
+            .await?;
+            errors.push(format!("Snapshot `{}`: {message}", snapshot.name_any()));
+        }
         if snapshot_phase(snapshot) != SnapshotPhase::Succeeded && errors.is_empty() {
             errors.push(format!(
                 "Snapshot `{}` did not succeed (phase {:?})",

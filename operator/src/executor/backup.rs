@@ -173,14 +173,9 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
             .is_some_and(|status| status.phase == Some(SnapshotPhase::Succeeded));
         if done_before {
             tracing::info!(snapshot = %entry.name, %component, "already backed up by an earlier attempt of this Job");
-            // That attempt may have died before its copy reached the backend.
-            let uploaded = current
-                .as_ref()
-                .and_then(|snapshot| snapshot.status.as_ref()?.conditions.as_ref())
-                .is_some_and(|conditions| {
-                    util::is_true(Some(conditions), "SnapshotMetadataUploaded")
-                });
-            if let (false, Some(snapshot)) = (uploaded, current) {
+            // That attempt may have died before its copy reached the backend; the condition
+            // may be another component's, so the copy is written again.
+            if let Some(snapshot) = current {
                 let repository_name = entry.repository.clone().unwrap_or_default();
                 upload_metadata(
                     client,
@@ -348,12 +343,22 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
                     "error: backup of component `{component}` into Snapshot `{}` failed: {message}",
                     entry.name
                 );
-                util::patch_status(
+                let updated = util::patch_status(
                     &snapshots_api,
                     &entry.name,
                     json!({"components": {&component: {"phase": "Failed", "error": message}}}),
                 )
                 .await?;
+                // The backend's copy says so too: imported into a new cluster, a copy that
+                // still reads Running would stay Running.
+                upload_metadata(
+                    client,
+                    &snapshots_api,
+                    &repositories_api,
+                    &repository_name,
+                    updated,
+                )
+                .await;
                 failures.push(format!("{}: {message}", entry.name));
             }
         }
