@@ -95,28 +95,7 @@ pub async fn wipe_snapshots(
     repository: &Repository,
     snapshots: &[Snapshot],
 ) -> Result<()> {
-    // restic snapshot ids per component repository.
-    let mut by_path: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for snapshot in snapshots {
-        for component in snapshot
-            .status
-            .as_ref()
-            .and_then(|s| s.components.clone())
-            .unwrap_or_default()
-            .into_values()
-        {
-            let Some(path) = component.path.clone() else {
-                continue;
-            };
-            let ids: Vec<String> = component
-                .restic_stats
-                .iter()
-                .flatten()
-                .filter_map(|s| s.summary.as_ref().and_then(|s| s.id.clone()))
-                .collect();
-            by_path.entry(path).or_default().extend(ids);
-        }
-    }
+    let by_path = recorded_ids(snapshots);
     for (path, ids) in by_path {
         if ids.is_empty() {
             continue;
@@ -249,5 +228,62 @@ pub async fn retention(client: &Client, namespace: &str, backup_session: &str) -
         Ok(())
     } else {
         Err(Error::msg(errors.join("; ")))
+    }
+}
+
+/// The restic snapshot ids the Snapshots record, per component repository. Only ids of 8 hex
+/// digits or more (restic's short form) count: an empty or edited one would match, and
+/// forget, every snapshot of the repository.
+fn recorded_ids(snapshots: &[Snapshot]) -> BTreeMap<String, Vec<String>> {
+    let mut by_path: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for snapshot in snapshots {
+        for component in snapshot
+            .status
+            .as_ref()
+            .and_then(|s| s.components.clone())
+            .unwrap_or_default()
+            .into_values()
+        {
+            let Some(path) = component.path.clone() else {
+                continue;
+            };
+            let ids: Vec<String> = component
+                .restic_stats
+                .iter()
+                .flatten()
+                .filter_map(|s| s.summary.as_ref().and_then(|s| s.id.clone()))
+                .filter(|id| id.len() >= 8 && id.chars().all(|c| c.is_ascii_hexdigit()))
+                .collect();
+            by_path.entry(path).or_default().extend(ids);
+        }
+    }
+    by_path
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_real_ids_select_restic_snapshots() {
+        let snapshot: kubestash::api::storage::Snapshot =
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "storage.kubestash.com/v1alpha1",
+                "kind": "Snapshot",
+                "metadata": {"name": "s", "namespace": "demo"},
+                "spec": {"repository": "r"},
+                "status": {"components": {
+                    "dump": {"path": "repository/v1/daily/dump", "resticStats": [
+                        {"summary": {"id": ""}},
+                        {"summary": {"id": "abc"}},
+                        {"summary": {"id": "not-hex-at-all"}},
+                        {"summary": {"id": "0123abcd"}},
+                    ]},
+                }},
+            }))
+            .unwrap();
+        let ids = super::recorded_ids(&[snapshot]);
+        assert_eq!(
+            ids["repository/v1/daily/dump"],
+            vec!["0123abcd".to_string()]
+        );
     }
 }
