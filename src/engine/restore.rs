@@ -125,10 +125,12 @@ impl ComponentRepository {
         for (relative, entry) in entries {
             if entry.is_dir() {
                 let directory = destination.join(relative);
-                std::fs::create_dir_all(&directory).map_err(|error| EngineError::Io {
+                let io = |error: std::io::Error| EngineError::Io {
                     path: directory.display().to_string(),
                     cause: error.to_string(),
-                })?;
+                };
+                unlink_symlinks(destination, relative).map_err(io)?;
+                std::fs::create_dir_all(&directory).map_err(io)?;
             }
         }
         // Only the first path of a hard-linked inode gets contents; rustic's metadata pass
@@ -196,6 +198,10 @@ impl ComponentRepository {
             path: target.display().to_string(),
             cause: error.to_string(),
         };
+        // A symbolic link where the snapshot has a file would send the contents elsewhere.
+        if std::fs::symlink_metadata(target).is_ok_and(|meta| meta.file_type().is_symlink()) {
+            std::fs::remove_file(target).map_err(io)?;
+        }
         let mut file = std::fs::File::create(target).map_err(io)?;
         repository
             .dump(entry, &mut file)
@@ -361,4 +367,24 @@ impl RestoreProgress {
             sink.update(&self.event(true));
         }
     }
+}
+
+/// Removes the symbolic links among the directories from `destination` down to
+/// `destination/relative`: a restore writes where the snapshot says, and a link the
+/// application put in place of a directory since the backup would send the snapshot's files
+/// outside the target (onto another volume of the restore Job, say).
+fn unlink_symlinks(destination: &Path, relative: &Path) -> std::io::Result<()> {
+    let mut path = destination.to_path_buf();
+    for component in relative.components() {
+        if let std::path::Component::Normal(name) = component {
+            path.push(name);
+            match std::fs::symlink_metadata(&path) {
+                Ok(meta) if meta.file_type().is_symlink() => std::fs::remove_file(&path)?,
+                Ok(_) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(error) => return Err(error),
+            }
+        }
+    }
+    Ok(())
 }

@@ -589,3 +589,45 @@ fn a_retention_policy_forgets_and_prunes_what_it_does_not_keep() {
     );
     assert!(restic(&location, &["check"], &[]).contains("no errors were found"));
 }
+
+#[test]
+fn a_restore_replaces_symbolic_links_in_the_target_instead_of_following_them() {
+    let workspace = Workspace::new();
+    let source = workspace.path("source");
+    make_tree(&source);
+    let repository = repository(&workspace);
+    repository.init().unwrap();
+    repository
+        .backup(&BackupRequest {
+            paths: vec![source.clone()],
+            record_as: Some("/data".into()),
+            ..BackupRequest::default()
+        })
+        .unwrap();
+    // Since the backup, a directory and a file of the target became links to elsewhere.
+    let elsewhere = workspace.path("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("precious"), "not to be overwritten").unwrap();
+    let destination = workspace.path("target");
+    std::fs::create_dir_all(&destination).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, destination.join("nested")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.join("precious"), destination.join("hello.txt")).unwrap();
+
+    repository
+        .restore(&RestoreRequest {
+            snapshot: "latest".into(),
+            path: Some("/data".into()),
+            destination: destination.clone(),
+            ..RestoreRequest::default()
+        })
+        .unwrap();
+    assert_eq!(tree_contents(&destination), tree_contents(&source));
+    assert_eq!(
+        tree_contents(&elsewhere).into_keys().collect::<Vec<_>>(),
+        ["precious"]
+    );
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.join("precious")).unwrap(),
+        "not to be overwritten"
+    );
+}
