@@ -43,3 +43,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Complete(args) => completion::complete(&args),
     }
 }
+
+/// Runs a one-shot command's `future` on a fresh runtime and returns as soon as it ends.
+/// A backend probe runs on a blocking thread that a timeout stops waiting for but cannot stop;
+/// dropping the runtime would wait for that thread (a firewalled endpoint: minutes) and so
+/// overrun `--timeout`. Such a thread is left to the process's exit instead.
+pub fn block_on<T>(
+    future: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    use anyhow::Context;
+    let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
+    let result = runtime.block_on(future);
+    runtime.shutdown_background();
+    result
+}

@@ -333,7 +333,8 @@ impl Location {
         Ok(RepositoryBackends::new(backend, None))
     }
 
-    /// A blocking OpenDAL operator rooted at this (remote) location. With `retry`, transient
+    /// A blocking OpenDAL operator rooted at this (remote) location, each call bounded in
+    /// time. With `retry`, transient
     /// failures are retried (5 times, with jitter), as rustic does for repository files; the
     /// layout files and checks go without, so that an unreachable endpoint fails fast.
     fn operator(&self, retry: bool) -> Result<opendal::blocking::Operator, EngineError> {
@@ -351,6 +352,14 @@ impl Location {
             let context = operator.context().with_http_transport(transport);
             operator = operator.with_context(context);
         }
+        // A silent endpoint (a firewall dropping packets, a server that accepts and never
+        // answers) fails the call instead of hanging it; each retry gets its own budget.
+        // 120 s for a body still lets a 16 MiB pack through at ~140 KB/s.
+        operator = operator.layer(
+            opendal::layers::TimeoutLayer::new()
+                .with_timeout(std::time::Duration::from_secs(60))
+                .with_io_timeout(std::time::Duration::from_secs(120)),
+        );
         if retry {
             operator = operator.layer(
                 opendal::layers::RetryLayer::new()

@@ -55,8 +55,7 @@ pub struct PreviewArgs {
 /// Runs a `blueprint` subcommand.
 pub fn run(command: &BlueprintCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     let BlueprintCommand::Preview(args) = command;
-    let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
-    runtime.block_on(preview(args, global))
+    super::block_on(preview(args, global))
 }
 
 fn read_file(path: &PathBuf) -> anyhow::Result<String> {

@@ -214,10 +214,10 @@ pub struct CheckArgs {
 pub fn run(command: &StorageCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     match command {
         StorageCommand::Setup(args) => setup(args, global),
-        StorageCommand::List(args) => runtime()?.block_on(list(args, global)),
+        StorageCommand::List(args) => super::block_on(list(args, global)),
         StorageCommand::Check(args) => {
             let timeout = parse_timeout(&args.timeout)?;
-            runtime()?.block_on(async {
+            super::block_on(async {
                 let cluster = crate::cluster::connect(global).await?;
                 let storage = get_storage(&cluster.client, &cluster.namespace, &args.name).await?;
                 let report = check(&cluster.client, &storage, &args.image, timeout).await?;
@@ -226,10 +226,6 @@ pub fn run(command: &StorageCommand, global: &GlobalArgs) -> anyhow::Result<Exit
             })
         }
     }
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Runtime::new().context("failed to start the async runtime")
 }
 
 fn parse_timeout(text: &str) -> anyhow::Result<Duration> {
@@ -608,12 +604,15 @@ fn setup(args: &SetupArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
         None => std::env::var(key).ok(),
     };
     let namespace_hint = global.namespace.clone();
-    let runtime = runtime()?;
-    runtime.block_on(async {
+    super::block_on(async {
         // Build and validate before touching the cluster (a dry run needs no cluster).
         let namespace = match (&namespace_hint, args.dry_run) {
             (Some(namespace), _) => namespace.clone(),
-            (None, true) => "default".into(),
+            // The context's namespace, as without --dry-run; `default` with no kubeconfig.
+            (None, true) => crate::cluster::connect(global)
+                .await
+                .map(|cluster| cluster.namespace)
+                .unwrap_or_else(|_| "default".into()),
             (None, false) => crate::cluster::connect(global).await?.namespace,
         };
         let plan = plan(&args, &namespace, &env)?;
