@@ -200,15 +200,31 @@ async fn build(
 pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     let timeout = kubestash::duration::parse_go_duration(&args.timeout)
         .map_err(|error| CliError::bad_input(format!("--timeout `{}`: {error}", args.timeout)))?;
-    let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
-    runtime.block_on(async {
+    super::block_on(async {
         let cluster = crate::cluster::connect(global).await?;
         let restore = build(args, &cluster.client, &cluster.namespace).await?;
-        let findings: Vec<String> = kubestash::validation::validate_object(&kubestash::object::Object::RestoreSession(restore.clone()))
-            .into_iter()
-            .filter(|f| f.severity == kubestash::validation::Severity::Error)
-            .map(|f| f.to_string())
-            .collect();
+        // As kubectl: `-n` and the file's namespace must agree, never one silently winning.
+        if let (Some(flag), Some(file), Some(own)) = (
+            &global.namespace,
+            &args.file,
+            restore.metadata.namespace.as_ref(),
+        ) {
+            if flag != own {
+                return Err(CliError::bad_input(format!(
+                    "the namespace of the RestoreSession in `{}` (metadata.namespace `{own}`) does not match -n `{flag}`",
+                    file.display()
+                ))
+                .with_hint(format!("pass `-n {own}`, or change metadata.namespace"))
+                .into());
+            }
+        }
+        let findings: Vec<String> = kubestash::validation::validate_object(
+            &kubestash::object::Object::RestoreSession(restore.clone()),
+        )
+        .into_iter()
+        .filter(|f| f.severity == kubestash::validation::Severity::Error)
+        .map(|f| f.to_string())
+        .collect();
         if !findings.is_empty() {
             return Err(CliError::bad_input(findings.join("\n")).into());
         }
@@ -222,14 +238,44 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
         } else {
             None
         };
-        let created = api.create(&PostParams::default(), &restore).await.map_err(|error| match error {
-            kube::Error::Api(status) if status.code == 409 => anyhow::Error::new(CliError::bad_input(format!(
-                "RestoreSession {namespace}/{} already exists",
-                restore.name_any()
-            ))
-            .with_hint("pick another --name or delete the old one")),
-            other => anyhow::Error::new(other).context("failed to create the RestoreSession"),
-        })?;
+        // A name this command made up (`<target>-restore-<seconds>`) that another restore of
+        // the same second took gets a counter; a name the user chose is the user's to change.
+        let generated = args.name.is_none() && args.file.is_none();
+        let mut restore = restore;
+        let base = restore.name_any();
+        let mut attempt = 1;
+        let created = loop {
+            match api.create(&PostParams::default(), &restore).await {
+                Err(kube::Error::Api(status))
+                    if status.code == 409 && generated && attempt < 10 =>
+                {
+                    attempt += 1;
+                    restore.metadata.name = Some(kubestash::naming::valid_name(
+                        &base,
+                        &attempt.to_string(),
+                        "",
+                    ));
+                }
+                Ok(created) => break created,
+                Err(error) => {
+                    if let Some(embedded) = embedded {
+                        embedded.stop().await;
+                    }
+                    return Err(match error {
+                        kube::Error::Api(status) if status.code == 409 => anyhow::Error::new(
+                            CliError::bad_input(format!(
+                                "RestoreSession {namespace}/{} already exists",
+                                restore.name_any()
+                            ))
+                            .with_hint("pick another --name or delete the old one"),
+                        ),
+                        other => {
+                            anyhow::Error::new(other).context("failed to create the RestoreSession")
+                        }
+                    });
+                }
+            }
+        };
         let name = created.name_any();
         eprintln!("restoresession/{name} created");
         if !args.wait {
@@ -241,7 +287,10 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
             if global.output == OutputFormat::Table {
                 println!("restoresession/{name}");
             } else {
-                output::print_structured(global.output, &json!({"namespace": namespace, "restoreSession": name}))?;
+                output::print_structured(
+                    global.output,
+                    &json!({"namespace": namespace, "restoreSession": name}),
+                )?;
             }
             return Ok(ExitStatus::Success);
         }
@@ -277,7 +326,9 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
                 }
                 // An API server blip is not the restore's outcome: ask again until the deadline.
                 Err(error) if Instant::now() < deadline => {
-                    eprintln!("warning: reading RestoreSession {namespace}/{name}: {error}; retrying");
+                    eprintln!(
+                        "warning: reading RestoreSession {namespace}/{name}: {error}; retrying"
+                    );
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
@@ -286,8 +337,20 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
             let status = current.status.clone().unwrap_or_default();
             let line = format!(
                 "{name}: {} {}",
-                status.phase.map(|p| format!("{p:?}")).unwrap_or_else(|| "Pending".into()),
-                status.components.iter().flatten().map(|(c, s)| format!("{c}={}", s.phase.map(|p| format!("{p:?}")).unwrap_or_default())).collect::<Vec<_>>().join(",")
+                status
+                    .phase
+                    .map(|p| format!("{p:?}"))
+                    .unwrap_or_else(|| "Pending".into()),
+                status
+                    .components
+                    .iter()
+                    .flatten()
+                    .map(|(c, s)| format!(
+                        "{c}={}",
+                        s.phase.map(|p| format!("{p:?}")).unwrap_or_default()
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(",")
             );
             if line != last {
                 eprintln!("{line}");
@@ -304,20 +367,30 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
         if let Some(embedded) = embedded {
             embedded.stop().await;
         }
-        let final_state = final_state.with_context(|| {
-            format!("stopped waiting for RestoreSession {namespace}/{name}")
-        })?;
+        let final_state = final_state
+            .with_context(|| format!("stopped waiting for RestoreSession {namespace}/{name}"))?;
         let Some(done) = final_state else {
             return Err(CliError {
                 status: ExitStatus::TimedOut,
-                message: format!("timed out after {} waiting for RestoreSession {namespace}/{name}", args.timeout),
-                hint: Some(format!("see `kubectl describe restoresession -n {namespace} {name}`")),
+                message: format!(
+                    "timed out after {} waiting for RestoreSession {namespace}/{name}",
+                    args.timeout
+                ),
+                hint: Some(format!(
+                    "see `kubectl describe restoresession -n {namespace} {name}`"
+                )),
             }
             .into());
         };
         let status = done.status.clone().unwrap_or_default();
         let phase = status.phase.map(|p| format!("{p:?}")).unwrap_or_default();
-        let reason = status.conditions.iter().flatten().filter(|c| c.status == "False").filter_map(|c| c.message.clone()).next_back();
+        let reason = status
+            .conditions
+            .iter()
+            .flatten()
+            .filter(|c| c.status == "False")
+            .filter_map(|c| c.message.clone())
+            .next_back();
         let result = json!({
             "namespace": namespace,
             "restoreSession": name,
@@ -328,7 +401,14 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
         });
         match global.output {
             OutputFormat::Table => {
-                let mut table = output::table(&["restoresession", "phase", "duration", "component", "component phase", "error"]);
+                let mut table = output::table(&[
+                    "restoresession",
+                    "phase",
+                    "duration",
+                    "component",
+                    "component phase",
+                    "error",
+                ]);
                 for (component, state) in status.components.clone().unwrap_or_default() {
                     table.add_row(vec![
                         name.clone(),
@@ -346,7 +426,10 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
         if status.phase == Some(RestorePhase::Succeeded) {
             Ok(ExitStatus::Success)
         } else {
-            eprintln!("error: RestoreSession {namespace}/{name} {phase}: {}", reason.unwrap_or_default());
+            eprintln!(
+                "error: RestoreSession {namespace}/{name} {phase}: {}",
+                reason.unwrap_or_default()
+            );
             Ok(ExitStatus::Failed)
         }
     })
