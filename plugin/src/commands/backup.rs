@@ -54,7 +54,7 @@ pub struct NowArgs {
 }
 
 /// One snapshot in the result.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SnapshotResult {
     name: String,
@@ -65,7 +65,7 @@ pub struct SnapshotResult {
 }
 
 /// One component in the result.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ComponentResult {
     name: String,
@@ -77,7 +77,7 @@ pub struct ComponentResult {
 }
 
 /// The machine-readable result of one BackupSession.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionResult {
     namespace: String,
@@ -129,11 +129,14 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
             ))
             .into());
         }
-        let sessions: Vec<String> = if args.sessions.is_empty() {
+        let mut sessions: Vec<String> = if args.sessions.is_empty() {
             available.clone()
         } else {
             args.sessions.clone()
         };
+        // `--session a --session a` is one backup: a second would only be Skipped.
+        let mut seen = std::collections::HashSet::new();
+        sessions.retain(|session| seen.insert(session.clone()));
         for session in &sessions {
             if !available.contains(session) {
                 return Err(CliError::bad_input(format!(
@@ -148,16 +151,36 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
         } else {
             None
         };
-        let mut created = Vec::new();
+        let mut created: Vec<String> = Vec::new();
         for session in &sessions {
-            let object = kubestash_operator::sessions::trigger(
+            let object = match kubestash_operator::sessions::trigger(
                 &cluster.client,
                 &namespace,
                 kind,
                 name,
                 session,
             )
-            .await?;
+            .await
+            {
+                Ok(object) => object,
+                Err(error) => {
+                    // All or nothing: sessions already created would run unreported, and a
+                    // Pending one would get the next `backup now` of its session Skipped.
+                    let api: Api<BackupSession> = Api::namespaced(cluster.client.clone(), &namespace);
+                    for done in &created {
+                        match api.delete(done, &Default::default()).await {
+                            Ok(_) => eprintln!("backupsession/{done} deleted"),
+                            Err(delete) => eprintln!("warning: backupsession/{done} was created and could not be deleted: {delete}"),
+                        }
+                    }
+                    if let Some(embedded) = embedded {
+                        embedded.stop().await;
+                    }
+                    return Err(anyhow::Error::from(error).context(format!(
+                        "failed to create a BackupSession for session `{session}` of {kind} {namespace}/{name}"
+                    )));
+                }
+            };
             eprintln!("backupsession/{} created", object.name_any());
             created.push(object.name_any());
         }
@@ -327,6 +350,9 @@ async fn wait_all(
     let deadline = Instant::now() + timeout;
     // The session followed for each one created: a failed session's retry takes its place.
     let mut names = names.to_vec();
+    // Outcomes already final are not read again: the operator's history limit may delete a
+    // finished session while another one is still followed.
+    let mut settled: std::collections::HashMap<String, SessionResult> = Default::default();
     let tty = std::io::stderr().is_terminal();
     let bar = tty.then(|| {
         let bar = ProgressBar::new(100);
@@ -355,6 +381,11 @@ async fn wait_all(
         let mut percent: f64 = 0.0;
         let mut line_parts = Vec::new();
         for name in names.iter_mut() {
+            if let Some(result) = settled.get(name.as_str()) {
+                line_parts.push(format!("{name}: {}", result.phase));
+                results.push(result.clone());
+                continue;
+            }
             let session = match api.get(name).await {
                 Ok(session) => session,
                 Err(kube::Error::Api(status)) if status.code == 404 => {
@@ -466,6 +497,12 @@ async fn wait_all(
                 }
             }
             line_parts.insert(0, format!("{name}: {}", result.phase));
+            let retried_later = follow_retries
+                && phase == Some(BackupSessionPhase::Failed)
+                && session.spec.retry_left.unwrap_or(0) > 0;
+            if phase.is_some_and(|p| p.is_final()) && !retried_later {
+                settled.insert(name.clone(), result.clone());
+            }
             results.push(result);
         }
         let line = line_parts.join(", ");
