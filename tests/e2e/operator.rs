@@ -985,6 +985,23 @@ fn manifest_backup_takes_exactly_the_selection_and_restores_into_a_fresh_namespa
         .sandbox
         .plugin(&["restore", "-f", restore.to_str().unwrap(), "--dry-run"]);
     assert_eq!(dry.code, 0, "{}", dry.stderr);
+    // -n and the file's namespace must agree, as with kubectl.
+    let other = setup.sandbox.plugin(&[
+        "restore",
+        "-f",
+        restore.to_str().unwrap(),
+        "-n",
+        "shop-restored",
+        "--dry-run",
+    ]);
+    assert_eq!(other.code, 2, "{}", other.stderr);
+    assert!(
+        other
+            .stderr
+            .contains("(metadata.namespace `shop`) does not match -n `shop-restored`"),
+        "{}",
+        other.stderr
+    );
     assert!(
         dry.stdout
             .starts_with("apiVersion: core.kubestash.com/v1alpha1"),
@@ -1067,8 +1084,14 @@ fn retention_keeps_what_the_policy_says_in_restic_and_as_snapshots() {
     for round in 0..6 {
         std::fs::create_dir_all(&data).unwrap();
         std::fs::write(data.join("round.txt"), format!("round {round}")).unwrap();
-        let run = setup.backup_wait(&[]);
+        // A session named twice is backed up once.
+        let run = if round == 0 {
+            setup.backup_wait(&["--session", "nightly", "--session", "nightly"])
+        } else {
+            setup.backup_wait(&[])
+        };
         assert_eq!(run.code, 0, "round {round}: {}\n{}", run.stdout, run.stderr);
+        assert_eq!(run.stderr.matches(" created").count(), 1, "{}", run.stderr);
     }
     // keep-a-week: last 3 (daily 7 keeps one of today, already among them).
     let snapshots = setup.json(&["get", "snapshots", "-n", "shop"]);
