@@ -353,12 +353,14 @@ impl Location {
             operator = operator.with_context(context);
         }
         // A silent endpoint (a firewall dropping packets, a server that accepts and never
-        // answers) fails the call instead of hanging it; each retry gets its own budget.
-        // 120 s for a body still lets a 16 MiB pack through at ~140 KB/s.
+        // answers) fails the call instead of hanging it; each retry gets its own budget. A
+        // body operation is one whole upload or download (a pack goes up in one PUT, and
+        // repositories restic made grow packs past 64 MiB): 15 minutes still lets 64 MiB
+        // through at ~75 KB/s.
         operator = operator.layer(
             opendal::layers::TimeoutLayer::new()
                 .with_timeout(std::time::Duration::from_secs(60))
-                .with_io_timeout(std::time::Duration::from_secs(120)),
+                .with_io_timeout(std::time::Duration::from_secs(15 * 60)),
         );
         if retry {
             operator = operator.layer(

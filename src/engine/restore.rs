@@ -52,6 +52,16 @@ impl ComponentRepository {
         let base = Path::new(request.path.as_deref().unwrap_or("/")).to_path_buf();
         let filter = PathFilter::new(&request.includes, &request.excludes);
         // A directory is restored into `destination`; a single file *is* `destination`.
+        // A link in place of a single file would have its target overwritten.
+        if !node.is_dir()
+            && std::fs::symlink_metadata(&request.destination)
+                .is_ok_and(|meta| meta.file_type().is_symlink())
+        {
+            std::fs::remove_file(&request.destination).map_err(|error| EngineError::Io {
+                path: request.destination.display().to_string(),
+                cause: error.to_string(),
+            })?;
+        }
         if !node.is_dir() && request.destination.is_dir() {
             return Err(EngineError::Io {
                 path: request.destination.display().to_string(),

@@ -136,6 +136,18 @@ impl<R: Read> Read for FailureRecorder<R> {
     }
 }
 
+/// Whether a failure to open `path` makes the backup incomplete: not for a file deleted while
+/// the backup ran (it is no longer there to miss), nor for a file system's `lost+found`, which
+/// only root may read and which holds no one's data.
+fn counts(path: &std::path::Path) -> bool {
+    let vanished = std::fs::symlink_metadata(path)
+        .is_err_and(|error| error.kind() == std::io::ErrorKind::NotFound);
+    let lost_found = path
+        .components()
+        .any(|component| component.as_os_str() == "lost+found");
+    !vanished && !lost_found
+}
+
 /// rustic's source of local files, noting every entry it fails to list, open or read.
 pub(crate) struct RecordingSource {
     pub(crate) inner: LocalSource,
@@ -165,7 +177,9 @@ impl ReadSourceOpen for RecordingOpen {
                 failed: false,
             }),
             Err(error) => {
-                note(&self.log, format!("{}: {error}", self.path.display()));
+                if counts(&self.path) {
+                    note(&self.log, format!("{}: {error}", self.path.display()));
+                }
                 Err(error)
             }
         }
@@ -193,7 +207,12 @@ impl Iterator for RecordingIter {
                 node: entry.node,
             }),
             Err(error) => {
-                note(&self.log, error.to_string());
+                let text = error.to_string();
+                // The walker's errors name their path in the text only.
+                let vanished = text.contains("(os error 2)");
+                if !vanished && !text.contains("/lost+found") {
+                    note(&self.log, text);
+                }
                 Err(error)
             }
         })
@@ -213,5 +232,24 @@ impl ReadSource for RecordingSource {
             inner: self.inner.entries(),
             log: self.log.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    #[test]
+    fn vanished_files_and_lost_found_do_not_make_a_backup_incomplete() {
+        let scratch = tempfile::tempdir().unwrap();
+        let present = scratch.path().join("present");
+        std::fs::write(&present, "x").unwrap();
+        assert!(super::counts(&present));
+        assert!(!super::counts(&scratch.path().join("deleted-meanwhile")));
+        let lost = scratch.path().join("lost+found");
+        std::fs::create_dir(&lost).unwrap();
+        assert!(!super::counts(&lost));
+        assert!(!super::counts(&lost.join("#1234")));
+        assert!(super::counts(Path::new("/proc/sys/vm/drop_caches")));
     }
 }

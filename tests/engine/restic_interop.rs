@@ -630,4 +630,28 @@ fn a_restore_replaces_symbolic_links_in_the_target_instead_of_following_them() {
         std::fs::read_to_string(elsewhere.join("precious")).unwrap(),
         "not to be overwritten"
     );
+
+    // A single file restored over a link replaces the link.
+    let single = workspace.path("single");
+    std::os::unix::fs::symlink(elsewhere.join("precious"), &single).unwrap();
+    repository
+        .restore(&RestoreRequest {
+            snapshot: "latest".into(),
+            path: Some("/data/hello.txt".into()),
+            destination: single.clone(),
+            ..RestoreRequest::default()
+        })
+        .unwrap();
+    assert!(!std::fs::symlink_metadata(&single)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(
+        std::fs::read(&single).unwrap(),
+        std::fs::read(source.join("hello.txt")).unwrap()
+    );
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.join("precious")).unwrap(),
+        "not to be overwritten"
+    );
 }
