@@ -160,17 +160,30 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
         // A Job's earlier attempt (its pod failed after this repository) already wrote it:
         // backing up again would leave an unrecorded restic snapshot behind.
         let current = util::get_opt(&snapshots_api, &entry.name).await?;
-        let done_before = current
-            .as_ref()
-            .and_then(|snapshot| {
-                snapshot
-                    .status
-                    .as_ref()?
-                    .components
-                    .as_ref()?
-                    .get(&component)
+        let earlier = current.as_ref().and_then(|snapshot| {
+            snapshot
+                .status
+                .as_ref()?
+                .components
+                .as_ref()?
+                .get(&component)
+        });
+        let done_before =
+            earlier.is_some_and(|status| status.phase == Some(SnapshotPhase::Succeeded));
+        // An earlier attempt that saved an incomplete snapshot: this attempt replaces it, and
+        // its id, about to be overwritten, would leave it for retention never to forget.
+        let superseded: Vec<String> = earlier
+            .filter(|status| status.phase == Some(SnapshotPhase::Failed))
+            .map(|status| {
+                status
+                    .restic_stats
+                    .iter()
+                    .flatten()
+                    .filter_map(|s| s.summary.as_ref().and_then(|s| s.id.clone()))
+                    .filter(|id| id.len() >= 8)
+                    .collect()
             })
-            .is_some_and(|status| status.phase == Some(SnapshotPhase::Succeeded));
+            .unwrap_or_default();
         if done_before {
             tracing::info!(snapshot = %entry.name, %component, "already backed up by an earlier attempt of this Job");
             // That attempt may have died before its copy reached the backend; the condition
@@ -226,8 +239,10 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
             let outcome = match &files {
                 Some(files) => {
                     let files = files.clone();
+                    let superseded = superseded.clone();
                     backend::blocking(move || {
                         engine.init()?;
+                        forget_superseded(&engine, &superseded);
                         Ok(engine.backup_files(files, Some(&host), &tags)?)
                     })
                     .await
@@ -246,7 +261,7 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
                     for (path, resolved) in paths.iter().zip(&resolved) {
                         if let Some(credentials) = holds_credentials(resolved) {
                             return Err(Error::msg(format!(
-                                "task parameter `paths`: `{path}` is where the Job's credentials are mounted ({credentials}); they are never backed up"
+                                "task parameter `paths`: `{path}` leads to where the Job's credentials are mounted ({credentials}); they are never backed up"
                             )));
                         }
                     }
@@ -273,8 +288,10 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
                         host: Some(host),
                         tags,
                     };
+                    let superseded = superseded.clone();
                     backend::blocking(move || {
                         engine.init()?;
+                        forget_superseded(&engine, &superseded);
                         Ok(engine.backup(&request)?)
                     })
                     .await
@@ -304,9 +321,9 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
                         "endTime": util::now(),
                     }}],
                 });
-                if let Some(message) = &incomplete {
-                    component_status["error"] = json!(message);
-                }
+                // A merge patch keeps fields it does not name: an earlier attempt's error
+                // must not stay next to Succeeded.
+                component_status["error"] = json!(incomplete);
                 let updated = util::patch_status(
                     &snapshots_api,
                     &entry.name,
@@ -370,6 +387,31 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
     }
 }
 
+/// Forgets the restic snapshots an earlier attempt of this Job saved incomplete (their ids are
+/// about to be overwritten); one that cannot be forgotten is logged and left to a later
+/// `forget`.
+fn forget_superseded(engine: &kubestash::engine::ComponentRepository, recorded: &[String]) {
+    if recorded.is_empty() {
+        return;
+    }
+    let present: Vec<String> = match engine.snapshots(&[]) {
+        Ok(snapshots) => snapshots
+            .into_iter()
+            .map(|snapshot| snapshot.id)
+            .filter(|id| recorded.iter().any(|r| id.starts_with(r.as_str())))
+            .collect(),
+        Err(error) => {
+            tracing::warn!(%error, ids = ?recorded, "unable to list the snapshots of an earlier attempt");
+            return;
+        }
+    };
+    if !present.is_empty() {
+        if let Err(error) = engine.forget(&present) {
+            tracing::warn!(%error, ids = ?present, "unable to forget the incomplete snapshot of an earlier attempt");
+        }
+    }
+}
+
 /// Where Kubernetes mounts a pod's credentials: the executor's ServiceAccount token, which
 /// may read Secrets of every namespace, must not end up in a backup its owner can restore.
 const CREDENTIAL_DIRS: [&str; 2] = ["/var/run/secrets", "/run/secrets"];
@@ -379,15 +421,26 @@ fn holds_credentials(path: &std::path::Path) -> Option<&'static str> {
     credentials_in(path, &CREDENTIAL_DIRS)
 }
 
+/// Also a path that leads above them through a symbolic link (`/data/link` to `/run`): the
+/// walk follows a link given as a path, and the excludes name only the usual spellings.
 fn credentials_in<'a>(path: &std::path::Path, dirs: &[&'a str]) -> Option<&'a str> {
     let canonical = std::fs::canonicalize(path).ok();
+    let spelled_above = dirs
+        .iter()
+        .any(|dir| std::path::Path::new(dir).starts_with(path));
     dirs.iter().copied().find(|dir| {
         let dir = std::path::Path::new(dir);
         let real = std::fs::canonicalize(dir).ok();
-        [Some(path.to_path_buf()), canonical.clone()]
+        let inside = [Some(path.to_path_buf()), canonical.clone()]
             .iter()
             .flatten()
-            .any(|p| p.starts_with(dir) || real.as_ref().is_some_and(|real| p.starts_with(real)))
+            .any(|p| p.starts_with(dir) || real.as_ref().is_some_and(|real| p.starts_with(real)));
+        let linked_above = !spelled_above
+            && canonical
+                .as_ref()
+                .zip(real.as_ref())
+                .is_some_and(|(canonical, real)| real.starts_with(canonical));
+        inside || linked_above
     })
 }
 
@@ -517,6 +570,11 @@ mod tests {
         let dirs = [secrets.to_str().unwrap()];
         assert!(super::credentials_in(&link.join("token-dir"), &dirs).is_some());
         assert!(super::credentials_in(&link, &dirs).is_some());
+        // A link to a directory above them: the walk would go through it.
+        let above = scratch.path().join("above");
+        std::os::unix::fs::symlink(scratch.path(), &above).unwrap();
+        assert!(super::credentials_in(&above, &dirs).is_some());
+        // The directory above them, spelled as such: walked with them excluded.
         assert!(super::credentials_in(scratch.path(), &dirs).is_none());
     }
 
