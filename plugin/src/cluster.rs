@@ -77,7 +77,11 @@ pub fn client(config: kube::Config) -> anyhow::Result<Client> {
     use tower::ServiceBuilder;
 
     if let Some(proxy) = &config.proxy_url {
-        anyhow::bail!("the kubeconfig's proxy-url `{proxy}` is not supported: remove it or reach the API server directly");
+        anyhow::bail!("a proxy for the API server (`{proxy}`, from the kubeconfig's proxy-url or $HTTPS_PROXY) is not supported: reach the API server directly");
+    }
+    // As kube does: its TLS set-up takes the process's default provider.
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     }
     let mut http = hyper_util::client::legacy::connect::HttpConnector::new();
     http.enforce_http(false);
@@ -117,7 +121,7 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .contains("proxy-url `http://proxy.example:3128/`"),
+                .contains("a proxy for the API server (`http://proxy.example:3128/`"),
             "{error}"
         );
     }

@@ -166,8 +166,15 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
                 Err(error) => {
                     // All or nothing: sessions already created would run unreported, and a
                     // Pending one would get the next `backup now` of its session Skipped.
+                    // One an operator already started is left to finish (deleting it would
+                    // kill its Jobs mid-upload) and named.
                     let api: Api<BackupSession> = Api::namespaced(cluster.client.clone(), &namespace);
                     for done in &created {
+                        let started = api.get(done).await.ok().and_then(|s| s.status?.phase).is_some_and(|p| p != BackupSessionPhase::Pending);
+                        if started {
+                            eprintln!("warning: backupsession/{done} was created and has started; it runs on");
+                            continue;
+                        }
                         match api.delete(done, &Default::default()).await {
                             Ok(_) => eprintln!("backupsession/{done} deleted"),
                             Err(delete) => eprintln!("warning: backupsession/{done} was created and could not be deleted: {delete}"),

@@ -93,7 +93,13 @@ async fn build(
                 file.display()
             ))
         })?;
-        if restore.metadata.namespace.is_none() {
+        if restore
+            .metadata
+            .namespace
+            .as_deref()
+            .unwrap_or_default()
+            .is_empty()
+        {
             restore.metadata.namespace = Some(namespace.to_string());
         }
         return Ok(restore);
