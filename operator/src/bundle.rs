@@ -58,9 +58,12 @@ pub fn operator_rules() -> Vec<Value> {
         rule(&["coordination.k8s.io"], &["leases"], &MANAGE),
         rule(
             &[""],
-            &["secrets", "persistentvolumeclaims", "pods", "namespaces"],
+            &["persistentvolumeclaims", "pods", "namespaces"],
             &READ,
         ),
+        // Read one at a time by name (a storage's credentials): never listed or watched, so
+        // the operator's token cannot enumerate the cluster's Secrets.
+        rule(&[""], &["secrets"], &["get"]),
         rule(&[""], &["pods/log"], &["get"]),
         // Whether the node a per-node Job is pinned to still exists.
         rule(&[""], &["nodes"], &["get"]),
@@ -122,10 +125,13 @@ pub fn executor_rules() -> Vec<Value> {
             &["repositories"],
             &["get", "list", "create"],
         ),
+        rule(&["storage.kubestash.com"], &["retentionpolicies"], &["get"]),
+        // A volume storage's first sync (a Job) tells its own Repositories from those of
+        // other storages on the same backend.
         rule(
             &["storage.kubestash.com"],
-            &["backupstorages", "retentionpolicies"],
-            &["get"],
+            &["backupstorages"],
+            &["get", "list"],
         ),
         rule(
             &["storage.kubestash.com"],
@@ -226,7 +232,9 @@ pub fn objects(namespace: &str, image: &str) -> Vec<Value> {
                         "ports": [{"name": "metrics", "containerPort": 8080}],
                         "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}},
                         "readinessProbe": {"httpGet": {"path": "/readyz", "port": 8080}},
-                        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+                        // The limit leaves room for the work the operator does itself on
+                        // cloud storages: a WipeOut's forget and prune reads the whole index.
+                        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "1Gi"}},
                         "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "runAsNonRoot": true, "runAsUser": 65534,
                                             "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
                     }],

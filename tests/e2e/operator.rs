@@ -1994,8 +1994,40 @@ fn uninstall_removes_the_bundle_and_keeps_the_crds_unless_asked() {
     sandbox.kubectl_ok(&["get", "namespace", "shop"]);
     sandbox.kubectl_ok(&["get", "clusterrole", "kubestash-operator"]);
 
+    // What the operator made for the namespace's Jobs, and a backup schedule.
+    let made = tempfile::tempdir().unwrap();
+    let made_file = made.path().join("made.yaml");
+    std::fs::write(
+        &made_file,
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: kubestash-executor, namespace: shop, labels: {app.kubernetes.io/managed-by: kubestash.com}}\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: kubestash-executor-shop, labels: {app.kubernetes.io/managed-by: kubestash.com}}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubestash-executor}\nsubjects: [{kind: ServiceAccount, name: kubestash-executor, namespace: shop}]\n---\n\
+         apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: trigger-orders-backup-nightly, namespace: shop, labels: {app.kubernetes.io/managed-by: kubestash.com}}\nspec:\n  schedule: '30 2 * * *'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers: [{name: trigger, image: kubestash}]\n",
+    )
+    .unwrap();
+    sandbox.kubectl_ok(&["apply", "-f", made_file.to_str().unwrap()]);
+
     let uninstall = sandbox.plugin(&["uninstall"]);
     assert_eq!(uninstall.code, 0, "{}", uninstall.stderr);
+    assert!(!sandbox
+        .kubectl(&["get", "clusterrolebinding", "kubestash-executor-shop"])
+        .status
+        .success());
+    assert!(!sandbox
+        .kubectl(&["get", "serviceaccount", "kubestash-executor", "-n", "shop"])
+        .status
+        .success());
+    assert_eq!(
+        sandbox.kubectl_ok(&[
+            "get",
+            "cronjob",
+            "trigger-orders-backup-nightly",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.spec.suspend}"
+        ]),
+        "true"
+    );
     assert!(uninstall
         .stderr
         .contains("the CRDs and your KubeStash objects were kept"));

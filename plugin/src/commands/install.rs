@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind};
-use kube::Api;
+use kube::{Api, ResourceExt};
 
 use crate::cli::GlobalArgs;
 use crate::exit::{CliError, ExitStatus};
@@ -192,6 +192,8 @@ pub fn uninstall(args: &UninstallArgs, global: &GlobalArgs) -> anyhow::Result<Ex
                 }
             }
         }
+        remove_job_accounts(&cluster.client).await?;
+        suspend_schedules(&cluster.client).await?;
         if !args.include_crds {
             eprintln!(
                 "the CRDs and your KubeStash objects were kept (--include-crds removes them)"
@@ -199,6 +201,95 @@ pub fn uninstall(args: &UninstallArgs, global: &GlobalArgs) -> anyhow::Result<Ex
         }
         Ok(ExitStatus::Success)
     })
+}
+
+/// Deletes the ServiceAccounts the operator made for Jobs in each namespace and their
+/// cluster-wide bindings: left behind, a binding would come back to life for that namespace's
+/// pods at the next install, whoever owns the namespace by then.
+async fn remove_job_accounts(client: &kube::Client) -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::ServiceAccount;
+    use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+    use kubestash_operator::controllers::{
+        EXECUTOR_ACCOUNT, EXECUTOR_ROLE, MANIFEST_EXECUTOR_ACCOUNT, MANIFEST_EXECUTOR_ROLE,
+    };
+    let (label, value) = kubestash_operator::MANAGED_BY;
+    let selected = kube::api::ListParams::default().labels(&format!("{label}={value}"));
+    let bindings: Api<ClusterRoleBinding> = Api::all(client.clone());
+    for binding in bindings.list(&selected).await?.items {
+        if ![EXECUTOR_ROLE, MANIFEST_EXECUTOR_ROLE].contains(&binding.role_ref.name.as_str()) {
+            continue;
+        }
+        let name = binding.name_any();
+        match bindings.delete(&name, &DeleteParams::background()).await {
+            Ok(_) => eprintln!("clusterrolebinding/{name} deleted"),
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(error) => {
+                return Err(anyhow::Error::new(error)
+                    .context(format!("failed to delete ClusterRoleBinding {name}")))
+            }
+        }
+    }
+    let accounts: Api<ServiceAccount> = Api::all(client.clone());
+    for account in accounts.list(&selected).await?.items {
+        let name = account.name_any();
+        if ![EXECUTOR_ACCOUNT, MANIFEST_EXECUTOR_ACCOUNT].contains(&name.as_str()) {
+            continue;
+        }
+        let namespace = account.namespace().unwrap_or_default();
+        let api: Api<ServiceAccount> = Api::namespaced(client.clone(), &namespace);
+        match api.delete(&name, &DeleteParams::background()).await {
+            Ok(_) => eprintln!("serviceaccount/{name} deleted from namespace {namespace}"),
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(error) => {
+                return Err(anyhow::Error::new(error).context(format!(
+                    "failed to delete ServiceAccount {namespace}/{name}"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Suspends the backup CronJobs: with no operator they would start a trigger pod at every
+/// tick, each failing on the deleted ClusterRole. An operator installed again sets each back
+/// from its configuration's `paused`.
+async fn suspend_schedules(client: &kube::Client) -> anyhow::Result<()> {
+    use k8s_openapi::api::batch::v1::CronJob;
+    let (label, value) = kubestash_operator::MANAGED_BY;
+    let selected = kube::api::ListParams::default().labels(&format!("{label}={value}"));
+    let cronjobs: Api<CronJob> = Api::all(client.clone());
+    let mut suspended = 0;
+    for cronjob in cronjobs.list(&selected).await?.items {
+        if cronjob.spec.as_ref().and_then(|s| s.suspend) == Some(true) {
+            continue;
+        }
+        let namespace = cronjob.namespace().unwrap_or_default();
+        let api: Api<CronJob> = Api::namespaced(client.clone(), &namespace);
+        let patch = kube::api::Patch::Merge(serde_json::json!({"spec": {"suspend": true}}));
+        match api
+            .patch(
+                &cronjob.name_any(),
+                &kube::api::PatchParams::default(),
+                &patch,
+            )
+            .await
+        {
+            Ok(_) => suspended += 1,
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(error) => {
+                return Err(anyhow::Error::new(error).context(format!(
+                    "failed to suspend CronJob {namespace}/{}",
+                    cronjob.name_any()
+                )))
+            }
+        }
+    }
+    if suspended > 0 {
+        eprintln!(
+            "suspended {suspended} backup CronJobs; installing the operator again resumes them"
+        );
+    }
+    Ok(())
 }
 
 /// Refuses an uninstall aimed at a namespace the install did not create, or at another
