@@ -18,6 +18,25 @@ fn repository(workspace: &Workspace) -> ComponentRepository {
     )
 }
 
+/// `make_tree` in `source`, backed up once into a new repository under the path `record_as`.
+fn tree_backed_up_as(
+    workspace: &Workspace,
+    record_as: &str,
+) -> (std::path::PathBuf, ComponentRepository) {
+    let source = workspace.path("source");
+    make_tree(&source);
+    let repository = repository(workspace);
+    repository.init().unwrap();
+    repository
+        .backup(&BackupRequest {
+            paths: vec![source.clone()],
+            record_as: Some(record_as.into()),
+            ..BackupRequest::default()
+        })
+        .unwrap();
+    (source, repository)
+}
+
 #[test]
 fn restic_reads_what_we_back_up() {
     let workspace = Workspace::new();
@@ -72,17 +91,7 @@ fn restic_reads_what_we_back_up() {
 #[test]
 fn we_restore_byte_for_byte_and_honour_includes() {
     let workspace = Workspace::new();
-    let source = workspace.path("source");
-    make_tree(&source);
-    let repository = repository(&workspace);
-    repository.init().unwrap();
-    repository
-        .backup(&BackupRequest {
-            paths: vec![source.clone()],
-            record_as: Some("/var/lib/orders".into()),
-            ..BackupRequest::default()
-        })
-        .unwrap();
+    let (source, repository) = tree_backed_up_as(&workspace, "/var/lib/orders");
     let snapshots = repository.snapshots(&[]).unwrap();
     assert_eq!(snapshots[0].paths, ["/var/lib/orders"]);
 
@@ -593,17 +602,7 @@ fn a_retention_policy_forgets_and_prunes_what_it_does_not_keep() {
 #[test]
 fn a_restore_replaces_symbolic_links_in_the_target_instead_of_following_them() {
     let workspace = Workspace::new();
-    let source = workspace.path("source");
-    make_tree(&source);
-    let repository = repository(&workspace);
-    repository.init().unwrap();
-    repository
-        .backup(&BackupRequest {
-            paths: vec![source.clone()],
-            record_as: Some("/data".into()),
-            ..BackupRequest::default()
-        })
-        .unwrap();
+    let (source, repository) = tree_backed_up_as(&workspace, "/data");
     // Since the backup, a directory and a file of the target became links to elsewhere.
     let elsewhere = workspace.path("elsewhere");
     std::fs::create_dir_all(&elsewhere).unwrap();

@@ -301,6 +301,12 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
             outcome
         }
         .await;
+        let written = Recorded {
+            client,
+            snapshots: &snapshots_api,
+            repositories: &repositories_api,
+            repository: &repository_name,
+        };
         match result {
             Ok(summary) => {
                 // As restic's exit code 3: the snapshot holds the rest, and says so.
@@ -324,20 +330,9 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
                 // A merge patch keeps fields it does not name: an earlier attempt's error
                 // must not stay next to Succeeded.
                 component_status["error"] = json!(incomplete);
-                let updated = util::patch_status(
-                    &snapshots_api,
-                    &entry.name,
-                    json!({"components": {&component: component_status}}),
-                )
-                .await?;
-                upload_metadata(
-                    client,
-                    &snapshots_api,
-                    &repositories_api,
-                    &repository_name,
-                    updated,
-                )
-                .await;
+                written
+                    .component(&entry.name, &component, component_status)
+                    .await?;
                 match incomplete {
                     Some(message) => {
                         eprintln!(
@@ -360,22 +355,15 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
                     "error: backup of component `{component}` into Snapshot `{}` failed: {message}",
                     entry.name
                 );
-                let updated = util::patch_status(
-                    &snapshots_api,
-                    &entry.name,
-                    json!({"components": {&component: {"phase": "Failed", "error": message}}}),
-                )
-                .await?;
                 // The backend's copy says so too: imported into a new cluster, a copy that
                 // still reads Running would stay Running.
-                upload_metadata(
-                    client,
-                    &snapshots_api,
-                    &repositories_api,
-                    &repository_name,
-                    updated,
-                )
-                .await;
+                written
+                    .component(
+                        &entry.name,
+                        &component,
+                        json!({"phase": "Failed", "error": message}),
+                    )
+                    .await?;
                 failures.push(format!("{}: {message}", entry.name));
             }
         }
@@ -459,6 +447,35 @@ fn incomplete_backup(summary: &BackupSummary) -> Option<String> {
         summary.unreadable,
         &summary.snapshot_id[..summary.snapshot_id.len().min(8)],
     ))
+}
+
+/// Where a component's outcome goes: its Snapshot, and the Snapshot's copy in the backend.
+struct Recorded<'a> {
+    client: &'a Client,
+    snapshots: &'a Api<Snapshot>,
+    repositories: &'a Api<Repository>,
+    repository: &'a str,
+}
+
+impl Recorded<'_> {
+    /// Writes `status` as the component's and copies the Snapshot into the backend.
+    async fn component(&self, snapshot: &str, component: &str, status: Value) -> Result<()> {
+        let updated = util::patch_status(
+            self.snapshots,
+            snapshot,
+            json!({"components": {component: status}}),
+        )
+        .await?;
+        upload_metadata(
+            self.client,
+            self.snapshots,
+            self.repositories,
+            self.repository,
+            updated,
+        )
+        .await;
+        Ok(())
+    }
 }
 
 /// Copies the Snapshot (and, when missing, the Repository) into the backend.
