@@ -174,15 +174,7 @@ pub async fn backup(client: &Client, args: &BackupArgs) -> Result<()> {
         // its id, about to be overwritten, would leave it for retention never to forget.
         let superseded: Vec<String> = earlier
             .filter(|status| status.phase == Some(SnapshotPhase::Failed))
-            .map(|status| {
-                status
-                    .restic_stats
-                    .iter()
-                    .flatten()
-                    .filter_map(|s| s.summary.as_ref().and_then(|s| s.id.clone()))
-                    .filter(|id| id.len() >= 8)
-                    .collect()
-            })
+            .map(super::retention::component_ids)
             .unwrap_or_default();
         if done_before {
             tracing::info!(snapshot = %entry.name, %component, "already backed up by an earlier attempt of this Job");
@@ -382,12 +374,8 @@ fn forget_superseded(engine: &kubestash::engine::ComponentRepository, recorded: 
     if recorded.is_empty() {
         return;
     }
-    let present: Vec<String> = match engine.snapshots(&[]) {
-        Ok(snapshots) => snapshots
-            .into_iter()
-            .map(|snapshot| snapshot.id)
-            .filter(|id| recorded.iter().any(|r| id.starts_with(r.as_str())))
-            .collect(),
+    let present = match super::retention::present(engine, recorded) {
+        Ok(present) => present,
         Err(error) => {
             tracing::warn!(%error, ids = ?recorded, "unable to list the snapshots of an earlier attempt");
             return;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use kube::api::DeleteParams;
 use kube::{Api, Client, ResourceExt};
 use kubestash::api::core::BackupSession;
-use kubestash::api::storage::{Repository, RetentionPolicy, Snapshot, SnapshotPhase};
+use kubestash::api::storage::{Component, Repository, RetentionPolicy, Snapshot, SnapshotPhase};
 use kubestash::engine::layout;
 use kubestash::engine::retention::{select_failed, select_successful};
 use serde_json::json;
@@ -105,12 +105,7 @@ pub async fn wipe_snapshots(
             if !engine.exists()? {
                 return Ok(());
             }
-            let present: Vec<String> = engine
-                .snapshots(&[])?
-                .into_iter()
-                .map(|s| s.id)
-                .filter(|id| ids.iter().any(|recorded| id.starts_with(recorded.as_str())))
-                .collect();
+            let present = present(&engine, &ids)?;
             if !present.is_empty() {
                 engine.forget(&present)?;
                 engine.prune()?;
@@ -231,9 +226,33 @@ pub async fn retention(client: &Client, namespace: &str, backup_session: &str) -
     }
 }
 
-/// The restic snapshot ids the Snapshots record, per component repository. Only ids of 8 hex
-/// digits or more (restic's short form) count: an empty or edited one would match, and
-/// forget, every snapshot of the repository.
+/// The restic snapshot ids a component records. Only ids of 8 hex digits or more (restic's
+/// short form) count: an empty or edited one would match, and forget, every snapshot of the
+/// repository.
+pub(crate) fn component_ids(component: &Component) -> Vec<String> {
+    component
+        .restic_stats
+        .iter()
+        .flatten()
+        .filter_map(|s| s.summary.as_ref().and_then(|s| s.id.clone()))
+        .filter(|id| id.len() >= 8 && id.chars().all(|c| c.is_ascii_hexdigit()))
+        .collect()
+}
+
+/// The full ids of the restic snapshots of `engine` that `recorded` names (by prefix).
+pub(crate) fn present(
+    engine: &kubestash::engine::ComponentRepository,
+    recorded: &[String],
+) -> std::result::Result<Vec<String>, kubestash::engine::EngineError> {
+    Ok(engine
+        .snapshots(&[])?
+        .into_iter()
+        .map(|s| s.id)
+        .filter(|id| recorded.iter().any(|r| id.starts_with(r.as_str())))
+        .collect())
+}
+
+/// The restic snapshot ids the Snapshots record ([`component_ids`]), per component repository.
 fn recorded_ids(snapshots: &[Snapshot]) -> BTreeMap<String, Vec<String>> {
     let mut by_path: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for snapshot in snapshots {
@@ -247,14 +266,10 @@ fn recorded_ids(snapshots: &[Snapshot]) -> BTreeMap<String, Vec<String>> {
             let Some(path) = component.path.clone() else {
                 continue;
             };
-            let ids: Vec<String> = component
-                .restic_stats
-                .iter()
-                .flatten()
-                .filter_map(|s| s.summary.as_ref().and_then(|s| s.id.clone()))
-                .filter(|id| id.len() >= 8 && id.chars().all(|c| c.is_ascii_hexdigit()))
-                .collect();
-            by_path.entry(path).or_default().extend(ids);
+            by_path
+                .entry(path)
+                .or_default()
+                .extend(component_ids(&component));
         }
     }
     by_path
