@@ -170,8 +170,8 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
                     // kill its Jobs mid-upload) and named.
                     let api: Api<BackupSession> = Api::namespaced(cluster.client.clone(), &namespace);
                     for done in &created {
-                        let started = api.get(done).await.ok().and_then(|s| s.status?.phase).is_some_and(|p| p != BackupSessionPhase::Pending);
-                        if started {
+                        let phase = api.get(done).await.ok().and_then(|s| s.status?.phase);
+                        if phase.is_some_and(|p| p != BackupSessionPhase::Pending) {
                             eprintln!("warning: backupsession/{done} was created and has started; it runs on");
                             continue;
                         }
@@ -422,10 +422,10 @@ async fn wait_all(
             if !phase.is_some_and(|p| p.is_final()) {
                 done = false;
             }
-            if follow_retries
+            let retried_later = follow_retries
                 && phase == Some(BackupSessionPhase::Failed)
-                && session.spec.retry_left.unwrap_or(0) > 0
-            {
+                && session.spec.retry_left.unwrap_or(0) > 0;
+            if retried_later {
                 // The operator retries it: the outcome is the retry's. Once the retry exists
                 // (`retried`) it is followed; one that is gone leaves this outcome final.
                 let retried = session.status.as_ref().and_then(|s| s.retried) == Some(true);
@@ -504,9 +504,6 @@ async fn wait_all(
                 }
             }
             line_parts.insert(0, format!("{name}: {}", result.phase));
-            let retried_later = follow_retries
-                && phase == Some(BackupSessionPhase::Failed)
-                && session.spec.retry_left.unwrap_or(0) > 0;
             if phase.is_some_and(|p| p.is_final()) && !retried_later {
                 settled.insert(name.clone(), result.clone());
             }
