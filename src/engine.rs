@@ -75,6 +75,16 @@ pub enum EngineError {
         /// Who holds the lock.
         holder: String,
     },
+    /// The lock this operation held could no longer be kept: it was removed by another
+    /// process, or not refreshed for so long that others may take it for stale. What the
+    /// operation wrote meanwhile cannot be trusted.
+    #[error("lost the lock on repository `{repository}`: {cause}")]
+    LockLost {
+        /// The repository.
+        repository: String,
+        /// Why.
+        cause: String,
+    },
     /// The snapshot does not exist.
     #[error("snapshot `{snapshot}` not found in repository `{repository}`")]
     SnapshotNotFound {

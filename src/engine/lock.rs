@@ -5,7 +5,7 @@
 //! process on this host) are removed; a live lock is never broken.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
 use aes256ctr_poly1305aes::aead::Aead;
@@ -22,6 +22,9 @@ use crate::engine::{EngineError, Location, Store};
 pub const STALE_AFTER: Duration = Duration::from_secs(30 * 60);
 /// How often a held lock is refreshed (restic refreshes every 5 minutes).
 pub const REFRESH_EVERY: Duration = Duration::from_secs(5 * 60);
+/// A held lock not refreshed for this long counts as lost: others take it for stale at
+/// [`STALE_AFTER`], and the margin of one and a half refresh intervals is restic's.
+pub const LOST_AFTER: Duration = Duration::from_secs(30 * 60 - 5 * 60 * 3 / 2);
 
 /// The contents of a restic lock file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -254,12 +257,72 @@ fn in_process_lock(repository: &str) -> &'static RwLock<()> {
 }
 
 /// A held lock: the in-process guard plus our lock file, refreshed in the background and
-/// removed on drop.
+/// removed on drop. [`RepositoryLock::ensure_held`] says whether it still protects the
+/// operation.
 pub struct RepositoryLock {
+    repository: String,
     state: Arc<Mutex<HeldFile>>,
+    health: Arc<Health>,
+    lost_after: Duration,
     stop: Option<std::sync::mpsc::Sender<()>>,
     refresher: Option<std::thread::JoinHandle<()>>,
     _guard: InProcessGuard,
+}
+
+/// What the refresher learnt about the lock, readable while it waits on the backend.
+struct Health {
+    /// When our lock file was last written.
+    refreshed: Mutex<std::time::Instant>,
+    /// Why the lock is lost, once it is.
+    lost: Mutex<Option<String>>,
+}
+
+/// How often a lock is refreshed and when it counts as lost; shorter in tests.
+#[derive(Clone, Copy)]
+struct Timing {
+    refresh_every: Duration,
+    lost_after: Duration,
+}
+
+const TIMING: Timing = Timing {
+    refresh_every: REFRESH_EVERY,
+    lost_after: LOST_AFTER,
+};
+
+impl RepositoryLock {
+    /// Fails with [`EngineError::LockLost`] when the lock no longer protects the operation:
+    /// another process removed our lock file (`restic unlock --remove-all`), or it could not
+    /// be refreshed for [`LOST_AFTER`], so others may have taken it for stale. An operation
+    /// calls this before it makes its work count (a backup before it reports its snapshot,
+    /// a prune before it deletes); what it wrote meanwhile may refer to data a prune removed.
+    pub fn ensure_held(&self) -> Result<(), EngineError> {
+        let lost = |cause: String| EngineError::LockLost {
+            repository: self.repository.clone(),
+            cause,
+        };
+        if let Some(cause) = self
+            .health
+            .lost
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            return Err(lost(cause));
+        }
+        let since = self
+            .health
+            .refreshed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .elapsed();
+        if since >= self.lost_after {
+            return Err(lost(format!(
+                "it was not refreshed for {} s, so other processes may have taken it for stale",
+                since.as_secs()
+            )));
+        }
+        Ok(())
+    }
 }
 
 struct HeldFile {
@@ -280,6 +343,16 @@ pub fn acquire(
     key: &MasterKey,
     exclusive: bool,
     wait: Duration,
+) -> Result<RepositoryLock, EngineError> {
+    acquire_timed(location, key, exclusive, wait, TIMING)
+}
+
+fn acquire_timed(
+    location: &Location,
+    key: &MasterKey,
+    exclusive: bool,
+    wait: Duration,
+    timing: Timing,
 ) -> Result<RepositoryLock, EngineError> {
     let repository = location.describe();
     let lock = in_process_lock(&repository);
@@ -340,30 +413,26 @@ pub fn acquire(
     };
     let state = Arc::new(Mutex::new(HeldFile { store, name }));
     held_files().push(Arc::downgrade(&state));
+    let health = Arc::new(Health {
+        refreshed: Mutex::new(std::time::Instant::now()),
+        lost: Mutex::new(None),
+    });
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let refresher = {
         let state = state.clone();
+        let health = health.clone();
         let key = key.clone();
         std::thread::Builder::new()
             .name("kubestash-lock-refresh".into())
             .spawn(move || {
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                    stopped.recv_timeout(REFRESH_EVERY)
+                    stopped.recv_timeout(timing.refresh_every)
                 {
-                    if let Ok(mut held) = state.lock() {
-                        match write_lock_file(&held.store, &key, exclusive) {
-                            Ok(name) => {
-                                let _ = remove_own(&held.store, &held.name);
-                                held.name = name;
-                            }
-                            // Tried again at the next tick; once the lock is older than the
-                            // stale limit, other processes may take the repository.
-                            Err(error) => tracing::warn!(
-                                repository = %held.store.location,
-                                %error,
-                                "unable to refresh the repository lock"
-                            ),
-                        }
+                    let Ok(mut held) = state.lock() else { break };
+                    if let Some(cause) = refresh(&mut held, &key, exclusive, &health, timing) {
+                        tracing::warn!(repository = %held.store.location, %cause, "lost the repository lock");
+                        *health.lost.lock().unwrap_or_else(PoisonError::into_inner) = Some(cause);
+                        break;
                     }
                 }
             })
@@ -373,11 +442,62 @@ pub fn acquire(
             })?
     };
     Ok(RepositoryLock {
+        repository,
         state,
+        health,
+        lost_after: timing.lost_after,
         stop: Some(stop),
         refresher: Some(refresher),
         _guard: guard,
     })
+}
+
+/// Replaces our lock file with a fresh one. Returns why the lock is lost, if it is: our file
+/// was removed by someone else, or writing has failed for longer than `timing.lost_after`
+/// (a failed refresh is tried again at the next tick until then).
+fn refresh(
+    held: &mut HeldFile,
+    key: &MasterKey,
+    exclusive: bool,
+    health: &Health,
+    timing: Timing,
+) -> Option<String> {
+    // An unreadable backend shows in the write below; only a file that is certainly gone
+    // means someone removed it.
+    if let Ok(None) = held.store.read(&format!("locks/{}", held.name)) {
+        own_locks().remove(&held.name);
+        return Some(format!(
+            "its lock file {} was removed by another process (`restic unlock --remove-all`?)",
+            held.name
+        ));
+    }
+    match write_lock_file(&held.store, key, exclusive) {
+        Ok(name) => {
+            let _ = remove_own(&held.store, &held.name);
+            held.name = name;
+            *health
+                .refreshed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = std::time::Instant::now();
+            None
+        }
+        Err(error) => {
+            let since = health
+                .refreshed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .elapsed();
+            if since >= timing.lost_after {
+                Some(format!(
+                    "it could not be refreshed for {} s: {error}",
+                    since.as_secs()
+                ))
+            } else {
+                tracing::warn!(repository = %held.store.location, %error, "unable to refresh the repository lock; trying again");
+                None
+            }
+        }
+    }
 }
 
 fn write_lock_file(store: &Store, key: &MasterKey, exclusive: bool) -> Result<String, EngineError> {
@@ -505,6 +625,91 @@ mod tests {
         let locks = list_locks(&location, &key).unwrap();
         assert_eq!(locks.len(), 1, "ours was removed again: {locks:?}");
         assert_eq!(locks[0].hostname, "other-host");
+    }
+
+    fn local(directory: &tempfile::TempDir) -> Location {
+        Location::Local {
+            root: directory.path().to_path_buf(),
+        }
+    }
+
+    #[test]
+    fn a_lock_whose_file_another_process_removed_is_lost() {
+        let directory = tempfile::tempdir().unwrap();
+        let location = local(&directory);
+        let key = MasterKey::new();
+        let timing = Timing {
+            refresh_every: Duration::from_millis(20),
+            lost_after: Duration::from_secs(3600),
+        };
+        let held = acquire_timed(&location, &key, false, Duration::ZERO, timing).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        held.ensure_held().expect("refreshed, not lost");
+        assert_eq!(
+            list_locks(&location, &key).unwrap().len(),
+            1,
+            "refreshes replace the file"
+        );
+        assert_eq!(remove_all_locks(&location).unwrap(), 1);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let error = loop {
+            match held.ensure_held() {
+                Err(error) => break error,
+                Ok(()) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                Ok(()) => panic!("the removal went unnoticed"),
+            }
+        };
+        assert!(matches!(error, EngineError::LockLost { .. }), "{error}");
+        assert!(
+            error.to_string().contains("removed by another process"),
+            "{error}"
+        );
+        drop(held);
+        assert!(
+            list_locks(&location, &key).unwrap().is_empty(),
+            "not written back"
+        );
+    }
+
+    #[test]
+    fn a_lock_not_refreshed_for_the_limit_is_lost() {
+        let directory = tempfile::tempdir().unwrap();
+        let key = MasterKey::new();
+        let timing = Timing {
+            refresh_every: Duration::from_secs(3600),
+            lost_after: Duration::from_millis(50),
+        };
+        let held = acquire_timed(&local(&directory), &key, true, Duration::ZERO, timing).unwrap();
+        held.ensure_held().expect("just taken");
+        std::thread::sleep(Duration::from_millis(80));
+        let error = held.ensure_held().expect_err("older than the limit");
+        assert!(error.to_string().contains("not refreshed"), "{error}");
+    }
+
+    #[test]
+    fn failed_refreshes_lose_the_lock_only_past_the_limit() {
+        // A root that is a file: reading the lock fails (not "missing") and so does writing.
+        let directory = tempfile::tempdir().unwrap();
+        let root = directory.path().join("not-a-directory");
+        std::fs::write(&root, b"").unwrap();
+        let mut held = HeldFile {
+            store: Location::Local { root }.store().unwrap(),
+            name: "0".repeat(64),
+        };
+        let health = Health {
+            refreshed: Mutex::new(std::time::Instant::now() - Duration::from_secs(2)),
+            lost: Mutex::new(None),
+        };
+        let timing = |seconds| Timing {
+            refresh_every: Duration::from_secs(1),
+            lost_after: Duration::from_secs(seconds),
+        };
+        let key = MasterKey::new();
+        assert_eq!(refresh(&mut held, &key, false, &health, timing(60)), None);
+        let cause = refresh(&mut held, &key, false, &health, timing(1)).expect("past the limit");
+        assert!(cause.contains("could not be refreshed"), "{cause}");
     }
 
     fn lock(age_seconds: i64, hostname: &str, pid: u32) -> LockFile {

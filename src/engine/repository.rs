@@ -320,7 +320,7 @@ impl ComponentRepository {
                     cause: error.to_string(),
                 })?;
         }
-        let (repository, _lock) = self.open_for_backup()?;
+        let (repository, lock) = self.open_for_backup()?;
         let text: Vec<String> = request
             .paths
             .iter()
@@ -366,6 +366,7 @@ impl ComponentRepository {
             .archive(&options, &source, template, &backup_paths)
             .map_err(|error| EngineError::operation("back up", &self.location, &error))?;
         let mut summary = summary_of(&snapshot);
+        self.ensure_locked(lock, "back up", &summary)?;
         if let Ok(mut unreadable) = log.lock() {
             summary.unreadable = unreadable.count;
             summary.unreadable_named = std::mem::take(&mut unreadable.first);
@@ -413,6 +414,7 @@ impl ComponentRepository {
                 EngineError::operation("back up the stream", &self.location, &error)
             })?;
         let summary = summary_of(&snapshot);
+        let lock = self.ensure_locked(lock, "back up the stream", &summary)?;
         let failed = log
             .lock()
             .ok()
@@ -421,6 +423,7 @@ impl ComponentRepository {
             // rustic leaves a file it cannot read out of the snapshot and saves the rest.
             drop(lock);
             return Err(self.discard(
+                "back up the stream",
                 &summary.snapshot_id,
                 EngineError::Source {
                     path: file_name.to_string(),
@@ -431,13 +434,36 @@ impl ComponentRepository {
         Ok(summary)
     }
 
+    /// Passes `lock` back when it still holds after a backup wrote `summary`'s snapshot.
+    /// When it was lost, a prune elsewhere may have removed data the snapshot refers to:
+    /// the snapshot is forgotten and the loss returned.
+    fn ensure_locked(
+        &self,
+        lock: RepositoryLock,
+        operation: &'static str,
+        summary: &BackupSummary,
+    ) -> Result<RepositoryLock, EngineError> {
+        match lock.ensure_held() {
+            Ok(()) => Ok(lock),
+            Err(error) => {
+                drop(lock);
+                Err(self.discard(operation, &summary.snapshot_id, error))
+            }
+        }
+    }
+
     /// Forgets a snapshot that must not count as a backup and returns `error`, naming the
     /// snapshot when it could not be forgotten.
-    fn discard(&self, snapshot_id: &str, error: EngineError) -> EngineError {
+    fn discard(
+        &self,
+        operation: &'static str,
+        snapshot_id: &str,
+        error: EngineError,
+    ) -> EngineError {
         match self.forget(&[snapshot_id.to_string()]) {
             Ok(_) => error,
             Err(forget) => EngineError::Operation {
-                operation: "back up the stream",
+                operation,
                 repository: self.location.describe(),
                 cause: format!(
                     "{error}; the incomplete snapshot {snapshot_id} could not be forgotten ({forget}): forget it by hand"
@@ -454,7 +480,7 @@ impl ComponentRepository {
         host: Option<&str>,
         tags: &[String],
     ) -> Result<BackupSummary, EngineError> {
-        let (repository, _lock) = self.open_for_backup()?;
+        let (repository, lock) = self.open_for_backup()?;
         let mut files: Vec<(PathBuf, Vec<u8>)> = files
             .into_iter()
             .map(|(path, data)| {
@@ -478,7 +504,9 @@ impl ComponentRepository {
                 &[PathBuf::from("/")],
             )
             .map_err(|error| EngineError::operation("back up the files", &self.location, &error))?;
-        Ok(summary_of(&snapshot))
+        let summary = summary_of(&snapshot);
+        self.ensure_locked(lock, "back up the files", &summary)?;
+        Ok(summary)
     }
 
     /// Backs up the stdout of `command` as `file_name`; fails if the command fails, with
@@ -526,7 +554,9 @@ impl ComponentRepository {
         let summary = result?;
         let status = match status {
             Ok(status) => status,
-            Err(error) => return Err(self.discard(&summary.snapshot_id, error)),
+            Err(error) => {
+                return Err(self.discard("back up the stream", &summary.snapshot_id, error))
+            }
         };
         if !status.success() {
             // The snapshot holds a truncated dump; it must not count as a backup.
@@ -536,7 +566,7 @@ impl ComponentRepository {
             } else {
                 format!("exited with {status}: {stderr}")
             };
-            return Err(self.discard(&summary.snapshot_id, failed(cause)));
+            return Err(self.discard("back up the stream", &summary.snapshot_id, failed(cause)));
         }
         Ok(summary)
     }
@@ -571,11 +601,12 @@ impl ComponentRepository {
             return Ok(0);
         }
         let repository = self.open()?;
-        let _lock = self.lock(&repository, true)?;
+        let lock = self.lock(&repository, true)?;
         let snapshots = repository.get_snapshots(ids).map_err(|error| {
             EngineError::operation("find snapshots to forget", &self.location, &error)
         })?;
         let found: Vec<_> = snapshots.iter().map(|snapshot| snapshot.id).collect();
+        lock.ensure_held()?;
         repository
             .delete_snapshots(&found)
             .map_err(|error| EngineError::operation("forget snapshots", &self.location, &error))?;
@@ -609,11 +640,14 @@ impl ComponentRepository {
     /// lock guarantees nothing else writes meanwhile.
     pub fn prune(&self) -> Result<(), EngineError> {
         let repository = self.open()?;
-        let _lock = self.lock(&repository, true)?;
+        let lock = self.lock(&repository, true)?;
         let options = PruneOptions::default().instant_delete(true);
         let plan = repository
             .prune_plan(&options)
             .map_err(|error| EngineError::operation("plan the prune", &self.location, &error))?;
+        // Planning reads every pack header; a backup that took the lock for stale meanwhile
+        // would write blobs the plan does not know.
+        lock.ensure_held()?;
         repository
             .prune(&options, plan)
             .map_err(|error| EngineError::operation("prune", &self.location, &error))
