@@ -2,8 +2,10 @@
 # Fills krew-manifest.yaml for a release: the version and the sha256 of each platform archive.
 # usage: plugin/release/krew-manifest.sh VERSION ARCHIVE_DIR [OUTPUT]
 #   ARCHIVE_DIR holds kubectl-kubestash-<os>-<arch>.tar.gz (.zip for Windows), as the
-#   manifest's `uri`s name them. Writes OUTPUT (default: stdout). Fails, writing nothing,
-#   when an archive is missing or a placeholder would stay unfilled.
+#   manifest's `uri`s name them, each with the binary the manifest's `bin` names
+#   (kubectl-kubestash-<os>-<arch>, .exe on Windows) at its top level. Writes OUTPUT
+#   (default: stdout). Fails, writing nothing, when an archive is missing, unreadable or
+#   without its binary, or a placeholder would stay unfilled.
 set -euo pipefail
 
 if [ "$#" -lt 2 ] || [ "$#" -gt 3 ]; then
@@ -29,6 +31,26 @@ for platform in linux-amd64 linux-arm linux-arm64 darwin-amd64 darwin-arm64 wind
     echo "error: missing archive \`$archive\`" >&2
     exit 1
   fi
+  # krew links the manifest's `bin` out of the unpacked archive: it must be there.
+  binary="kubectl-kubestash-$platform"
+  [ "$extension" = zip ] && binary="$binary.exe"
+  python3 - "$archive" "$binary" <<'PYTHON'
+import sys, tarfile, zipfile
+archive, binary = sys.argv[1:]
+try:
+    if archive.endswith(".zip"):
+        with zipfile.ZipFile(archive) as bundle:
+            names = [name for name in bundle.namelist() if not name.endswith("/")]
+    else:
+        with tarfile.open(archive, "r:gz") as bundle:
+            names = [member.name for member in bundle.getmembers() if member.isfile()]
+except (OSError, tarfile.TarError, zipfile.BadZipFile) as error:
+    sys.exit("error: `%s` is not a readable archive: %s" % (archive, error))
+names = [name[2:] if name.startswith("./") else name for name in names]
+if binary not in names:
+    sys.exit("error: `%s` does not hold `%s` at its top level (the manifest's bin); it holds: %s"
+             % (archive, binary, ", ".join(names) or "no files"))
+PYTHON
   sum=$(sha256sum "$archive" | cut -d' ' -f1)
   placeholder="SHA256_$(echo "$platform" | tr 'a-z-' 'A-Z_')"
   manifest=$(printf '%s\n' "$manifest" | sed "s/{{$placeholder}}/$sum/")

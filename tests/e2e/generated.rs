@@ -184,6 +184,34 @@ fn the_release_script_fills_every_placeholder() {
     let directory = tempfile::tempdir().unwrap();
     let archives = directory.path().join("archives");
     std::fs::create_dir(&archives).unwrap();
+    // An archive as a release builds it: the platform's binary at the top level.
+    let archive = |platform: &str, binary: &str| {
+        let extension = if platform.starts_with("windows") {
+            "zip"
+        } else {
+            "tar.gz"
+        };
+        let path = archives.join(format!("kubectl-kubestash-{platform}.{extension}"));
+        let made = Command::new("python3")
+            .args([
+                "-c",
+                "import sys, tarfile, zipfile, io\n\
+                 path, binary = sys.argv[1:]\n\
+                 data = b'binary for ' + binary.encode()\n\
+                 if path.endswith('.zip'):\n    zipfile.ZipFile(path, 'w').writestr(binary, data)\n\
+                 else:\n    bundle = tarfile.open(path, 'w:gz'); info = tarfile.TarInfo(binary); info.size = len(data); info.mode = 0o755; bundle.addfile(info, io.BytesIO(data)); bundle.close()\n",
+                path.to_str().unwrap(),
+                binary,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        path
+    };
     for platform in [
         "linux-amd64",
         "linux-arm",
@@ -191,41 +219,44 @@ fn the_release_script_fills_every_placeholder() {
         "darwin-amd64",
         "darwin-arm64",
     ] {
-        std::fs::write(
-            archives.join(format!("kubectl-kubestash-{platform}.tar.gz")),
-            platform,
-        )
-        .unwrap();
+        archive(platform, &format!("kubectl-kubestash-{platform}"));
     }
     let script = repository_root().join("plugin/release/krew-manifest.sh");
     let output_file = directory.path().join("kubestash.yaml");
-    let missing = Command::new(&script)
-        .args([
-            "v0.1.0",
-            archives.to_str().unwrap(),
-            output_file.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let fill = || {
+        Command::new(&script)
+            .args([
+                "v0.1.0",
+                archives.to_str().unwrap(),
+                output_file.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap()
+    };
+    let missing = fill();
     assert!(
         !missing.status.success(),
         "a missing Windows archive must fail"
     );
     assert!(!output_file.exists(), "nothing is written on failure");
 
-    std::fs::write(
-        archives.join("kubectl-kubestash-windows-amd64.zip"),
-        "windows",
-    )
-    .unwrap();
-    let filled = Command::new(&script)
-        .args([
-            "v0.1.0",
-            archives.to_str().unwrap(),
-            output_file.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    // A Windows archive without the binary the manifest's `bin` names.
+    archive("windows-amd64", "kubectl-kubestash.exe");
+    let wrong = fill();
+    assert!(
+        !wrong.status.success(),
+        "an archive without its bin must fail"
+    );
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr)
+            .contains("does not hold `kubectl-kubestash-windows-amd64.exe`"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    assert!(!output_file.exists(), "nothing is written on failure");
+
+    let windows_archive = archive("windows-amd64", "kubectl-kubestash-windows-amd64.exe");
+    let filled = fill();
     assert!(
         filled.status.success(),
         "{}",
@@ -234,17 +265,22 @@ fn the_release_script_fills_every_placeholder() {
     let manifest: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(&output_file).unwrap()).unwrap();
     assert_eq!(manifest["spec"]["version"].as_str(), Some("v0.1.0"));
-    // sha256 of the text "windows".
+    let windows_sum = String::from_utf8(
+        Command::new("sha256sum")
+            .arg(&windows_archive)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap()[..64]
+        .to_string();
     let windows = manifest["spec"]["platforms"]
         .as_sequence()
         .unwrap()
         .iter()
         .find(|platform| platform["selector"]["matchLabels"]["os"] == "windows")
         .unwrap();
-    assert_eq!(
-        windows["sha256"].as_str(),
-        Some("340d600392818df2413382dc7d8325c360d83ea49a262d31760348484bbc10b5")
-    );
+    assert_eq!(windows["sha256"].as_str(), Some(windows_sum.as_str()));
     assert!(windows["uri"]
         .as_str()
         .unwrap()
