@@ -205,6 +205,71 @@ fn setup_from_flags_on_s3_creates_the_secret_waits_for_ready_and_checks_the_buck
 }
 
 #[test]
+fn a_ready_cloud_storage_this_machine_cannot_reach_is_kept_with_a_warning() {
+    let Ok(endpoint) = std::env::var("KUBESTASH_TEST_S3_ENDPOINT") else {
+        eprintln!("skipped: KUBESTASH_TEST_S3_ENDPOINT is not set (.ci/run sets it)");
+        return;
+    };
+    let sandbox = sandbox_with_crds();
+    // The operator, its own process, reaches the endpoint; this command goes through a proxy
+    // that is not there, as a laptop outside the cluster's network would fail to connect.
+    let _operator = crate::operator::Operator::start(&sandbox);
+    let prefix = format!("storage-e2e/{}-in-cluster", std::process::id());
+    let dead_proxy = "http://127.0.0.1:9";
+    let run = plugin_env(
+        &sandbox,
+        &[
+            "storage",
+            "setup",
+            "in-cluster",
+            "-n",
+            "backups",
+            "--provider",
+            "s3",
+            "--endpoint",
+            &endpoint,
+            "--bucket",
+            "kubestash-e2e",
+            "--prefix",
+            &prefix,
+            "--secret-from-env",
+            "--timeout",
+            "60s",
+            "-o",
+            "json",
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", "testkey"),
+            ("AWS_SECRET_ACCESS_KEY", "testsecret"),
+            ("HTTP_PROXY", dead_proxy),
+            ("http_proxy", dead_proxy),
+            ("NO_PROXY", ""),
+            ("no_proxy", ""),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains("warning: backupstorage/in-cluster is Ready")
+            && run.stderr.contains("so it is kept"),
+        "{}",
+        run.stderr
+    );
+    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(result["phase"], "Ready", "{result}");
+    assert!(result["check"].is_null(), "{result}");
+    assert!(
+        result["checkError"]
+            .as_str()
+            .unwrap()
+            .contains("connectivity check failed"),
+        "{result}"
+    );
+    assert!(exists(&sandbox, "backupstorage", "in-cluster"));
+    assert!(exists(&sandbox, "secret", "in-cluster-credentials"));
+}
+
+#[test]
 fn an_unreachable_endpoint_fails_and_leaves_nothing_behind() {
     let sandbox = sandbox_with_crds();
     let run = plugin_env(

@@ -584,7 +584,11 @@ struct SetupResult {
     secret: Option<String>,
     secret_created: bool,
     phase: String,
-    check: ProbeReport,
+    /// The check from this machine; `None` when it could not reach a cloud backend that
+    /// the operator did reach (`check_error` says why).
+    check: Option<ProbeReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    check_error: Option<String>,
 }
 
 fn setup(args: &SetupArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
@@ -1041,15 +1045,28 @@ async fn apply_plan(
     let remaining = timeout
         .saturating_sub(started.elapsed())
         .max(Duration::from_secs(10));
-    let report = match check(client, &storage, &args.image, remaining).await {
-        Ok(report) => report,
+    let (report, check_error) = match check(client, &storage, &args.image, remaining).await {
+        Ok(report) => (Some(report), None),
+        // The operator initialized it, so the backend works from the cluster; an endpoint
+        // only the cluster can reach (a Service name, a private network) is no reason to
+        // undo that. A local backend's check is a Job in the cluster: its failure counts.
+        Err(error) if !backend::is_local(&storage) => {
+            eprintln!(
+                "warning: backupstorage/{name} is Ready (the operator initialized the backend), \
+                 but checking it from this machine failed, so it is kept: {error:#}"
+            );
+            (None, Some(format!("{error:#}")))
+        }
         Err(error) => {
             rollback("the connectivity check failed").await;
             return Err(error);
         }
     };
     if format == OutputFormat::Table {
-        print_check(&storage, &report, format)?;
+        match &report {
+            Some(report) => print_check(&storage, report, format)?,
+            None => println!("backupstorage/{name} Ready (not checked from this machine)"),
+        }
     } else {
         print_structured(
             format,
@@ -1061,6 +1078,7 @@ async fn apply_plan(
                 secret_created: created_secret.is_some(),
                 phase: "Ready".into(),
                 check: report,
+                check_error,
             },
         )?;
     }
