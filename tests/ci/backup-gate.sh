@@ -18,12 +18,16 @@ plugin=${KUBECTL_KUBESTASH:-kubectl-kubestash}
   python3 -c '
 import json, sys
 result = json.load(sys.stdin)
-for session in result if isinstance(result, list) else [result]:
+failed = result["phase"] != "Succeeded"
+if result["phase"] == "TimedOut":
+    print("timed out waiting for the backup")
+for session in result["backupSessions"]:
     name, phase = session["backupSession"], session["phase"]
     if phase != "Succeeded":
         print("%s: %s: %s" % (name, phase, session.get("reason") or "no reason recorded"))
-        sys.exit(1)
+        continue
     snapshots = ["%s (%s)" % (s["name"], s.get("size") or "?") for s in session["snapshots"]]
     print("%s: %s; snapshots: %s" % (name, phase, ", ".join(snapshots)))
+sys.exit(1 if failed else 0)
 '
 echo "backup gate passed for $namespace/$config"

@@ -213,7 +213,7 @@ fn a_batch_backs_up_each_target_into_its_own_repository_and_a_restore_pauses_the
         "json",
     ]);
     assert_eq!(now.code, 0, "{}{}", now.stdout, now.stderr);
-    let result: Value = serde_json::from_str(&now.stdout).unwrap();
+    let result = crate::only_session(&now.stdout);
     assert_eq!(result["phase"], "Succeeded", "{result}");
     assert_eq!(result["snapshots"].as_array().unwrap().len(), 2, "{result}");
 

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use crate::operator::{restic, Operator, Setup};
 use crate::sandbox::wait_for;
 
@@ -120,7 +118,7 @@ fn a_daemon_set_is_backed_up_and_restored_per_node() {
     };
     let backup = backup_now();
     assert_eq!(backup.code, 0, "{}{}", backup.stdout, backup.stderr);
-    let result: Value = serde_json::from_str(&backup.stdout).unwrap();
+    let result = crate::only_session(&backup.stdout);
     let components = &result["snapshots"][0]["components"];
     assert_eq!(components[0]["name"], node.as_str(), "{result}");
     assert_eq!(components.as_array().unwrap().len(), 1, "{result}");

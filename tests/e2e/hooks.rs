@@ -149,7 +149,7 @@ fn backup_and_restore_hooks_run_in_order_with_their_policies_and_a_failing_pre_h
     assert_eq!(marks_text(), "pre orders hello\n");
     let body = bodies.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(body, "orders Succeeded #ops");
-    let session: Value = serde_json::from_str(&backup.stdout).unwrap();
+    let session = crate::only_session(&backup.stdout);
     let name = session["backupSession"].as_str().unwrap().to_string();
     let status = setup.json(&["get", "backupsession", &name, "-n", "shop"])["status"].clone();
     assert_eq!(

@@ -37,6 +37,17 @@ pub fn examples_dir() -> PathBuf {
     repository_root().join("../shared/examples")
 }
 
+/// The one BackupSession of a `backup now --wait -o json` result.
+pub fn only_session(stdout: &str) -> serde_json::Value {
+    let result: serde_json::Value =
+        serde_json::from_str(stdout).unwrap_or_else(|error| panic!("not JSON ({error}): {stdout}"));
+    let sessions = result["backupSessions"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no backupSessions: {result}"));
+    assert_eq!(sessions.len(), 1, "{result}");
+    sessions[0].clone()
+}
+
 /// The result of one run of the binary.
 pub struct Run {
     pub code: i32,

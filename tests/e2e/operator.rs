@@ -468,7 +468,7 @@ fn embedded_pvc_backup_restores_into_a_fresh_claim_in_another_namespace() {
         "{}",
         run.stderr
     );
-    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    let result = crate::only_session(&run.stdout);
     assert_eq!(result["phase"], "Succeeded");
     assert_eq!(result["snapshots"][0]["repository"], "ledger-repo");
     assert_eq!(result["snapshots"][0]["components"][0]["name"], "dump");
@@ -919,7 +919,7 @@ fn manifest_backup_takes_exactly_the_selection_and_restores_into_a_fresh_namespa
         "an operator is running: {}",
         run.stderr
     );
-    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    let result = crate::only_session(&run.stdout);
     assert_eq!(result["snapshots"][0]["components"][0]["name"], "manifest");
     // The dump ran as the account that may list every kind; the others may not.
     let jobs = setup.json(&["get", "jobs", "-n", "shop"]);
@@ -1275,7 +1275,7 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
         "{}",
         followed.stderr
     );
-    let result: Value = serde_json::from_str(&followed.stdout).unwrap();
+    let result = crate::only_session(&followed.stdout);
     assert_eq!(result["phase"], "Succeeded", "{result}");
     let retry = result["backupSession"].as_str().unwrap().to_string();
     assert_ne!(retry, first);
@@ -1312,7 +1312,7 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
     // ...and so does the JSON for any other parser.
     let run = backup();
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    let result = crate::only_session(&run.stdout);
     assert_eq!(result["phase"], "Failed");
     assert!(
         result["reason"]
@@ -1321,6 +1321,36 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
             .contains("shop/shop-restic-password"),
         "{result}"
     );
+    // A retry due after --timeout is not waited for: the wait ends with this attempt.
+    retry_config(r#"{"maxRetry":2,"delay":"10m"}"#);
+    let started = std::time::Instant::now();
+    let run = setup.sandbox.plugin(&[
+        "backup",
+        "now",
+        "orders-backup",
+        "-n",
+        "shop",
+        "--wait",
+        "--follow-retries",
+        "--timeout",
+        "90s",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(75),
+        "waited {:?}: {}",
+        started.elapsed(),
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("no retry follows in time") && run.stderr.contains("after --timeout"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(crate::only_session(&run.stdout)["phase"], "Failed");
+    retry_config(r#"{"maxRetry":2,"delay":"30s"}"#);
 
     // Wrong password.
     setup.sandbox.kubectl_ok(&[
@@ -1498,7 +1528,7 @@ fn a_backup_whose_job_pod_cannot_start_fails_with_the_pending_condition() {
     ]);
     let run = setup.backup_wait(&["-o", "json"]);
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    let result: Value = serde_json::from_str(&run.stdout).unwrap();
+    let result = crate::only_session(&run.stdout);
     let session = result["backupSession"].as_str().unwrap();
     let status = setup.json(&["get", "backupsession", session, "-n", "shop"])["status"].clone();
     assert_eq!(status["phase"], "Failed", "{status}");
@@ -1696,7 +1726,7 @@ fn wipeout_deletes_of_snapshot_repository_and_storage_remove_their_backend_data(
     for _ in 0..2 {
         let run = setup.backup_wait(&["-o", "json"]);
         assert_eq!(run.code, 0, "{}", run.stderr);
-        let result: Value = serde_json::from_str(&run.stdout).unwrap();
+        let result = crate::only_session(&run.stdout);
         names.push(result["snapshots"][0]["name"].as_str().unwrap().to_string());
     }
     let repository = setup

@@ -263,7 +263,67 @@ fn waiting_past_the_timeout_exits_3_and_names_the_session() {
         stderr.contains("hint: see `kubectl describe backupsession"),
         "{stderr}"
     );
-    assert!(run.stdout.is_empty(), "no result object on a timeout");
+    // The result still comes, as far as it got, for a CI step to parse.
+    let result: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(result["phase"], "TimedOut", "{result}");
+    let sessions = result["backupSessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1, "{result}");
+    assert_eq!(sessions[0]["phase"], "Pending", "{result}");
+    assert!(
+        sessions[0]["backupSession"]
+            .as_str()
+            .unwrap()
+            .starts_with("orders-backup-nightly-"),
+        "{result}"
+    );
+    // A restore that runs out of time reports the same way.
+    let repository = directory.path().join("repository.yaml");
+    std::fs::write(
+        &repository,
+        "apiVersion: storage.kubestash.com/v1alpha1\nkind: Repository\nmetadata: {name: orders-repo, namespace: shop}\nspec: {appRef: {kind: Deployment, name: orders, namespace: shop}, storageRef: {name: s3-storage, namespace: stash}, path: /orders, encryptionSecret: {name: shop-restic-password, namespace: shop}}\n",
+    )
+    .unwrap();
+    sandbox.kubectl_ok(&["apply", "-f", repository.to_str().unwrap()]);
+    let restore = plugin(
+        &sandbox,
+        &[
+            "restore",
+            "-n",
+            "shop",
+            "--from-repository",
+            "orders-repo",
+            "--target",
+            "deployment/orders",
+            "--wait",
+            "--timeout",
+            "2s",
+            "-o",
+            "json",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&restore.stderr);
+    assert_eq!(restore.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("waiting for RestoreSession shop/"),
+        "{stderr}"
+    );
+    let result: serde_json::Value = serde_json::from_slice(&restore.stdout).unwrap();
+    assert_eq!(result["phase"], "TimedOut", "{result}");
+    assert_eq!(result["reason"], "timed out after 2s", "{result}");
+    assert!(result["restoreSession"].is_string(), "{result}");
+    // Without --wait, the same shape: what was created, Pending.
+    let created = plugin(
+        &sandbox,
+        &["backup", "now", "orders-backup", "-n", "shop", "-o", "json"],
+    );
+    assert_eq!(created.status.code(), Some(0));
+    let result: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    assert_eq!(result["phase"], "Pending", "{result}");
+    assert_eq!(result["namespace"], "shop", "{result}");
+    assert_eq!(
+        result["backupSessions"][0]["session"], "nightly",
+        "{result}"
+    );
     let bad = plugin(
         &sandbox,
         &[

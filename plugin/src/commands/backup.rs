@@ -92,6 +92,38 @@ pub struct SessionResult {
     retry_left: i32,
 }
 
+/// What `backup now -o json|yaml` prints: the same shape for one session or several, with
+/// or without `--wait`, on timeout too.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NowResult {
+    namespace: String,
+    /// `Pending` without `--wait`; then `Succeeded` when every session succeeded,
+    /// `TimedOut` when the wait ran out, else the first other session's phase.
+    phase: String,
+    backup_sessions: Vec<SessionResult>,
+}
+
+impl NowResult {
+    fn new(namespace: &str, backup_sessions: Vec<SessionResult>, timed_out: bool) -> Self {
+        let phase = if timed_out {
+            "TimedOut".to_string()
+        } else {
+            backup_sessions
+                .iter()
+                .map(|result| result.phase.as_str())
+                .find(|phase| *phase != "Succeeded")
+                .unwrap_or("Succeeded")
+                .to_string()
+        };
+        Self {
+            namespace: namespace.to_string(),
+            phase,
+            backup_sessions,
+        }
+    }
+}
+
 /// Runs `backup now`.
 pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitStatus> {
     let BackupCommand::Now(args) = command;
@@ -152,6 +184,7 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
             None
         };
         let mut created: Vec<String> = Vec::new();
+        let mut pending = Vec::new();
         for session in &sessions {
             let object = match kubestash_operator::sessions::trigger(
                 &cluster.client,
@@ -190,6 +223,7 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
             };
             eprintln!("backupsession/{} created", object.name_any());
             created.push(object.name_any());
+            pending.push(object);
         }
         if !args.wait {
             crate::commands::embedded::warn_if_no_operator(
@@ -202,9 +236,13 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
                     println!("backupsession/{name}");
                 }
             } else {
+                let mut results = Vec::new();
+                for object in &pending {
+                    results.push(result_of(&cluster.client, &namespace, object).await);
+                }
                 output::print_structured(
                     global.output,
-                    &serde_json::json!({"namespace": namespace, "backupSessions": created}),
+                    &NowResult::new(&namespace, results, false),
                 )?;
             }
             return Ok(ExitStatus::Success);
@@ -223,12 +261,22 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
             ),
         )
         .await
-        .unwrap_or(Ok(None));
+        // A request that hung past the deadline: the sessions' phases are not known.
+        .unwrap_or_else(|_| {
+            Ok(Waited {
+                results: created
+                    .iter()
+                    .map(|name| SessionResult::unknown(&namespace, name))
+                    .collect(),
+                timed_out: true,
+            })
+        });
         if let Some(embedded) = embedded {
             embedded.stop().await;
         }
-        let results = outcome?;
-        let Some(results) = results else {
+        let Waited { results, timed_out } = outcome?;
+        report(&NowResult::new(&namespace, results.clone(), timed_out), global.output)?;
+        if timed_out {
             return Err(CliError {
                 status: ExitStatus::TimedOut,
                 message: format!(
@@ -242,8 +290,7 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
                 )),
             }
             .into());
-        };
-        report(&results, global.output)?;
+        }
         let failed: Vec<&SessionResult> =
             results.iter().filter(|r| r.phase != "Succeeded").collect();
         if failed.is_empty() {
@@ -344,7 +391,29 @@ async fn result_of(client: &Client, namespace: &str, session: &BackupSession) ->
     }
 }
 
-/// Follows the sessions until all end; `None` on timeout.
+impl SessionResult {
+    /// A session whose state could not be read.
+    fn unknown(namespace: &str, name: &str) -> Self {
+        Self {
+            namespace: namespace.to_string(),
+            backup_session: name.to_string(),
+            session: String::new(),
+            phase: "Unknown".into(),
+            duration: None,
+            reason: None,
+            snapshots: Vec::new(),
+            retry_left: 0,
+        }
+    }
+}
+
+/// The sessions as last seen, and whether the wait ran out before all ended.
+struct Waited {
+    results: Vec<SessionResult>,
+    timed_out: bool,
+}
+
+/// Follows the sessions until all end or the timeout passes.
 async fn wait_all(
     client: &Client,
     namespace: &str,
@@ -352,7 +421,7 @@ async fn wait_all(
     timeout: Duration,
     follow_retries: bool,
     mut embedded: Option<&mut crate::commands::embedded::Embedded>,
-) -> anyhow::Result<Option<Vec<SessionResult>>> {
+) -> anyhow::Result<Waited> {
     let api: Api<BackupSession> = Api::namespaced(client.clone(), namespace);
     let deadline = Instant::now() + timeout;
     // The session followed for each one created: a failed session's retry takes its place.
@@ -372,6 +441,11 @@ async fn wait_all(
         bar
     });
     let mut last_line = String::new();
+    // The last complete reading of every session, reported if the wait runs out.
+    let mut last_seen: Vec<SessionResult> = names
+        .iter()
+        .map(|name| SessionResult::unknown(namespace, name))
+        .collect();
     loop {
         let ended = match embedded.as_deref_mut() {
             Some(embedded) => embedded.ended().await,
@@ -385,6 +459,7 @@ async fn wait_all(
         }
         let mut results = Vec::new();
         let mut done = true;
+        let mut complete = true;
         let mut percent: f64 = 0.0;
         let mut line_parts = Vec::new();
         for name in names.iter_mut() {
@@ -410,6 +485,7 @@ async fn wait_all(
                         );
                     }
                     done = false;
+                    complete = false;
                     break;
                 }
                 Err(error) => {
@@ -422,9 +498,28 @@ async fn wait_all(
             if !phase.is_some_and(|p| p.is_final()) {
                 done = false;
             }
-            let retried_later = follow_retries
+            let mut retried_later = follow_retries
                 && phase == Some(BackupSessionPhase::Failed)
                 && session.spec.retry_left.unwrap_or(0) > 0;
+            if retried_later && session.status.as_ref().and_then(|s| s.retried) != Some(true) {
+                // A retry that cannot come in time is not waited for until the timeout.
+                let message = match no_retry_before(client, namespace, &session, deadline).await {
+                    Ok(Some(why)) => {
+                        retried_later = false;
+                        format!("BackupSession {namespace}/{name} Failed and no retry follows in time: {why}")
+                    }
+                    Ok(None) => String::new(),
+                    Err(error) => format!(
+                        "warning: looking up the invoker of BackupSession {namespace}/{name}: {error:#}; retrying"
+                    ),
+                };
+                if !message.is_empty() {
+                    match &bar {
+                        Some(bar) => bar.suspend(|| eprintln!("{message}")),
+                        None => eprintln!("{message}"),
+                    }
+                }
+            }
             if retried_later {
                 // The operator retries it: the outcome is the retry's. Once the retry exists
                 // (`retried`) it is followed; one that is gone leaves this outcome final.
@@ -443,6 +538,8 @@ async fn wait_all(
                             Some(bar) => bar.suspend(|| eprintln!("{message}")),
                             None => eprintln!("{message}"),
                         }
+                        // Reported as it stands if the wait runs out before the retry is read.
+                        results.push(result);
                         *name = retry;
                         continue;
                     }
@@ -519,23 +616,74 @@ async fn wait_all(
             None => {}
         }
         last_line = line;
+        if complete {
+            last_seen = results;
+        }
         if done {
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }
-            return Ok(Some(results));
+            return Ok(Waited {
+                results: last_seen,
+                timed_out: false,
+            });
         }
         if Instant::now() >= deadline {
             if let Some(bar) = bar {
                 bar.abandon();
             }
-            return Ok(None);
+            return Ok(Waited {
+                results: last_seen,
+                timed_out: true,
+            });
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
-/// The BackupSession the operator created to retry `failed`, once it has.
+/// Why the operator will not have retried `failed` by `deadline`, when it will not: its
+/// retry is due later, or its invoker is gone or without its session. A paused invoker
+/// is waited for: a restore pauses backups and resumes them when it ends.
+async fn no_retry_before(
+    client: &Client,
+    namespace: &str,
+    failed: &BackupSession,
+    deadline: Instant,
+) -> anyhow::Result<Option<String>> {
+    let next_retry = failed.status.as_ref().and_then(|s| s.next_retry.as_ref());
+    if let Some(next) = next_retry.map(kubestash_operator::util::to_chrono) {
+        let left = chrono::Duration::from_std(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_default();
+        if next > chrono::Utc::now() + left {
+            return Ok(Some(format!(
+                "its retry is due at {}, after --timeout",
+                next.to_rfc3339()
+            )));
+        }
+    }
+    let Some(invoker) = &failed.spec.invoker else {
+        return Ok(Some(
+            "it names no invoker (spec.invoker) to retry it from".into(),
+        ));
+    };
+    let found = kubestash_operator::invoker::Invoker::fetch(
+        client,
+        namespace,
+        &invoker.kind,
+        &invoker.name,
+    )
+    .await?;
+    let session = failed.spec.session.clone().unwrap_or_default();
+    Ok(match found {
+        Err(why) => Some(why),
+        Ok(found) if found.session(&session).is_none() => Some(format!(
+            "{} {namespace}/{} no longer has session `{session}`",
+            invoker.kind, invoker.name
+        )),
+        Ok(_) => None,
+    })
+}
+
 /// The BackupSession the operator created to retry `failed`; `None` before it has (or when
 /// that retry is gone).
 async fn retry_of(
@@ -582,7 +730,8 @@ async fn retry_of(
         .map(|s| s.name_any()))
 }
 
-fn report(results: &[SessionResult], format: OutputFormat) -> anyhow::Result<()> {
+fn report(result: &NowResult, format: OutputFormat) -> anyhow::Result<()> {
+    let results = &result.backup_sessions;
     match format {
         OutputFormat::Table => {
             let mut table = output::table(&[
@@ -625,8 +774,7 @@ fn report(results: &[SessionResult], format: OutputFormat) -> anyhow::Result<()>
             }
             output::print_table(&table);
         }
-        _ if results.len() == 1 => output::print_structured(format, &results[0])?,
-        _ => output::print_structured(format, &results)?,
+        _ => output::print_structured(format, result)?,
     }
     Ok(())
 }

@@ -295,7 +295,7 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
             } else {
                 output::print_structured(
                     global.output,
-                    &json!({"namespace": namespace, "restoreSession": name}),
+                    &json!({"namespace": namespace, "restoreSession": name, "phase": "Pending"}),
                 )?;
             }
             return Ok(ExitStatus::Success);
@@ -303,6 +303,8 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
         let deadline = Instant::now() + timeout;
         let mut last = String::new();
         let mut embedded = embedded;
+        // Reported as it stands if the wait runs out.
+        let mut last_seen = None;
         let final_state = loop {
             let ended = match embedded.as_mut() {
                 Some(embedded) => embedded.ended().await,
@@ -365,6 +367,7 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
             if status.phase.is_some_and(|p| p.is_final()) {
                 break Ok(Some(current));
             }
+            last_seen = Some(current);
             if Instant::now() >= deadline {
                 break Ok(None);
             }
@@ -376,6 +379,15 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
         let final_state = final_state
             .with_context(|| format!("stopped waiting for RestoreSession {namespace}/{name}"))?;
         let Some(done) = final_state else {
+            let status = last_seen.and_then(|s| s.status).unwrap_or_default();
+            report(
+                &namespace,
+                &name,
+                "TimedOut",
+                &status,
+                Some(format!("timed out after {}", args.timeout)),
+                global.output,
+            )?;
             return Err(CliError {
                 status: ExitStatus::TimedOut,
                 message: format!(
@@ -397,38 +409,18 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
             .filter(|c| c.status == "False")
             .filter_map(|c| c.message.clone())
             .next_back();
-        let result = json!({
-            "namespace": namespace,
-            "restoreSession": name,
-            "phase": phase,
-            "duration": status.duration,
-            "reason": if status.phase == Some(RestorePhase::Succeeded) { None } else { reason.clone() },
-            "components": status.components,
-        });
-        match global.output {
-            OutputFormat::Table => {
-                let mut table = output::table(&[
-                    "restoresession",
-                    "phase",
-                    "duration",
-                    "component",
-                    "component phase",
-                    "error",
-                ]);
-                for (component, state) in status.components.clone().unwrap_or_default() {
-                    table.add_row(vec![
-                        name.clone(),
-                        phase.clone(),
-                        status.duration.clone().unwrap_or_default(),
-                        component,
-                        state.phase.map(|p| format!("{p:?}")).unwrap_or_default(),
-                        state.error.unwrap_or_default(),
-                    ]);
-                }
-                output::print_table(&table);
-            }
-            other => output::print_structured(other, &result)?,
-        }
+        report(
+            &namespace,
+            &name,
+            &phase,
+            &status,
+            if status.phase == Some(RestorePhase::Succeeded) {
+                None
+            } else {
+                reason.clone()
+            },
+            global.output,
+        )?;
         if status.phase == Some(RestorePhase::Succeeded) {
             Ok(ExitStatus::Success)
         } else {
@@ -439,6 +431,51 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
             Ok(ExitStatus::Failed)
         }
     })
+}
+
+/// Prints where a waited-for restore ended: a table of its components, or one object
+/// (`phase` is `TimedOut` when the wait ran out).
+fn report(
+    namespace: &str,
+    name: &str,
+    phase: &str,
+    status: &kubestash::api::core::RestoreSessionStatus,
+    reason: Option<String>,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    if format != OutputFormat::Table {
+        return output::print_structured(
+            format,
+            &json!({
+                "namespace": namespace,
+                "restoreSession": name,
+                "phase": phase,
+                "duration": status.duration,
+                "reason": reason,
+                "components": status.components,
+            }),
+        );
+    }
+    let mut table = output::table(&[
+        "restoresession",
+        "phase",
+        "duration",
+        "component",
+        "component phase",
+        "error",
+    ]);
+    for (component, state) in status.components.clone().unwrap_or_default() {
+        table.add_row(vec![
+            name.to_string(),
+            phase.to_string(),
+            status.duration.clone().unwrap_or_default(),
+            component,
+            state.phase.map(|p| format!("{p:?}")).unwrap_or_default(),
+            state.error.unwrap_or_default(),
+        ]);
+    }
+    output::print_table(&table);
+    Ok(())
 }
 
 /// Prints the RestoreSession; for a manifest restore also the objects it would create (as
