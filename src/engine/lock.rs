@@ -321,8 +321,17 @@ impl RepositoryLock {
                 since.as_secs()
             )));
         }
+        // Removed since the last refresh? The refresher looks only every few minutes.
+        let held = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Ok(None) = held.store.read(&format!("locks/{}", held.name)) {
+            return Err(lost(removed(&held.name)));
+        }
         Ok(())
     }
+}
+
+fn removed(name: &str) -> String {
+    format!("its lock file {name} was removed by another process (`restic unlock --remove-all`?)")
 }
 
 struct HeldFile {
@@ -464,15 +473,20 @@ fn refresh(
 ) -> Option<String> {
     // An unreadable backend shows in the write below; only a file that is certainly gone
     // means someone removed it.
-    if let Ok(None) = held.store.read(&format!("locks/{}", held.name)) {
+    let gone =
+        |held: &HeldFile| matches!(held.store.read(&format!("locks/{}", held.name)), Ok(None));
+    if gone(held) {
         own_locks().remove(&held.name);
-        return Some(format!(
-            "its lock file {} was removed by another process (`restic unlock --remove-all`?)",
-            held.name
-        ));
+        return Some(removed(&held.name));
     }
     match write_lock_file(&held.store, key, exclusive) {
         Ok(name) => {
+            // Removed between the look above and the write: the new file must not hide it.
+            if gone(held) {
+                let _ = remove_own(&held.store, &name);
+                own_locks().remove(&held.name);
+                return Some(removed(&held.name));
+            }
             let _ = remove_own(&held.store, &held.name);
             held.name = name;
             *health
@@ -634,33 +648,19 @@ mod tests {
     }
 
     #[test]
-    fn a_lock_whose_file_another_process_removed_is_lost() {
+    fn a_lock_whose_file_another_process_removed_is_lost_at_once() {
         let directory = tempfile::tempdir().unwrap();
         let location = local(&directory);
         let key = MasterKey::new();
+        // No refresh runs during the test: the removal is seen by `ensure_held` itself.
         let timing = Timing {
-            refresh_every: Duration::from_millis(20),
+            refresh_every: Duration::from_secs(3600),
             lost_after: Duration::from_secs(3600),
         };
         let held = acquire_timed(&location, &key, false, Duration::ZERO, timing).unwrap();
-        std::thread::sleep(Duration::from_millis(100));
-        held.ensure_held().expect("refreshed, not lost");
-        assert_eq!(
-            list_locks(&location, &key).unwrap().len(),
-            1,
-            "refreshes replace the file"
-        );
+        held.ensure_held().expect("just taken");
         assert_eq!(remove_all_locks(&location).unwrap(), 1);
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        let error = loop {
-            match held.ensure_held() {
-                Err(error) => break error,
-                Ok(()) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(10))
-                }
-                Ok(()) => panic!("the removal went unnoticed"),
-            }
-        };
+        let error = held.ensure_held().expect_err("the removal is noticed");
         assert!(matches!(error, EngineError::LockLost { .. }), "{error}");
         assert!(
             error.to_string().contains("removed by another process"),
@@ -669,6 +669,33 @@ mod tests {
         drop(held);
         assert!(
             list_locks(&location, &key).unwrap().is_empty(),
+            "not written back"
+        );
+    }
+
+    #[test]
+    fn a_refresh_replaces_the_file_and_notices_a_removal() {
+        let directory = tempfile::tempdir().unwrap();
+        let location = local(&directory);
+        let key = MasterKey::new();
+        let mut held = HeldFile {
+            store: location.store().unwrap(),
+            name: write_lock_file(&location.store().unwrap(), &key, false).unwrap(),
+        };
+        let health = Health {
+            refreshed: Mutex::new(std::time::Instant::now()),
+            lost: Mutex::new(None),
+        };
+        let first = held.name.clone();
+        assert_eq!(refresh(&mut held, &key, false, &health, TIMING), None);
+        assert_ne!(held.name, first, "a new file");
+        let names = location.store().unwrap().list("locks").unwrap();
+        assert_eq!(names, vec![held.name.clone()], "the old one is gone");
+        remove_all_locks(&location).unwrap();
+        let cause = refresh(&mut held, &key, false, &health, TIMING).expect("lost");
+        assert!(cause.contains("removed by another process"), "{cause}");
+        assert!(
+            location.store().unwrap().list("locks").unwrap().is_empty(),
             "not written back"
         );
     }

@@ -460,9 +460,15 @@ impl ComponentRepository {
         snapshot_id: &str,
         error: EngineError,
     ) -> EngineError {
-        match self.forget(&[snapshot_id.to_string()]) {
-            Ok(_) => error,
-            Err(forget) => EngineError::Operation {
+        match (self.forget(&[snapshot_id.to_string()]), error) {
+            (Ok(_), error) => error,
+            (Err(forget), EngineError::LockLost { repository, cause }) => EngineError::LockLost {
+                repository,
+                cause: format!(
+                    "{cause}; the snapshot {snapshot_id} written meanwhile could not be forgotten ({forget}): check the repository and forget it by hand"
+                ),
+            },
+            (Err(forget), error) => EngineError::Operation {
                 operation,
                 repository: self.location.describe(),
                 cause: format!(

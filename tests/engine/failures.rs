@@ -147,6 +147,60 @@ fn a_corrupted_pack_fails_the_check() {
 }
 
 #[test]
+fn a_backup_whose_lock_is_removed_meanwhile_fails_and_leaves_no_snapshot() {
+    let workspace = Workspace::new();
+    let location = Location::Local {
+        root: workspace.path("repository"),
+    };
+    let repository = ComponentRepository::new(location.clone(), PASSWORD);
+    repository.init().unwrap();
+    /// A stream that, half way, has every lock removed, as `restic unlock --remove-all`
+    /// run elsewhere would.
+    struct Unlocking {
+        location: Location,
+        left: usize,
+        removed: usize,
+    }
+    impl std::io::Read for Unlocking {
+        fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            if self.left == 1 << 20 {
+                self.removed = lock::remove_all_locks(&self.location).unwrap();
+                assert_eq!(self.removed, 1, "our backup's lock");
+            }
+            let count = buffer.len().min(self.left).min(64 * 1024);
+            buffer[..count].fill(7);
+            self.left -= count;
+            Ok(count)
+        }
+    }
+    let stream = Unlocking {
+        location: location.clone(),
+        left: 2 << 20,
+        removed: 0,
+    };
+    let error = repository
+        .backup_stream(stream, "dump.sql", None, &[])
+        .unwrap_err();
+    assert!(matches!(error, EngineError::LockLost { .. }), "{error}");
+    let text = error.to_string();
+    assert!(text.contains(&location.describe()), "{text}");
+    assert!(text.contains("removed by another process"), "{text}");
+    assert!(
+        repository.snapshots(&[]).unwrap().is_empty(),
+        "the snapshot written without a lock is forgotten"
+    );
+    // The repository is usable afterwards.
+    let source = workspace.path("source");
+    make_tree(&source);
+    repository
+        .backup(&BackupRequest {
+            paths: vec![source],
+            ..BackupRequest::default()
+        })
+        .unwrap();
+}
+
+#[test]
 fn restic_sees_our_exclusive_lock() {
     let workspace = Workspace::new();
     let source = workspace.path("source");
