@@ -1028,6 +1028,8 @@ async fn apply_plan(
         crate::commands::embedded::start_if_needed(client, false, Some(args.image.clone())).await?;
     let started = Instant::now();
     let ready = wait_ready(&storages, &name, timeout).await;
+    // Controllers in this process reached the backend from this machine, not the cluster.
+    let ready_from_cluster = embedded.is_none();
     if let Some(embedded) = embedded {
         embedded.stop().await;
     }
@@ -1049,8 +1051,9 @@ async fn apply_plan(
         Ok(report) => (Some(report), None),
         // The operator initialized it, so the backend works from the cluster; an endpoint
         // only the cluster can reach (a Service name, a private network) is no reason to
-        // undo that. A local backend's check is a Job in the cluster: its failure counts.
-        Err(error) if !backend::is_local(&storage) => {
+        // undo that. A local backend's check is a Job in the cluster: its failure counts, and
+        // so does any failure that is not about reaching the endpoint (a refused delete).
+        Err(error) if ready_from_cluster && !backend::is_local(&storage) && unreachable(&error) => {
             eprintln!(
                 "warning: backupstorage/{name} is Ready (the operator initialized the backend), \
                  but checking it from this machine failed, so it is kept: {error:#}"
@@ -1083,6 +1086,31 @@ async fn apply_plan(
         )?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// Whether a failed check failed to reach the endpoint at all (connection, name lookup,
+/// TLS handshake, timeout) rather than being refused by it.
+fn unreachable(error: &anyhow::Error) -> bool {
+    if error
+        .downcast_ref::<CliError>()
+        .is_some_and(|error| error.status == ExitStatus::TimedOut)
+    {
+        return true;
+    }
+    let text = format!("{error:#}").to_lowercase();
+    [
+        "connection refused",
+        "tcp connect error",
+        "dns error",
+        "failed to lookup address",
+        "no route to host",
+        "network is unreachable",
+        "connection reset",
+        "timed out",
+        "error sending request",
+    ]
+    .iter()
+    .any(|marker| text.contains(marker))
 }
 
 /// Waits for phase Ready; a BackendInitialized=False or BackendSecretFound=False condition
@@ -1310,6 +1338,34 @@ fn prompt_missing(args: &mut SetupArgs) -> anyhow::Result<Option<BTreeMap<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_failures_to_reach_the_endpoint_count_as_unreachable() {
+        let failed = |cause: &str| {
+            anyhow::Error::from(CliError {
+                status: ExitStatus::Failed,
+                message: format!("BackupStorage backups/s3: connectivity check failed: {cause}"),
+                hint: None,
+            })
+        };
+        assert!(unreachable(&failed(
+            "unable to access `s3:http://minio.minio.svc:9000/b`: error sending request: client error (Connect): dns error: failed to lookup address information"
+        )));
+        assert!(unreachable(&failed(
+            "tcp connect error: Connection refused (os error 111)"
+        )));
+        assert!(unreachable(&anyhow::Error::from(CliError {
+            status: ExitStatus::TimedOut,
+            message: "connectivity check did not finish within 30s".into(),
+            hint: None,
+        })));
+        assert!(!unreachable(&failed(
+            "unable to access `s3:http://127.0.0.1:9000/b`: PermissionDenied (persistent) at delete, context: { response: 403 AccessDenied }"
+        )));
+        assert!(!unreachable(&failed(
+            "the probe object read back differs from what was written"
+        )));
+    }
 
     fn args(provider: Provider) -> SetupArgs {
         SetupArgs {
