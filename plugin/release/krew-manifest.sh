@@ -32,8 +32,13 @@ for platform in linux-amd64 linux-arm linux-arm64 darwin-amd64 darwin-arm64 wind
     exit 1
   fi
   # krew links the manifest's `bin` out of the unpacked archive: it must be there.
-  binary="kubectl-kubestash-$platform"
-  [ "$extension" = zip ] && binary="$binary.exe"
+  binary=$(awk -v uri="/kubectl-kubestash-$platform.$extension" \
+    '/uri:/ { ours = substr($0, length($0) - length(uri) + 1) == uri } ours && /bin:/ { print $2; exit }' \
+    "$template")
+  if [ -z "$binary" ]; then
+    echo "error: the manifest names no bin for \`kubectl-kubestash-$platform.$extension\`" >&2
+    exit 1
+  fi
   python3 - "$archive" "$binary" <<'PYTHON'
 import sys, tarfile, zipfile
 archive, binary = sys.argv[1:]
@@ -44,7 +49,7 @@ try:
     else:
         with tarfile.open(archive, "r:gz") as bundle:
             names = [member.name for member in bundle.getmembers() if member.isfile()]
-except (OSError, tarfile.TarError, zipfile.BadZipFile) as error:
+except Exception as error:  # a truncated gzip raises EOFError or zlib.error too
     sys.exit("error: `%s` is not a readable archive: %s" % (archive, error))
 names = [name[2:] if name.startswith("./") else name for name in names]
 if binary not in names:
