@@ -1289,6 +1289,41 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
         "jsonpath={.metadata.annotations.kubestash\\.com/retry-of}",
     ]);
     assert_eq!(retry_of.trim(), first);
+    // A retry due after --timeout is not waited for: the wait ends with this attempt.
+    // (Here, where no earlier failure's retry can start meanwhile and get it Skipped.)
+    retry_config(r#"{"maxRetry":2,"delay":"10m"}"#);
+    setup
+        .sandbox
+        .kubectl_ok(&["delete", "secret", "shop-restic-password", "-n", "shop"]);
+    let started = std::time::Instant::now();
+    let run = setup.sandbox.plugin(&[
+        "backup",
+        "now",
+        "orders-backup",
+        "-n",
+        "shop",
+        "--wait",
+        "--follow-retries",
+        "--timeout",
+        "90s",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        started.elapsed() < Duration::from_secs(75),
+        "waited {:?}: {}",
+        started.elapsed(),
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("no retry follows in time") && run.stderr.contains("after --timeout"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(crate::only_session(&run.stdout)["phase"], "Failed");
+    setup.apply(&["shared/encryption-secret.yaml"]);
+
     // The example's retries again for the steps below.
     retry_config(r#"{"maxRetry":2,"delay":"30s"}"#);
 
@@ -1321,36 +1356,6 @@ fn failures_end_with_a_phase_and_a_condition_naming_the_cause_and_the_next_run_w
             .contains("shop/shop-restic-password"),
         "{result}"
     );
-    // A retry due after --timeout is not waited for: the wait ends with this attempt.
-    retry_config(r#"{"maxRetry":2,"delay":"10m"}"#);
-    let started = std::time::Instant::now();
-    let run = setup.sandbox.plugin(&[
-        "backup",
-        "now",
-        "orders-backup",
-        "-n",
-        "shop",
-        "--wait",
-        "--follow-retries",
-        "--timeout",
-        "90s",
-        "-o",
-        "json",
-    ]);
-    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    assert!(
-        started.elapsed() < Duration::from_secs(75),
-        "waited {:?}: {}",
-        started.elapsed(),
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("no retry follows in time") && run.stderr.contains("after --timeout"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(crate::only_session(&run.stdout)["phase"], "Failed");
-    retry_config(r#"{"maxRetry":2,"delay":"30s"}"#);
 
     // Wrong password.
     setup.sandbox.kubectl_ok(&[

@@ -225,6 +225,11 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
             created.push(object.name_any());
             pending.push(object);
         }
+        // What is known of each session: reported as it stands if the wait runs out.
+        let mut last_seen = Vec::new();
+        for object in &pending {
+            last_seen.push(result_of(&cluster.client, &namespace, object).await);
+        }
         if !args.wait {
             crate::commands::embedded::warn_if_no_operator(
                 &cluster.client,
@@ -236,13 +241,9 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
                     println!("backupsession/{name}");
                 }
             } else {
-                let mut results = Vec::new();
-                for object in &pending {
-                    results.push(result_of(&cluster.client, &namespace, object).await);
-                }
                 output::print_structured(
                     global.output,
-                    &NowResult::new(&namespace, results, false),
+                    &NowResult::new(&namespace, last_seen, false),
                 )?;
             }
             return Ok(ExitStatus::Success);
@@ -258,23 +259,17 @@ pub fn run(command: &BackupCommand, global: &GlobalArgs) -> anyhow::Result<ExitS
                 timeout,
                 args.follow_retries,
                 embedded.as_mut(),
+                &mut last_seen,
             ),
         )
         .await
-        // A request that hung past the deadline: the sessions' phases are not known.
-        .unwrap_or_else(|_| {
-            Ok(Waited {
-                results: created
-                    .iter()
-                    .map(|name| SessionResult::unknown(&namespace, name))
-                    .collect(),
-                timed_out: true,
-            })
-        });
+        // A request that hung past the deadline.
+        .unwrap_or(Ok(true));
         if let Some(embedded) = embedded {
             embedded.stop().await;
         }
-        let Waited { results, timed_out } = outcome?;
+        let timed_out = outcome?;
+        let results = last_seen;
         report(&NowResult::new(&namespace, results.clone(), timed_out), global.output)?;
         if timed_out {
             return Err(CliError {
@@ -391,29 +386,8 @@ async fn result_of(client: &Client, namespace: &str, session: &BackupSession) ->
     }
 }
 
-impl SessionResult {
-    /// A session whose state could not be read.
-    fn unknown(namespace: &str, name: &str) -> Self {
-        Self {
-            namespace: namespace.to_string(),
-            backup_session: name.to_string(),
-            session: String::new(),
-            phase: "Unknown".into(),
-            duration: None,
-            reason: None,
-            snapshots: Vec::new(),
-            retry_left: 0,
-        }
-    }
-}
-
-/// The sessions as last seen, and whether the wait ran out before all ended.
-struct Waited {
-    results: Vec<SessionResult>,
-    timed_out: bool,
-}
-
-/// Follows the sessions until all end or the timeout passes.
+/// Follows the sessions until all end (`false`) or the timeout passes (`true`), keeping
+/// `last_seen` at the last complete reading of every session.
 async fn wait_all(
     client: &Client,
     namespace: &str,
@@ -421,7 +395,8 @@ async fn wait_all(
     timeout: Duration,
     follow_retries: bool,
     mut embedded: Option<&mut crate::commands::embedded::Embedded>,
-) -> anyhow::Result<Waited> {
+    last_seen: &mut Vec<SessionResult>,
+) -> anyhow::Result<bool> {
     let api: Api<BackupSession> = Api::namespaced(client.clone(), namespace);
     let deadline = Instant::now() + timeout;
     // The session followed for each one created: a failed session's retry takes its place.
@@ -441,11 +416,8 @@ async fn wait_all(
         bar
     });
     let mut last_line = String::new();
-    // The last complete reading of every session, reported if the wait runs out.
-    let mut last_seen: Vec<SessionResult> = names
-        .iter()
-        .map(|name| SessionResult::unknown(namespace, name))
-        .collect();
+    // When each failed session was last asked whether its retry can come in time.
+    let mut retry_looked_up: std::collections::HashMap<String, Instant> = Default::default();
     loop {
         let ended = match embedded.as_deref_mut() {
             Some(embedded) => embedded.ended().await,
@@ -488,9 +460,13 @@ async fn wait_all(
                     complete = false;
                     break;
                 }
+                // Out of time with the API server unanswering: reported as last seen.
                 Err(error) => {
-                    return Err(anyhow::Error::new(error)
-                        .context(format!("failed to read BackupSession {namespace}/{name}")))
+                    if let Some(bar) = &bar {
+                        bar.abandon();
+                    }
+                    eprintln!("warning: reading BackupSession {namespace}/{name}: {error}");
+                    return Ok(true);
                 }
             };
             let phase = session.status.as_ref().and_then(|s| s.phase);
@@ -501,7 +477,12 @@ async fn wait_all(
             let mut retried_later = follow_retries
                 && phase == Some(BackupSessionPhase::Failed)
                 && session.spec.retry_left.unwrap_or(0) > 0;
-            if retried_later && session.status.as_ref().and_then(|s| s.retried) != Some(true) {
+            let looked_up = retry_looked_up.get(name.as_str());
+            if retried_later
+                && session.status.as_ref().and_then(|s| s.retried) != Some(true)
+                && looked_up.is_none_or(|at| at.elapsed() >= Duration::from_secs(5))
+            {
+                retry_looked_up.insert(name.clone(), Instant::now());
                 // A retry that cannot come in time is not waited for until the timeout.
                 let message = match no_retry_before(client, namespace, &session, deadline).await {
                     Ok(Some(why)) => {
@@ -556,9 +537,11 @@ async fn wait_all(
                         }
                     }
                     Err(error) => {
-                        return Err(anyhow::Error::new(error).context(format!(
-                            "failed to look for the retry of BackupSession {namespace}/{name}"
-                        )))
+                        if let Some(bar) = &bar {
+                            bar.abandon();
+                        }
+                        eprintln!("warning: looking for the retry of BackupSession {namespace}/{name}: {error}");
+                        return Ok(true);
                     }
                 }
             }
@@ -617,25 +600,19 @@ async fn wait_all(
         }
         last_line = line;
         if complete {
-            last_seen = results;
+            *last_seen = results;
         }
         if done {
             if let Some(bar) = bar {
                 bar.finish_and_clear();
             }
-            return Ok(Waited {
-                results: last_seen,
-                timed_out: false,
-            });
+            return Ok(false);
         }
         if Instant::now() >= deadline {
             if let Some(bar) = bar {
                 bar.abandon();
             }
-            return Ok(Waited {
-                results: last_seen,
-                timed_out: true,
-            });
+            return Ok(true);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -340,7 +340,11 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs) -> anyhow::Result<ExitStatus
                     tokio::time::sleep(Duration::from_secs(1)).await;
                     continue;
                 }
-                Err(error) => break Err(anyhow::Error::new(error)),
+                // Out of time with the API server unanswering: reported as last seen.
+                Err(error) => {
+                    eprintln!("warning: reading RestoreSession {namespace}/{name}: {error}");
+                    break Ok(None);
+                }
             };
             let status = current.status.clone().unwrap_or_default();
             let line = format!(
