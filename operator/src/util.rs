@@ -116,6 +116,33 @@ where
         .await?)
 }
 
+/// Merges `status` into the object's status only while the object is still at
+/// `resource_version` (the server checks it); `Ok(None)` when it changed meanwhile, so a
+/// decision made on what was read is not written over what another writer (an executor)
+/// recorded since.
+pub async fn patch_status_at<K>(
+    api: &Api<K>,
+    name: &str,
+    resource_version: &str,
+    status: Value,
+) -> Result<Option<K>>
+where
+    K: Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let patch = serde_json::json!({
+        "metadata": {"resourceVersion": resource_version},
+        "status": status,
+    });
+    match api
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(patch))
+        .await
+    {
+        Ok(object) => Ok(Some(object)),
+        Err(kube::Error::Api(response)) if response.code == 409 => Ok(None),
+        Err(error) => Err(error.into()),
+    }
+}
+
 /// The conditions the server holds now (a reconcile's copy may be behind its own writes).
 pub async fn fresh_conditions<K>(api: &Api<K>, name: &str) -> Result<Vec<Condition>>
 where

@@ -110,6 +110,54 @@ pub fn client(config: kube::Config) -> anyhow::Result<Client> {
 
 #[cfg(test)]
 mod tests {
+    /// The operator's guarded status writes (`util::patch_status_at`), against the sandbox:
+    /// a write made on an old reading is refused, not merged over what changed since.
+    #[tokio::test]
+    async fn a_status_write_on_an_old_reading_is_refused() {
+        use k8s_openapi::api::core::v1::Namespace;
+        use kube::api::{Api, PostParams};
+        use kube::ResourceExt;
+        use kubestash_operator::util::patch_status_at;
+        let directory = tempfile::tempdir().unwrap();
+        let sandbox = kubestash_sandbox::Sandbox::start(kubestash_sandbox::SandboxOptions {
+            data_dir: Some(directory.path().join("cluster")),
+            kubeconfig_path: Some(directory.path().join("kubeconfig")),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        let global = crate::cli::GlobalArgs {
+            kubeconfig: Some(sandbox.kubeconfig_path().to_path_buf()),
+            context: None,
+            namespace: None,
+            output: crate::output::OutputFormat::Table,
+            verbose: 0,
+        };
+        let api: Api<Namespace> = Api::all(super::connect(&global).await.unwrap().client);
+        let namespace: Namespace =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": "guarded"}})).unwrap();
+        let read = api
+            .create(&PostParams::default(), &namespace)
+            .await
+            .unwrap();
+        let version = read.resource_version().unwrap();
+        let mark =
+            |kind: &str| serde_json::json!({"conditions": [{"type": kind, "status": "True"}]});
+        let first = patch_status_at(&api, "guarded", &version, mark("First"))
+            .await
+            .unwrap()
+            .expect("written over the version read");
+        let second = patch_status_at(&api, "guarded", &version, mark("Second"))
+            .await
+            .unwrap();
+        assert!(second.is_none(), "written over a change: {second:?}");
+        let now = api.get("guarded").await.unwrap();
+        assert_eq!(now.resource_version(), first.resource_version());
+        let conditions = now.status.unwrap().conditions.unwrap();
+        assert_eq!(conditions[0].type_, "First");
+        sandbox.shutdown().await;
+    }
+
     #[tokio::test]
     async fn builds_for_https_and_refuses_proxies() {
         let config = kube::Config::new("https://127.0.0.1:9".parse().unwrap());

@@ -656,7 +656,6 @@ async fn abort(run: &Run, reason: &str, message: String) -> Result<Action> {
         .as_ref()
         .and_then(|status| status.components.clone())
         .unwrap_or_default();
-    let mut patch = serde_json::Map::new();
     for (component, status) in &components {
         if status.phase == Some(RestorePhase::Succeeded) {
             continue;
@@ -667,13 +666,33 @@ async fn abort(run: &Run, reason: &str, message: String) -> Result<Action> {
                 &DeleteParams::background(),
             )
             .await;
-        patch.insert(
-            component.clone(),
-            json!({"phase": "Failed", "error": message}),
-        );
     }
-    if !patch.is_empty() {
-        util::patch_status(&run.api, &run.name, json!({"components": patch})).await?;
+    // Read afresh and written only over that reading: a component whose executor recorded
+    // its end meanwhile keeps it.
+    for _ in 0..5 {
+        let fresh = run.api.get_status(&run.name).await?;
+        let mut patch = serde_json::Map::new();
+        for (component, status) in fresh
+            .status
+            .as_ref()
+            .and_then(|status| status.components.clone())
+            .unwrap_or_default()
+        {
+            if !matches!(
+                status.phase,
+                Some(RestorePhase::Succeeded) | Some(RestorePhase::Failed)
+            ) {
+                patch.insert(component, json!({"phase": "Failed", "error": message}));
+            }
+        }
+        let version = fresh.resource_version().unwrap_or_default();
+        if patch.is_empty()
+            || util::patch_status_at(&run.api, &run.name, &version, json!({"components": patch}))
+                .await?
+                .is_some()
+        {
+            break;
+        }
     }
     let message = match run.hooks(true, Some(&message)).await? {
         Some(hook_error) => format!("{message}; post-restore {hook_error}"),

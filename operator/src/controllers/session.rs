@@ -1037,7 +1037,7 @@ async fn fail_component(run: &Run, session: &InvokerSession, key: &str, error: &
     let Some((unit, component)) = session.unit_of(key) else {
         return Ok(());
     };
-    for snapshot in session_snapshots(run).await? {
+    for mut snapshot in session_snapshots(run).await? {
         if !unit
             .repositories
             .iter()
@@ -1045,24 +1045,31 @@ async fn fail_component(run: &Run, session: &InvokerSession, key: &str, error: &
         {
             continue;
         }
-        let current = snapshot
-            .status
-            .as_ref()
-            .and_then(|s| s.components.as_ref())
-            .and_then(|c| c.get(component))
-            .and_then(|c| c.phase);
-        if matches!(
-            current,
-            Some(SnapshotPhase::Succeeded) | Some(SnapshotPhase::Failed)
-        ) {
-            continue;
+        // Guarded by the version read: an executor that recorded the component's end since
+        // (its Job ran into the deadline as it finished) keeps what it wrote.
+        for _ in 0..5 {
+            let current = snapshot
+                .status
+                .as_ref()
+                .and_then(|s| s.components.as_ref())
+                .and_then(|c| c.get(component))
+                .and_then(|c| c.phase);
+            if matches!(
+                current,
+                Some(SnapshotPhase::Succeeded) | Some(SnapshotPhase::Failed)
+            ) {
+                break;
+            }
+            let failed = json!({"components": {component: {"phase": "Failed", "error": error}}});
+            let version = snapshot.resource_version().unwrap_or_default();
+            if util::patch_status_at(&api, &snapshot.name_any(), &version, failed)
+                .await?
+                .is_some()
+            {
+                break;
+            }
+            snapshot = api.get(&snapshot.name_any()).await?;
         }
-        util::patch_status(
-            &api,
-            &snapshot.name_any(),
-            json!({"components": {component: {"phase": "Failed", "error": error}}}),
-        )
-        .await?;
     }
     Ok(())
 }
