@@ -364,6 +364,14 @@ async fn main() {
         operator.split(),
         hwm as f64 / 1024.0
     );
+    // Settled again: idle, with every configuration still present, past the next trims.
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    let (rss, _) = operator.memory();
+    println!(
+        "operator memory 25 s after the last session: RSS {:.1} MiB ({})",
+        rss as f64 / 1024.0,
+        operator.split()
+    );
     operator.stop();
     sandbox.shutdown().await;
 }
