@@ -46,24 +46,37 @@ fn killed_backups_leave_a_checkable_repository() {
     repository.init().unwrap();
     let location = repository_path.display().to_string();
     let executable = std::env::current_exe().unwrap();
-    let mut interrupted = 0;
-    for run in 0..20u64 {
-        // New data each run, so every backup has packs to write when it is killed.
-        std::fs::write(
-            source.join(format!("file-{run}.bin")),
-            pseudo_random(run, 3 * 1024 * 1024),
-        )
-        .unwrap();
-        let mut child = Command::new(&executable)
+    let backup_child = || {
+        Command::new(&executable)
             .args(["--exact", "crash::backup_child", "--ignored", "--nocapture"])
             .env(REPOSITORY_VARIABLE, &repository_path)
             .env(SOURCE_VARIABLE, &source)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap();
-        // Kill points spread from just after start to well into the backup.
-        std::thread::sleep(Duration::from_millis(20 + (run * 137) % 900));
+            .unwrap()
+    };
+    let new_data = |run: u64| {
+        // New data each run, so every backup has packs to write when it is killed.
+        std::fs::write(
+            source.join(format!("file-{run}.bin")),
+            pseudo_random(run, 3 * 1024 * 1024),
+        )
+        .unwrap();
+    };
+    // How long one such backup takes here, start to end: the kill points are spread over
+    // it, so that a fast machine does not finish most backups before they are killed.
+    new_data(100);
+    let started = std::time::Instant::now();
+    let status = backup_child().wait().unwrap();
+    assert!(status.success(), "an uninterrupted backup succeeds");
+    let whole = started.elapsed();
+    let mut interrupted = 0;
+    for run in 0..20u64 {
+        new_data(run);
+        let mut child = backup_child();
+        // Kill points from 5% to 95% of a whole backup.
+        std::thread::sleep(whole * (5 + (run * 37) % 91) as u32 / 100);
         if child.try_wait().unwrap().is_none() {
             interrupted += 1;
         }
