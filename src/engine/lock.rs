@@ -300,6 +300,10 @@ impl RepositoryLock {
             repository: self.repository.clone(),
             cause,
         };
+        // The file first, under the refresher's mutex: a refresh in flight ends before, and
+        // what it concluded is read below.
+        let held = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let removed_now = matches!(held.store.read(&format!("locks/{}", held.name)), Ok(None));
         if let Some(cause) = self
             .health
             .lost
@@ -308,6 +312,9 @@ impl RepositoryLock {
             .clone()
         {
             return Err(lost(cause));
+        }
+        if removed_now {
+            return Err(lost(removed(&held.name)));
         }
         let since = self
             .health
@@ -320,11 +327,6 @@ impl RepositoryLock {
                 "it was not refreshed for {} s, so other processes may have taken it for stale",
                 since.as_secs()
             )));
-        }
-        // Removed since the last refresh? The refresher looks only every few minutes.
-        let held = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Ok(None) = held.store.read(&format!("locks/{}", held.name)) {
-            return Err(lost(removed(&held.name)));
         }
         Ok(())
     }

@@ -147,7 +147,11 @@ pub fn run(command: &ExecutorCommand, global: &GlobalArgs) -> anyhow::Result<Exi
                 // The Job was deleted (a timeout, a lost session) or its pod evicted. As pid 1
                 // the process would ignore SIGTERM and be killed later, leaving its
                 // repository locks to block others for half an hour.
-                let released = kubestash::engine::lock::release_held_locks();
+                // On a plain thread: a remote store's blocking calls may not run on the
+                // async runtime.
+                let released = std::thread::spawn(kubestash::engine::lock::release_held_locks)
+                    .join()
+                    .unwrap_or(0);
                 eprintln!("terminated: {released} repository lock(s) released");
                 std::process::exit(143)
             }
