@@ -116,25 +116,25 @@ where
         .await?)
 }
 
-/// Merges `status` into the object's status only while the object is still at
-/// `resource_version` (the server checks it); `Ok(None)` when it changed meanwhile, so a
-/// decision made on what was read is not written over what another writer (an executor)
+/// Merges `status` into `read`'s status only while the object is still as it was read
+/// (its resourceVersion, which the server checks); `Ok(None)` when it changed meanwhile, so
+/// a decision made on what was read is not written over what another writer (an executor)
 /// recorded since.
-pub async fn patch_status_at<K>(
-    api: &Api<K>,
-    name: &str,
-    resource_version: &str,
-    status: Value,
-) -> Result<Option<K>>
+pub async fn patch_status_at<K>(api: &Api<K>, read: &K, status: Value) -> Result<Option<K>>
 where
-    K: Clone + DeserializeOwned + std::fmt::Debug,
+    K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
 {
+    let name = read.meta().name.clone().unwrap_or_default();
+    let version =
+        read.meta().resource_version.clone().ok_or_else(|| {
+            crate::Error::msg(format!("`{name}` was read without a resourceVersion"))
+        })?;
     let patch = serde_json::json!({
-        "metadata": {"resourceVersion": resource_version},
+        "metadata": {"resourceVersion": version},
         "status": status,
     });
     match api
-        .patch_status(name, &PatchParams::default(), &Patch::Merge(patch))
+        .patch_status(&name, &PatchParams::default(), &Patch::Merge(patch))
         .await
     {
         Ok(object) => Ok(Some(object)),
@@ -142,6 +142,10 @@ where
         Err(error) => Err(error.into()),
     }
 }
+
+/// How often a guarded write is re-decided on a fresh read before giving up with an error
+/// (the reconcile then runs again).
+pub const GUARDED_TRIES: usize = 5;
 
 /// The conditions the server holds now (a reconcile's copy may be behind its own writes).
 pub async fn fresh_conditions<K>(api: &Api<K>, name: &str) -> Result<Vec<Condition>>

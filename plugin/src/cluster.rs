@@ -140,16 +140,13 @@ mod tests {
             .create(&PostParams::default(), &namespace)
             .await
             .unwrap();
-        let version = read.resource_version().unwrap();
         let mark =
             |kind: &str| serde_json::json!({"conditions": [{"type": kind, "status": "True"}]});
-        let first = patch_status_at(&api, "guarded", &version, mark("First"))
+        let first = patch_status_at(&api, &read, mark("First"))
             .await
             .unwrap()
             .expect("written over the version read");
-        let second = patch_status_at(&api, "guarded", &version, mark("Second"))
-            .await
-            .unwrap();
+        let second = patch_status_at(&api, &read, mark("Second")).await.unwrap();
         assert!(second.is_none(), "written over a change: {second:?}");
         let now = api.get("guarded").await.unwrap();
         assert_eq!(now.resource_version(), first.resource_version());

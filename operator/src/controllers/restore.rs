@@ -16,7 +16,9 @@ use kube::{Api, ResourceExt};
 use kubestash::api::addons::{Addon, Function};
 use kubestash::api::common::TypedObjectReference;
 use kubestash::api::core::restore_session::{RestorePhase, LATEST_SNAPSHOT};
-use kubestash::api::core::{BackupBatch, BackupConfiguration, RestoreSession};
+use kubestash::api::core::{
+    BackupBatch, BackupConfiguration, ComponentRestoreStatus, RestoreSession,
+};
 use kubestash::api::storage::{Repository, Snapshot, SnapshotPhase};
 use kubestash::naming;
 use kubestash::object::Object;
@@ -645,6 +647,49 @@ async fn plan_and_create(run: &Run, snapshot: &Snapshot, source_namespace: &str)
     Ok(Action::requeue(Duration::from_secs(5)))
 }
 
+/// Whether a component has not recorded its end.
+fn unfinished(status: &ComponentRestoreStatus) -> bool {
+    !matches!(
+        status.phase,
+        Some(RestorePhase::Succeeded) | Some(RestorePhase::Failed)
+    )
+}
+
+/// Marks Failed with `message` every component `chosen` picks, over a fresh read of the
+/// restore and only while it is as read: a component whose executor recorded its end
+/// meanwhile keeps it.
+async fn fail_components(
+    run: &Run,
+    chosen: impl Fn(&str, &ComponentRestoreStatus) -> bool,
+    message: &str,
+) -> Result<()> {
+    for _ in 0..util::GUARDED_TRIES {
+        let fresh = run.api.get_status(&run.name).await?;
+        let mut patch = serde_json::Map::new();
+        for (component, status) in fresh
+            .status
+            .as_ref()
+            .and_then(|status| status.components.clone())
+            .unwrap_or_default()
+        {
+            if chosen(&component, &status) {
+                patch.insert(component, json!({"phase": "Failed", "error": message}));
+            }
+        }
+        if patch.is_empty()
+            || util::patch_status_at(&run.api, &fresh, json!({"components": patch}))
+                .await?
+                .is_some()
+        {
+            return Ok(());
+        }
+    }
+    Err(crate::Error::msg(format!(
+        "restore `{}` kept changing while its components were failed",
+        run.name
+    )))
+}
+
 /// Ends a restore early: the Jobs of components that did not finish are deleted and those
 /// components fail with `message` (what finished stays Succeeded), the post-restore hooks
 /// run, and the restore fails with `reason`.
@@ -667,33 +712,7 @@ async fn abort(run: &Run, reason: &str, message: String) -> Result<Action> {
             )
             .await;
     }
-    // Read afresh and written only over that reading: a component whose executor recorded
-    // its end meanwhile keeps it.
-    for _ in 0..5 {
-        let fresh = run.api.get_status(&run.name).await?;
-        let mut patch = serde_json::Map::new();
-        for (component, status) in fresh
-            .status
-            .as_ref()
-            .and_then(|status| status.components.clone())
-            .unwrap_or_default()
-        {
-            if !matches!(
-                status.phase,
-                Some(RestorePhase::Succeeded) | Some(RestorePhase::Failed)
-            ) {
-                patch.insert(component, json!({"phase": "Failed", "error": message}));
-            }
-        }
-        let version = fresh.resource_version().unwrap_or_default();
-        if patch.is_empty()
-            || util::patch_status_at(&run.api, &run.name, &version, json!({"components": patch}))
-                .await?
-                .is_some()
-        {
-            break;
-        }
-    }
+    fail_components(run, |_, status| unfinished(status), &message).await?;
     let message = match run.hooks(true, Some(&message)).await? {
         Some(hook_error) => format!("{message}; post-restore {hook_error}"),
         None => message,
@@ -783,10 +802,11 @@ async fn progress(run: &Run) -> Result<Action> {
         if let Some(failure) = failure {
             let message = recorded.error.clone().unwrap_or(failure);
             if recorded.phase != Some(RestorePhase::Failed) {
-                util::patch_status(
-                    &run.api,
-                    &run.name,
-                    json!({"components": {component: {"phase": "Failed", "error": message}}}),
+                // Not over an end its executor recorded as the Job finished.
+                fail_components(
+                    run,
+                    |name, status| name == component.as_str() && unfinished(status),
+                    &message,
                 )
                 .await?;
             }

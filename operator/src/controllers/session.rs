@@ -1047,7 +1047,8 @@ async fn fail_component(run: &Run, session: &InvokerSession, key: &str, error: &
         }
         // Guarded by the version read: an executor that recorded the component's end since
         // (its Job ran into the deadline as it finished) keeps what it wrote.
-        for _ in 0..5 {
+        let mut written = false;
+        for _ in 0..util::GUARDED_TRIES {
             let current = snapshot
                 .status
                 .as_ref()
@@ -1058,17 +1059,24 @@ async fn fail_component(run: &Run, session: &InvokerSession, key: &str, error: &
                 current,
                 Some(SnapshotPhase::Succeeded) | Some(SnapshotPhase::Failed)
             ) {
+                written = true;
                 break;
             }
             let failed = json!({"components": {component: {"phase": "Failed", "error": error}}});
-            let version = snapshot.resource_version().unwrap_or_default();
-            if util::patch_status_at(&api, &snapshot.name_any(), &version, failed)
+            if util::patch_status_at(&api, &snapshot, failed)
                 .await?
                 .is_some()
             {
+                written = true;
                 break;
             }
             snapshot = api.get(&snapshot.name_any()).await?;
+        }
+        if !written {
+            return Err(crate::Error::msg(format!(
+                "snapshot `{}` kept changing while component `{component}` was failed",
+                snapshot.name_any()
+            )));
         }
     }
     Ok(())
