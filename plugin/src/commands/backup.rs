@@ -449,13 +449,12 @@ async fn wait_all(
                 }
                 // An API server blip is not the backup's outcome: ask again until the deadline.
                 Err(error) if Instant::now() < deadline => {
-                    if let Some(bar) = &bar {
-                        bar.suspend(|| eprintln!("warning: reading BackupSession {namespace}/{name}: {error}; retrying"));
-                    } else {
-                        eprintln!(
+                    say(
+                        &bar,
+                        &format!(
                             "warning: reading BackupSession {namespace}/{name}: {error}; retrying"
-                        );
-                    }
+                        ),
+                    );
                     done = false;
                     complete = false;
                     break;
@@ -495,10 +494,7 @@ async fn wait_all(
                     ),
                 };
                 if !message.is_empty() {
-                    match &bar {
-                        Some(bar) => bar.suspend(|| eprintln!("{message}")),
-                        None => eprintln!("{message}"),
-                    }
+                    say(&bar, &message);
                 }
             }
             if retried_later {
@@ -515,10 +511,7 @@ async fn wait_all(
                             "BackupSession {namespace}/{name} Failed: {}; following its retry {retry}",
                             result.reason.clone().unwrap_or_default()
                         );
-                        match &bar {
-                            Some(bar) => bar.suspend(|| eprintln!("{message}")),
-                            None => eprintln!("{message}"),
-                        }
+                        say(&bar, &message);
                         // Reported as it stands if the wait runs out before the retry is read.
                         results.push(result);
                         *name = retry;
@@ -531,10 +524,7 @@ async fn wait_all(
                         let message = format!(
                             "warning: looking for the retry of BackupSession {namespace}/{name}: {error}; retrying"
                         );
-                        match &bar {
-                            Some(bar) => bar.suspend(|| eprintln!("{message}")),
-                            None => eprintln!("{message}"),
-                        }
+                        say(&bar, &message);
                     }
                     Err(error) => {
                         if let Some(bar) = &bar {
@@ -615,6 +605,14 @@ async fn wait_all(
             return Ok(true);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// Prints a line on stderr, above the progress bar when there is one.
+fn say(bar: &Option<ProgressBar>, message: &str) {
+    match bar {
+        Some(bar) => bar.suspend(|| eprintln!("{message}")),
+        None => eprintln!("{message}"),
     }
 }
 
