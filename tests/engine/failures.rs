@@ -154,41 +154,7 @@ fn a_backup_whose_lock_is_removed_meanwhile_fails_and_leaves_no_snapshot() {
     };
     let repository = ComponentRepository::new(location.clone(), PASSWORD);
     repository.init().unwrap();
-    /// A stream that, half way, has every lock removed, as `restic unlock --remove-all`
-    /// run elsewhere would.
-    struct Unlocking {
-        location: Location,
-        left: usize,
-        removed: usize,
-    }
-    impl std::io::Read for Unlocking {
-        fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-            if self.left == 1 << 20 {
-                self.removed = lock::remove_all_locks(&self.location).unwrap();
-                assert_eq!(self.removed, 1, "our backup's lock");
-            }
-            let count = buffer.len().min(self.left).min(64 * 1024);
-            buffer[..count].fill(7);
-            self.left -= count;
-            Ok(count)
-        }
-    }
-    let stream = Unlocking {
-        location: location.clone(),
-        left: 2 << 20,
-        removed: 0,
-    };
-    let error = repository
-        .backup_stream(stream, "dump.sql", None, &[])
-        .unwrap_err();
-    assert!(matches!(error, EngineError::LockLost { .. }), "{error}");
-    let text = error.to_string();
-    assert!(text.contains(&location.describe()), "{text}");
-    assert!(text.contains("removed by another process"), "{text}");
-    assert!(
-        repository.snapshots(&[]).unwrap().is_empty(),
-        "the snapshot written without a lock is forgotten"
-    );
+    crate::a_lost_lock_fails_the_backup(&repository, &location);
     // The repository is usable afterwards.
     let source = workspace.path("source");
     make_tree(&source);

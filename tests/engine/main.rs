@@ -15,6 +15,49 @@ use std::process::Command;
 /// The password of every test repository.
 pub const PASSWORD: &str = "correct-horse-battery-staple";
 
+/// Backs up a stream that, half way, has every lock of `location` removed, as
+/// `restic unlock --remove-all` run elsewhere would: the backup fails with `LockLost` naming
+/// the repository and leaves no snapshot.
+pub fn a_lost_lock_fails_the_backup(
+    repository: &kubestash::engine::ComponentRepository,
+    location: &kubestash::engine::Location,
+) {
+    struct Unlocking {
+        location: kubestash::engine::Location,
+        left: usize,
+    }
+    impl std::io::Read for Unlocking {
+        fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+            if self.left == 1 << 20 {
+                let removed = kubestash::engine::lock::remove_all_locks(&self.location).unwrap();
+                assert_eq!(removed, 1, "our backup's lock");
+            }
+            let count = buffer.len().min(self.left).min(64 * 1024);
+            buffer[..count].fill(7);
+            self.left -= count;
+            Ok(count)
+        }
+    }
+    let stream = Unlocking {
+        location: location.clone(),
+        left: 2 << 20,
+    };
+    let error = repository
+        .backup_stream(stream, "dump.sql", None, &[])
+        .unwrap_err();
+    assert!(
+        matches!(error, kubestash::engine::EngineError::LockLost { .. }),
+        "{error}"
+    );
+    let text = error.to_string();
+    assert!(text.contains(&location.describe()), "{text}");
+    assert!(text.contains("removed by another process"), "{text}");
+    assert!(
+        repository.snapshots(&[]).unwrap().is_empty(),
+        "the snapshot written without a lock is forgotten"
+    );
+}
+
 /// Deterministic pseudo-random bytes (xorshift), so test data needs no extra crate.
 pub fn pseudo_random(seed: u64, length: usize) -> Vec<u8> {
     let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

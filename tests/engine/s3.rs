@@ -347,6 +347,23 @@ fn a_backup_on_s3_is_readable_by_restic() {
 }
 
 #[test]
+fn a_lost_lock_on_s3_fails_the_backup_and_leaves_no_snapshot() {
+    let endpoint = endpoint();
+    let secret = credentials();
+    let location = Location::from_storage(
+        "s3-bucket",
+        &storage(&endpoint, BUCKET, &unique_prefix("lost-lock")),
+        Some(&secret),
+        None,
+    )
+    .unwrap()
+    .join("shop/orders/repository/v1/nightly/dump");
+    let repository = ComponentRepository::new(location.clone(), PASSWORD);
+    repository.init().unwrap();
+    crate::a_lost_lock_fails_the_backup(&repository, &location);
+}
+
+#[test]
 fn s3_failures_are_typed_errors() {
     let endpoint = endpoint();
     let secret = credentials();
