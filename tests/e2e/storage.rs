@@ -38,6 +38,41 @@ fn plugin_env(sandbox: &RunningSandbox, args: &[&str], env: &[(&str, &str)]) -> 
     Run::from_output(command.output().unwrap())
 }
 
+/// `storage setup NAME` of an S3 storage in the test server's `kubestash-e2e` bucket under
+/// `prefix`, with the test server's keys from the environment (plus `env`) and `extra` flags.
+fn setup_s3(
+    sandbox: &RunningSandbox,
+    name: &str,
+    endpoint: &str,
+    prefix: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
+    let mut args = vec![
+        "storage",
+        "setup",
+        name,
+        "-n",
+        "backups",
+        "--provider",
+        "s3",
+        "--endpoint",
+        endpoint,
+        "--bucket",
+        "kubestash-e2e",
+        "--prefix",
+        prefix,
+        "--secret-from-env",
+    ];
+    args.extend_from_slice(extra);
+    let mut environment = vec![
+        ("AWS_ACCESS_KEY_ID", "testkey"),
+        ("AWS_SECRET_ACCESS_KEY", "testsecret"),
+    ];
+    environment.extend_from_slice(env);
+    plugin_env(sandbox, &args, &environment)
+}
+
 fn exists(sandbox: &RunningSandbox, kind: &str, name: &str) -> bool {
     sandbox
         .kubectl(&["get", kind, name, "-n", "backups"])
@@ -56,31 +91,10 @@ fn setup_on_an_s3_endpoint_with_its_own_ca_needs_the_ca_and_rolls_back_without_i
     };
     let sandbox = sandbox_with_crds();
     let prefix = format!("storage-tls-e2e/{}", std::process::id());
-    let credentials = [
-        ("AWS_ACCESS_KEY_ID", "testkey"),
-        ("AWS_SECRET_ACCESS_KEY", "testsecret"),
-    ];
     let setup = |name: &str, extra: &[&str]| {
-        let mut args = vec![
-            "storage",
-            "setup",
-            name,
-            "-n",
-            "backups",
-            "--provider",
-            "s3",
-            "--endpoint",
-            &endpoint,
-            "--bucket",
-            "kubestash-e2e",
-            "--prefix",
-            &prefix,
-            "--secret-from-env",
-            "--timeout",
-            "60s",
-        ];
-        args.extend_from_slice(extra);
-        plugin_env(&sandbox, &args, &credentials)
+        let mut flags = vec!["--timeout", "60s"];
+        flags.extend_from_slice(extra);
+        setup_s3(&sandbox, name, &endpoint, &prefix, &flags, &[])
     };
     // Without the CA the storage never becomes Ready; the command says why and removes what
     // it created.
@@ -105,33 +119,13 @@ fn setup_from_flags_on_s3_creates_the_secret_waits_for_ready_and_checks_the_buck
     };
     let sandbox = sandbox_with_crds();
     let prefix = format!("storage-e2e/{}", std::process::id());
-    let credentials = [
-        ("AWS_ACCESS_KEY_ID", "testkey"),
-        ("AWS_SECRET_ACCESS_KEY", "testsecret"),
-    ];
-    let setup = plugin_env(
+    let setup = setup_s3(
         &sandbox,
-        &[
-            "storage",
-            "setup",
-            "s3-store",
-            "-n",
-            "backups",
-            "--provider",
-            "s3",
-            "--endpoint",
-            &endpoint,
-            "--bucket",
-            "kubestash-e2e",
-            "--prefix",
-            &prefix,
-            "--secret-from-env",
-            "--usage-policy",
-            "All",
-            "-o",
-            "json",
-        ],
-        &credentials,
+        "s3-store",
+        &endpoint,
+        &prefix,
+        &["--usage-policy", "All", "-o", "json"],
+        &[],
     );
     assert_eq!(setup.code, 0, "{}", setup.stderr);
     let result: Value = serde_json::from_str(&setup.stdout).unwrap();
@@ -216,31 +210,13 @@ fn a_ready_cloud_storage_this_machine_cannot_reach_is_kept_with_a_warning() {
     let _operator = crate::operator::Operator::start(&sandbox);
     let prefix = format!("storage-e2e/{}-in-cluster", std::process::id());
     let dead_proxy = "http://127.0.0.1:9";
-    let run = plugin_env(
+    let run = setup_s3(
         &sandbox,
+        "in-cluster",
+        &endpoint,
+        &prefix,
+        &["--timeout", "60s", "-o", "json"],
         &[
-            "storage",
-            "setup",
-            "in-cluster",
-            "-n",
-            "backups",
-            "--provider",
-            "s3",
-            "--endpoint",
-            &endpoint,
-            "--bucket",
-            "kubestash-e2e",
-            "--prefix",
-            &prefix,
-            "--secret-from-env",
-            "--timeout",
-            "60s",
-            "-o",
-            "json",
-        ],
-        &[
-            ("AWS_ACCESS_KEY_ID", "testkey"),
-            ("AWS_SECRET_ACCESS_KEY", "testsecret"),
             ("HTTP_PROXY", dead_proxy),
             ("http_proxy", dead_proxy),
             ("NO_PROXY", ""),
