@@ -384,6 +384,86 @@ fn we_read_and_extend_what_restic_writes() {
     assert!(restic(&location, &["check", "--read-data"], &[]).contains("no errors were found"));
 }
 
+/// Hands out at most `step` bytes per read, as a pipe does.
+struct Trickle<R> {
+    inner: R,
+    step: usize,
+}
+
+impl<R: std::io::Read> std::io::Read for Trickle<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        let step = buffer.len().min(self.step);
+        self.inner.read(&mut buffer[..step])
+    }
+}
+
+/// The data blobs `restic list blobs` shows.
+fn data_blobs(location: &str) -> std::collections::BTreeSet<String> {
+    restic(location, &["list", "blobs"], &[])
+        .lines()
+        .filter_map(|line| line.strip_prefix("data "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Our chunker (vendor/rustic_core, patched) must cut exactly where restic cuts: restic backs
+/// up files whose chunk ends land everywhere the search treats apart (random data, zero runs
+/// that end a chunk at its minimum size, a pattern without any boundary that is cut at the
+/// 8 MiB maximum, inputs that end just before, at and after the minimum), then we back up
+/// the same files and the same bytes as a trickling stream, and no new data blob appears.
+#[test]
+fn our_chunk_boundaries_are_restics() {
+    const KIB: usize = 1024;
+    let workspace = Workspace::new();
+    let source = workspace.path("source");
+    std::fs::create_dir_all(&source).unwrap();
+    let mut mixed = pseudo_random(7, 3 * 1024 * KIB);
+    mixed.extend(std::iter::repeat_n(0u8, 1536 * KIB));
+    mixed.extend((0..17 * 1024 * KIB).map(|index| (index * 7 % 251) as u8));
+    mixed.extend(pseudo_random(8, 5 * 1024 * KIB + 333));
+    std::fs::write(source.join("mixed.bin"), &mixed).unwrap();
+    for (seed, length) in [511, 512, 513]
+        .iter()
+        .map(|k| k * KIB)
+        .chain([512 * KIB + 63, 512 * KIB + 64, 512 * KIB + 65, 600 * KIB])
+        .enumerate()
+    {
+        std::fs::write(
+            source.join(format!("edge-{length}.bin")),
+            pseudo_random(100 + seed as u64, length),
+        )
+        .unwrap();
+    }
+    let location = workspace.path("repository").display().to_string();
+    restic(&location, &["init"], &[]);
+    restic(&location, &["backup", source.to_str().unwrap()], &[]);
+    let restics = data_blobs(&location);
+    assert!(restics.len() > 15, "{} data blobs", restics.len());
+
+    let repository = repository(&workspace);
+    repository
+        .backup(&BackupRequest {
+            paths: vec![source.clone()],
+            ..BackupRequest::default()
+        })
+        .unwrap();
+    repository
+        .backup_stream(
+            Trickle {
+                inner: Cursor::new(mixed),
+                step: 1000,
+            },
+            "mixed.bin",
+            Some("stream"),
+            &[],
+        )
+        .unwrap();
+    let after = data_blobs(&location);
+    let new: Vec<_> = after.difference(&restics).collect();
+    assert!(new.is_empty(), "blobs restic did not cut: {new:?}");
+    assert!(restic(&location, &["check", "--read-data"], &[]).contains("no errors were found"));
+}
+
 #[test]
 fn forget_and_prune_leave_a_consistent_repository() {
     let workspace = Workspace::new();

@@ -131,6 +131,15 @@ impl Rabin64 {
         }
     }
 
+    /// The out table, the mod table and the polynom shift that `slide` uses.
+    ///
+    /// Patched in kubectl-kubestash: rustic_core's chunker (also patched) slides several
+    /// hashes over its buffer at once with these, instead of calling `slide` byte by byte.
+    #[must_use]
+    pub fn tables(&self) -> (&[Polynom64; 256], &[Polynom64; 256], i32) {
+        (&self.out_table, &self.mod_table, self.polynom_shift)
+    }
+
     #[cfg(test)]
     pub(crate) fn hash_block(&mut self, bytes: &[u8], mod_polynom: Polynom64) {
         for v in bytes {
