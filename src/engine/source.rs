@@ -154,24 +154,21 @@ pub(crate) struct RecordingSource {
     pub(crate) log: UnreadableLog,
 }
 
-/// A local file, opened when the archiver reads it, through a read buffer: the chunker
-/// reads 4 KiB at a time, one system call each without it.
+/// A local file, opened when the archiver reads it. No read buffer: the chunker
+/// (`vendor/rustic_core`) reads at least 128 KiB at a time into the chunk itself.
 pub(crate) struct RecordingOpen {
     inner: <LocalSource as ReadSource>::Open,
     path: PathBuf,
     log: UnreadableLog,
 }
 
-/// Bytes read from a file at once.
-const READ_BUFFER: usize = 256 * 1024;
-
 impl ReadSourceOpen for RecordingOpen {
-    type Reader = FailureRecorder<std::io::BufReader<std::fs::File>>;
+    type Reader = FailureRecorder<std::fs::File>;
 
     fn open(self) -> RusticResult<Self::Reader> {
         match self.inner.open() {
             Ok(file) => Ok(FailureRecorder {
-                inner: std::io::BufReader::with_capacity(READ_BUFFER, file),
+                inner: file,
                 path: self.path,
                 log: self.log,
                 failed: false,

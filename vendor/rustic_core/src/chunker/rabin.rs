@@ -201,6 +201,11 @@ impl<R: Read + Send> ChunkIter<R> {
             vec.truncate(cut);
             self.leftover = next;
         }
+        // The buffer grew by doubling: hand on no more than the chunk needs (glibc shrinks in
+        // place), since many chunks wait in the backup pipeline at once.
+        if vec.capacity() - vec.len() > vec.len() / 8 {
+            vec.shrink_to_fit();
+        }
         self.size_hint = self.size_hint.saturating_sub(vec.len()); // size_hint can be too small!
         Ok(Some(vec))
     }
