@@ -384,14 +384,33 @@ fn we_read_and_extend_what_restic_writes() {
     assert!(restic(&location, &["check", "--read-data"], &[]).contains("no errors were found"));
 }
 
-/// Hands out at most `step` bytes per read, as a pipe does.
+/// Hands out at most `step` bytes per read, as a pipe does, and with `interrupt` an
+/// `Interrupted` error before every read that returns bytes.
 struct Trickle<R> {
     inner: R,
     step: usize,
+    interrupt: bool,
+    interrupted: bool,
+}
+
+impl<R> Trickle<R> {
+    fn new(inner: R, step: usize, interrupt: bool) -> Self {
+        Self {
+            inner,
+            step,
+            interrupt,
+            interrupted: false,
+        }
+    }
 }
 
 impl<R: std::io::Read> std::io::Read for Trickle<R> {
     fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+        if self.interrupt && !self.interrupted {
+            self.interrupted = true;
+            return Err(std::io::ErrorKind::Interrupted.into());
+        }
+        self.interrupted = false;
         let step = buffer.len().min(self.step);
         self.inner.read(&mut buffer[..step])
     }
@@ -406,28 +425,62 @@ fn data_blobs(location: &str) -> std::collections::BTreeSet<String> {
         .collect()
 }
 
-/// Our chunker (vendor/rustic_core, patched) must cut exactly where restic cuts: restic backs
-/// up files whose chunk ends land everywhere the search treats apart (random data, zero runs
-/// that end a chunk at its minimum size, a pattern without any boundary that is cut at the
-/// 8 MiB maximum, inputs that end just before, at and after the minimum), then we back up
-/// the same files and the same bytes as a trickling stream, and no new data blob appears.
+const KIB: usize = 1024;
+/// restic's minimum chunk size.
+const MIN_CHUNK: usize = 512 * KIB;
+
+/// Chunks that end where we choose: the Rabin hash of 64 zero bytes is zero, so a chunk of
+/// random bytes that ends in 64 zeros ends right after them. The ends land 1 to 400,000 bytes
+/// past the minimum size: within the first 64 (where rustic_core 0.13.0 cut elsewhere than
+/// restic), around 4 KiB (where our search starts using several lanes), around the 32 and
+/// 128 KiB of its lanes and blocks, and at pseudo-random places.
+fn chunks_ending_where_chosen() -> Vec<u8> {
+    let chosen = [
+        1, 2, 62, 63, 64, 65, 66, 127, 128, 129, 4095, 4096, 4097, 4160, 4161, 32_831, 32_832,
+        32_833, 65_600, 131_071, 131_072, 131_073, 131_135, 131_136, 131_137,
+    ];
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let scattered = (0..25).map(|_| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        1 + (state >> 33) as usize % 400_000
+    });
+    let mut data = Vec::new();
+    for (index, past_minimum) in chosen.into_iter().chain(scattered).enumerate() {
+        data.extend(pseudo_random(
+            1000 + index as u64,
+            MIN_CHUNK + past_minimum - 64,
+        ));
+        data.extend(std::iter::repeat_n(0u8, 64));
+    }
+    data.extend(pseudo_random(999, 100 * KIB));
+    data
+}
+
+/// Our chunker (vendor/rustic_core, patched) must cut exactly where restic cuts. restic
+/// backs up files whose chunk ends land everywhere our search treats apart: chunks ending
+/// where chosen (above), random data, zero runs that end a chunk at its minimum size, a
+/// pattern without any boundary that is cut at the 8 MiB maximum, and files that end before,
+/// at and just after the minimum size. Then we back up a copy of those files (read in full,
+/// restic's snapshot is no parent of it) and the same bytes as streams that arrive in small
+/// reads with interruptions; no new data blob may appear.
 #[test]
 fn our_chunk_boundaries_are_restics() {
-    const KIB: usize = 1024;
     let workspace = Workspace::new();
     let source = workspace.path("source");
     std::fs::create_dir_all(&source).unwrap();
+    let chosen = chunks_ending_where_chosen();
+    std::fs::write(source.join("chosen.bin"), &chosen).unwrap();
     let mut mixed = pseudo_random(7, 3 * 1024 * KIB);
     mixed.extend(std::iter::repeat_n(0u8, 1536 * KIB));
     mixed.extend((0..17 * 1024 * KIB).map(|index| (index * 7 % 251) as u8));
     mixed.extend(pseudo_random(8, 5 * 1024 * KIB + 333));
     std::fs::write(source.join("mixed.bin"), &mixed).unwrap();
-    for (seed, length) in [511, 512, 513]
-        .iter()
-        .map(|k| k * KIB)
-        .chain([512 * KIB + 63, 512 * KIB + 64, 512 * KIB + 65, 600 * KIB])
-        .enumerate()
-    {
+    let edges = [MIN_CHUNK - 1, MIN_CHUNK, MIN_CHUNK + 1, MIN_CHUNK + 63]
+        .into_iter()
+        .chain([MIN_CHUNK + 64, MIN_CHUNK + 65, 600 * KIB]);
+    for (seed, length) in edges.enumerate() {
         std::fs::write(
             source.join(format!("edge-{length}.bin")),
             pseudo_random(100 + seed as u64, length),
@@ -438,26 +491,34 @@ fn our_chunk_boundaries_are_restics() {
     restic(&location, &["init"], &[]);
     restic(&location, &["backup", source.to_str().unwrap()], &[]);
     let restics = data_blobs(&location);
-    assert!(restics.len() > 15, "{} data blobs", restics.len());
+    assert!(restics.len() > 60, "{} data blobs", restics.len());
 
+    let copy = workspace.path("copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    let mut total = 0;
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let entry = entry.unwrap();
+        total += std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+    }
     let repository = repository(&workspace);
-    repository
+    let summary = repository
         .backup(&BackupRequest {
-            paths: vec![source.clone()],
+            paths: vec![copy],
             ..BackupRequest::default()
         })
         .unwrap();
-    repository
-        .backup_stream(
-            Trickle {
-                inner: Cursor::new(mixed),
-                step: 1000,
-            },
-            "mixed.bin",
-            Some("stream"),
-            &[],
-        )
-        .unwrap();
+    assert_eq!(summary.bytes_processed, total, "every file was read");
+    for (name, bytes, step) in [("chosen.bin", chosen, 1000), ("mixed.bin", mixed, 70_000)] {
+        let summary = repository
+            .backup_stream(
+                Trickle::new(Cursor::new(bytes), step, true),
+                name,
+                Some("stream"),
+                &[],
+            )
+            .unwrap();
+        assert!(summary.bytes_processed > 0);
+    }
     let after = data_blobs(&location);
     let new: Vec<_> = after.difference(&restics).collect();
     assert!(new.is_empty(), "blobs restic did not cut: {new:?}");

@@ -76,8 +76,18 @@ pub trait DecryptReadBackend: ReadBackend + Clone + 'static {
         let mut data = self.decrypt(data)?;
         if let Some(length) = uncompressed_length {
             // Patched in kubectl-kubestash: one call into a buffer of the known length, not
-            // zstd's stream copied through a stack buffer into a growing one.
-            data = zstd::bulk::decompress(&data, length.get() as usize).map_err(|err| {
+            // zstd's stream copied through a stack buffer into a growing one, when the frame
+            // declares the length the index gives (so a wrong length in the index allocates
+            // no more than before). Other frames go through the stream as before.
+            let declared = zstd::zstd_safe::get_frame_content_size(&data)
+                .ok()
+                .flatten();
+            data = if declared == Some(u64::from(length.get())) {
+                zstd::bulk::decompress(&data, length.get() as usize)
+            } else {
+                decode_all(&*data)
+            }
+            .map_err(|err| {
                 RusticError::with_source(
                     ErrorKind::Internal,
                     "Failed to decode zstd compressed data. The data may be corrupted.",

@@ -1,7 +1,7 @@
 use std::io::Read;
 
 use rand::{RngExt, rng};
-use rustic_cdc::{Polynom, Polynom64, Rabin64, RollingHash64};
+use rustic_cdc::{Polynom, Polynom64, Rabin64};
 
 use crate::error::{ErrorKind, RusticError, RusticResult};
 
@@ -43,7 +43,7 @@ pub(crate) fn check_rabin_params(
 ///
 /// Patched in kubectl-kubestash (`PATCHED.md`): the boundary search reads ahead in blocks
 /// and slides several hashes over a block at once (`search`). The chunk boundaries are
-/// those of rustic_core 0.13.0 and restic.
+/// restic's; rustic_core 0.13.0's differed from them within 64 bytes past the minimum size.
 pub(crate) struct ChunkIter<R: Read + Send> {
     /// Bytes read past the last chunk's end: the start of the next chunk.
     leftover: Vec<u8>,
@@ -54,10 +54,8 @@ pub(crate) struct ChunkIter<R: Read + Send> {
     /// The split mask used to determine if a chunk is a chunk boundary.
     split_mask: u64,
 
-    /// The rolling hash.
-    rabin: Rabin64,
-
-    /// The rolling hash's tables, for the search.
+    /// The rolling hash's tables, for the search (patched in kubectl-kubestash: the
+    /// `Rabin64` itself is no longer kept).
     tables: search::Tables,
 
     /// The size hint is used to optimize memory allocation; this should be an upper bound on the size.
@@ -71,6 +69,9 @@ pub(crate) struct ChunkIter<R: Read + Send> {
 
     /// If the iterator is finished.
     finished: bool,
+
+    /// If the reader has ended (returned `Ok(0)`): it is not read again.
+    eof: bool,
 }
 
 impl<R: Read + Send> ChunkIter<R> {
@@ -90,12 +91,6 @@ impl<R: Read + Send> ChunkIter<R> {
         size_hint: usize,
     ) -> RusticResult<Self> {
         check_rabin_params(chunk_size, chunk_min_size, chunk_max_size)?;
-        if chunk_min_size < search::WINDOW {
-            return Err(RusticError::new(
-                ErrorKind::Unsupported,
-                "Chunk min size must be at least the rolling hash's window (64 bytes).",
-            ));
-        }
         let chunk_size: u64 = chunk_size.try_into().unwrap();
         let split_mask: u64 = chunk_size - 1;
         let (out, modulo, shift) = rabin.tables();
@@ -108,23 +103,23 @@ impl<R: Read + Send> ChunkIter<R> {
             leftover: Vec::new(),
             reader,
             split_mask,
-            rabin,
             tables,
             size_hint, // size hint is used to optimize memory allocation; this should be an upper bound on the size
             min_size: chunk_min_size,
             max_size: chunk_max_size,
             finished: false,
+            eof: false,
         })
     }
 
-    /// Reads until `vec` holds `upto` bytes or the reader ends.
+    /// Reads until `vec` holds `upto` bytes or the reader ends. Once it has ended, it is not
+    /// read again, as rustic_core 0.13.0 did not (a file appended to meanwhile ends there).
     fn fill(&mut self, vec: &mut Vec<u8>, upto: usize) -> RusticResult<()> {
         let wanted = upto.saturating_sub(vec.len());
-        if wanted == 0 {
+        if wanted == 0 || self.eof {
             return Ok(());
         }
-        vec.reserve(wanted);
-        _ = (&mut self.reader)
+        let read = (&mut self.reader)
             .take(wanted as u64)
             .read_to_end(vec)
             .map_err(|err| {
@@ -134,7 +129,19 @@ impl<R: Read + Send> ChunkIter<R> {
                     err,
                 )
             })?;
+        self.eof = read < wanted;
         Ok(())
+    }
+
+    /// `vec` as the next chunk. Its buffer grew by doubling, or was sized by a size hint that
+    /// can be too large: hand on no more than the chunk needs (glibc shrinks in place), since
+    /// many chunks wait in the backup pipeline at once.
+    fn hand_on(&mut self, mut vec: Vec<u8>) -> Vec<u8> {
+        if vec.capacity() - vec.len() > vec.len() / 8 {
+            vec.shrink_to_fit();
+        }
+        self.size_hint = self.size_hint.saturating_sub(vec.len()); // size_hint can be too small!
+        vec
     }
 
     /// The next chunk: up to the first length from `min_size` on whose last 64 bytes hash to
@@ -147,50 +154,45 @@ impl<R: Read + Send> ChunkIter<R> {
         self.fill(&mut vec, self.min_size)?;
         if vec.len() < self.min_size {
             self.finished = true;
-            return Ok((!vec.is_empty()).then_some(vec));
+            return Ok((!vec.is_empty()).then(|| self.hand_on(vec)));
+        }
+        if self.min_size < search::WINDOW {
+            // rustic_core 0.13.0 panicked here.
+            return Err(RusticError::new(
+                ErrorKind::Unsupported,
+                "Chunk min size must be at least the rolling hash's window (64 bytes).",
+            ));
         }
 
-        // As rustic_core 0.13.0 does, and so restic: the hash at `min_size` is that of the 63
-        // bytes before its last byte, and the last byte never enters the hash. The next 64
-        // slides go through `Rabin64` to keep that quirk; from then on the window holds
-        // exactly the 64 bytes before the candidate end, which `search` reads from `vec`.
-        _ = self.rabin.reset_and_prefill_window(
-            &mut vec[self.min_size - search::WINDOW..self.min_size]
-                .iter()
-                .copied(),
+        // As restic does: the hash at every candidate end is that of the 64 bytes before it.
+        // rustic_core 0.13.0 started from the 63 bytes before the minimum size's last byte,
+        // which never entered the hash, so its ends within 64 bytes of the minimum size were
+        // not restic's.
+        let mut hash = search::fingerprint(
+            &self.tables,
+            &vec[self.min_size - search::WINDOW..self.min_size],
         );
-        let mut warm_up = search::WINDOW;
         let mut end = self.min_size;
         let cut = loop {
-            if end >= self.max_size || self.rabin.hash & self.split_mask == 0 {
+            if end >= self.max_size || hash & self.split_mask == 0 {
                 break end;
             }
             if end == vec.len() {
                 let upto = (end + search::READ_AHEAD).min(self.max_size);
+                if !self.eof {
+                    vec.reserve(upto - end);
+                }
                 self.fill(&mut vec, upto)?;
                 if end == vec.len() {
                     self.finished = true;
                     break end;
                 }
             }
-            if warm_up > 0 {
-                self.rabin.slide(vec[end]);
-                end += 1;
-                warm_up -= 1;
-                continue;
-            }
             let to = vec.len().min(self.max_size);
-            match search::first_boundary(
-                &self.tables,
-                &vec,
-                end,
-                to,
-                self.rabin.hash,
-                self.split_mask,
-            ) {
+            match search::first_boundary(&self.tables, &vec, end, to, hash, self.split_mask) {
                 Ok(boundary) => break boundary,
-                Err(hash) => {
-                    self.rabin.hash = hash;
+                Err(at_end) => {
+                    hash = at_end;
                     end = to;
                 }
             }
@@ -201,13 +203,7 @@ impl<R: Read + Send> ChunkIter<R> {
             vec.truncate(cut);
             self.leftover = next;
         }
-        // The buffer grew by doubling: hand on no more than the chunk needs (glibc shrinks in
-        // place), since many chunks wait in the backup pipeline at once.
-        if vec.capacity() - vec.len() > vec.len() / 8 {
-            vec.shrink_to_fit();
-        }
-        self.size_hint = self.size_hint.saturating_sub(vec.len()); // size_hint can be too small!
-        Ok(Some(vec))
+        Ok(Some(self.hand_on(vec)))
     }
 }
 
@@ -256,7 +252,7 @@ mod search {
     }
 
     /// The hash of a window holding `bytes` (64 of them).
-    fn fingerprint(tables: &Tables, bytes: &[u8]) -> u64 {
+    pub(super) fn fingerprint(tables: &Tables, bytes: &[u8]) -> u64 {
         bytes
             .iter()
             .fold(0, |hash, &byte| slide(tables, hash, 0, byte))
