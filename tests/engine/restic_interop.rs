@@ -385,12 +385,14 @@ fn we_read_and_extend_what_restic_writes() {
 }
 
 /// Hands out at most `step` bytes per read, as a pipe does, and with `interrupt` an
-/// `Interrupted` error before every read that returns bytes.
+/// `Interrupted` error before every read that returns bytes. A read after the end (`Ok(0)`)
+/// is an error: the chunker must not read on.
 struct Trickle<R> {
     inner: R,
     step: usize,
     interrupt: bool,
     interrupted: bool,
+    ended: bool,
 }
 
 impl<R> Trickle<R> {
@@ -400,6 +402,7 @@ impl<R> Trickle<R> {
             step,
             interrupt,
             interrupted: false,
+            ended: false,
         }
     }
 }
@@ -410,9 +413,14 @@ impl<R: std::io::Read> std::io::Read for Trickle<R> {
             self.interrupted = true;
             return Err(std::io::ErrorKind::Interrupted.into());
         }
+        if self.ended {
+            return Err(std::io::Error::other("read after the end"));
+        }
         self.interrupted = false;
         let step = buffer.len().min(self.step);
-        self.inner.read(&mut buffer[..step])
+        let read = self.inner.read(&mut buffer[..step])?;
+        self.ended = read == 0 && step > 0;
+        Ok(read)
     }
 }
 
@@ -432,8 +440,8 @@ const MIN_CHUNK: usize = 512 * KIB;
 /// Chunks that end where we choose: the Rabin hash of 64 zero bytes is zero, so a chunk of
 /// random bytes that ends in 64 zeros ends right after them. The ends land 1 to 400,000 bytes
 /// past the minimum size: within the first 64 (where rustic_core 0.13.0 cut elsewhere than
-/// restic), around 4 KiB (where our search starts using several lanes), around the 32 and
-/// 128 KiB of its lanes and blocks, and at pseudo-random places.
+/// restic), around the 32 KiB stretches that our search's four lanes take of a 128 KiB block
+/// and around the blocks' ends, and at pseudo-random places.
 fn chunks_ending_where_chosen() -> Vec<u8> {
     let chosen = [
         1, 2, 62, 63, 64, 65, 66, 127, 128, 129, 4095, 4096, 4097, 4160, 4161, 32_831, 32_832,
@@ -487,6 +495,20 @@ fn our_chunk_boundaries_are_restics() {
         )
         .unwrap();
     }
+    // Two ends in one block: the earlier one (lane 0 before lane 2, lane 1 before lane 3)
+    // must win. And ends found by the one-lane search of a short last block, before the end
+    // of the input.
+    let ends = |name: &str, zeros_end: &[usize], length: usize, seed: u64| {
+        let mut data = pseudo_random(seed, length);
+        for &end in zeros_end {
+            data[MIN_CHUNK + end - 64..MIN_CHUNK + end].fill(0);
+        }
+        std::fs::write(source.join(name), data).unwrap();
+    };
+    ends("lanes-0-and-2.bin", &[10_000, 80_000], 2 * MIN_CHUNK, 200);
+    ends("lanes-1-and-3.bin", &[40_000, 110_000], 2 * MIN_CHUNK, 201);
+    ends("short-block.bin", &[100], MIN_CHUNK + 110, 202);
+    ends("short-block-end.bin", &[15_997], MIN_CHUNK + 16_000, 203);
     let location = workspace.path("repository").display().to_string();
     restic(&location, &["init"], &[]);
     restic(&location, &["backup", source.to_str().unwrap()], &[]);
@@ -509,6 +531,7 @@ fn our_chunk_boundaries_are_restics() {
         .unwrap();
     assert_eq!(summary.bytes_processed, total, "every file was read");
     for (name, bytes, step) in [("chosen.bin", chosen, 1000), ("mixed.bin", mixed, 70_000)] {
+        let length = bytes.len() as u64;
         let summary = repository
             .backup_stream(
                 Trickle::new(Cursor::new(bytes), step, true),
@@ -517,7 +540,7 @@ fn our_chunk_boundaries_are_restics() {
                 &[],
             )
             .unwrap();
-        assert!(summary.bytes_processed > 0);
+        assert_eq!(summary.bytes_processed, length);
     }
     let after = data_blobs(&location);
     let new: Vec<_> = after.difference(&restics).collect();

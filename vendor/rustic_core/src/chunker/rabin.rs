@@ -158,6 +158,7 @@ impl<R: Read + Send> ChunkIter<R> {
         }
         if self.min_size < search::WINDOW {
             // rustic_core 0.13.0 panicked here.
+            self.finished = true;
             return Err(RusticError::new(
                 ErrorKind::Unsupported,
                 "Chunk min size must be at least the rolling hash's window (64 bytes).",
