@@ -113,7 +113,7 @@ impl<R: Read + Send> ChunkIter<R> {
     }
 
     /// Reads until `vec` holds `upto` bytes or the reader ends. Once it has ended, it is not
-    /// read again, as rustic_core 0.13.0 did not (a file appended to meanwhile ends there).
+    /// read again, as in rustic_core 0.13.0 (a file appended to meanwhile ends there).
     fn fill(&mut self, vec: &mut Vec<u8>, upto: usize) -> RusticResult<()> {
         let wanted = upto.saturating_sub(vec.len());
         if wanted == 0 || self.eof {
