@@ -241,13 +241,19 @@ pub fn objects(namespace: &str, image: &str) -> Vec<Value> {
                 },
             },
         }}));
-    for function in crate::catalog::functions(image) {
-        out.push(serde_json::to_value(function).expect("a Function serializes"));
-    }
-    for addon in crate::catalog::addons() {
-        out.push(serde_json::to_value(addon).expect("an Addon serializes"));
-    }
+    out.extend(catalog(image));
     out
+}
+
+/// The default catalog: the Functions, then the Addons.
+pub fn catalog(image: &str) -> Vec<Value> {
+    let functions = crate::catalog::functions(image)
+        .into_iter()
+        .map(|function| serde_json::to_value(function).expect("a Function serializes"));
+    let addons = crate::catalog::addons()
+        .into_iter()
+        .map(|addon| serde_json::to_value(addon).expect("an Addon serializes"));
+    functions.chain(addons).collect()
 }
 
 /// The bundle as one multi-document YAML.

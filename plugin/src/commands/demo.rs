@@ -378,7 +378,7 @@ fn run_with_cluster(
     let image = kubestash_operator::IMAGE.to_string();
     runtime.block_on(crate::commands::operator::apply_objects(
         &client,
-        &crate::commands::operator::bootstrap_objects(&image),
+        crate::commands::operator::bootstrap_objects(&image),
     ))?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let operator = runtime.spawn(kubestash_operator::run(

@@ -58,10 +58,14 @@ pub(crate) fn plural(kind: &str) -> String {
 }
 
 /// Applies objects with server-side apply, in order.
-pub async fn apply_objects(client: &Client, objects: &[serde_json::Value]) -> anyhow::Result<()> {
+pub async fn apply_objects(
+    client: &Client,
+    objects: impl IntoIterator<Item = impl std::borrow::Borrow<serde_json::Value>>,
+) -> anyhow::Result<()> {
     let params = PatchParams::apply(FIELD_MANAGER).force();
     let mut new_definitions: Vec<String> = Vec::new();
     for object in objects {
+        let object = object.borrow();
         let api_version = object["apiVersion"].as_str().unwrap_or_default();
         let kind = object["kind"].as_str().unwrap_or_default();
         let name = object["metadata"]["name"].as_str().unwrap_or_default();
@@ -114,16 +118,9 @@ async fn wait_established(client: &Client, names: &[String]) -> anyhow::Result<(
 }
 
 /// The CRDs and the default catalog.
-pub fn bootstrap_objects(image: &str) -> Vec<serde_json::Value> {
-    kubestash_operator::bundle::objects(kubestash_operator::DEFAULT_NAMESPACE, image)
-        .into_iter()
-        .filter(|o| {
-            matches!(
-                o["kind"].as_str(),
-                Some("CustomResourceDefinition" | "Addon" | "Function")
-            )
-        })
-        .collect()
+/// Each CRD is parsed only when its turn to be applied comes.
+pub fn bootstrap_objects(image: &str) -> impl Iterator<Item = serde_json::Value> {
+    kubestash::api::crd_manifests().chain(kubestash_operator::bundle::catalog(image))
 }
 
 /// Runs `operator run`.
@@ -135,7 +132,7 @@ pub fn run(command: &OperatorCommand, global: &GlobalArgs) -> anyhow::Result<Exi
         tokio::spawn(allocator::trim_periodically());
         let cluster = crate::cluster::connect(global).await?;
         if !args.no_bootstrap {
-            apply_objects(&cluster.client, &bootstrap_objects(&args.image)).await?;
+            apply_objects(&cluster.client, bootstrap_objects(&args.image)).await?;
             eprintln!("CRDs and the default catalog are in place");
         }
         // The start-up (flags, kubeconfig, TLS, CRD schemas, the catalog) is over and its
@@ -290,8 +287,8 @@ mod tests {
         );
         // Code and constants fault back in unchanged.
         assert_eq!(super::plural("RetentionPolicy"), "retentionpolicies");
-        let objects = super::bootstrap_objects("example/image:1");
-        assert!(objects.len() > 12, "{} bootstrap objects", objects.len());
+        let objects = super::bootstrap_objects("example/image:1").count();
+        assert!(objects > 12, "{objects} bootstrap objects");
     }
 
     #[test]
