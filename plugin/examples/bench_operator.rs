@@ -83,6 +83,16 @@ impl Operator {
         )
     }
 
+    /// `RSS … MiB (anon … + file …)`, with `, peak … MiB` (VmHWM) when `peak` is set.
+    fn report(&self, peak: bool) -> String {
+        let (rss, hwm) = self.memory();
+        let mut text = format!("RSS {:.1} MiB ({})", rss as f64 / 1024.0, self.split());
+        if peak {
+            text += &format!(", peak {:.1} MiB", hwm as f64 / 1024.0);
+        }
+        text
+    }
+
     fn stop(mut self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.0.id().to_string()])
@@ -219,11 +229,9 @@ async fn main() {
 
     // The floor: the operator with its catalog and storage, before any configuration.
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let (idle, _) = operator.memory();
     println!(
-        "operator memory with no configurations: RSS {:.1} MiB ({})",
-        idle as f64 / 1024.0,
-        operator.split()
+        "operator memory with no configurations: {}",
+        operator.report(false)
     );
     let configurations_api: Api<BackupConfiguration> = Api::namespaced(client.clone(), "bench");
     let count_ready = || async {
@@ -259,17 +267,14 @@ async fn main() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let all_ready = started.elapsed();
-    let (rss, hwm) = operator.memory();
     println!(
         "{configurations} BackupConfigurations: created in {:.2}s, all Ready {:.2}s after the first was created",
         created.as_secs_f64(),
         all_ready.as_secs_f64()
     );
     println!(
-        "operator memory with {configurations} configurations: RSS {:.1} MiB ({}), peak {:.1} MiB",
-        rss as f64 / 1024.0,
-        operator.split(),
-        hwm as f64 / 1024.0
+        "operator memory with {configurations} configurations: {}",
+        operator.report(true)
     );
 
     // Restart: time until the new process leads and serves /readyz, with everything present.
@@ -281,21 +286,16 @@ async fn main() {
     }
     let restart = started.elapsed();
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let (rss, hwm) = operator.memory();
     println!(
-        "operator restart to Ready with {configurations} configurations: {:.2}s; memory 5 s later: RSS {:.1} MiB ({}), peak {:.1} MiB",
+        "operator restart to Ready with {configurations} configurations: {:.2}s; memory 5 s later: {}",
         restart.as_secs_f64(),
-        rss as f64 / 1024.0,
-        operator.split(),
-        hwm as f64 / 1024.0
+        operator.report(true)
     );
-    // Settled: the operator returns freed memory every 10 s.
+    // Settled: the operator returns freed memory every second.
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let (rss, _) = operator.memory();
     println!(
-        "operator memory 15 s after the restart: RSS {:.1} MiB ({})",
-        rss as f64 / 1024.0,
-        operator.split()
+        "operator memory 15 s after the restart: {}",
+        operator.report(false)
     );
 
     // BackupSession → Job latency, one session at a time (a second one would be Skipped).
@@ -357,20 +357,12 @@ async fn main() {
         percentile(&latencies, 0.95),
         latencies.last().unwrap()
     );
-    let (rss, hwm) = operator.memory();
-    println!(
-        "operator memory at the end: RSS {:.1} MiB ({}), peak {:.1} MiB",
-        rss as f64 / 1024.0,
-        operator.split(),
-        hwm as f64 / 1024.0
-    );
+    println!("operator memory at the end: {}", operator.report(true));
     // Settled again: idle, with every configuration still present, past the next trims.
     tokio::time::sleep(Duration::from_secs(25)).await;
-    let (rss, _) = operator.memory();
     println!(
-        "operator memory 25 s after the last session: RSS {:.1} MiB ({})",
-        rss as f64 / 1024.0,
-        operator.split()
+        "operator memory 25 s after the last session: {}",
+        operator.report(false)
     );
     operator.stop();
     sandbox.shutdown().await;
