@@ -237,7 +237,7 @@ async fn sync_storage_inner(
 ) -> Result<(Vec<serde_json::Value>, u64)> {
     let location = storage_location(client, storage).await?;
     let all: Api<Repository> = Api::all(client.clone());
-    let listed: Vec<Repository> = all.list(&Default::default()).await?.items;
+    let listed: Vec<Repository> = util::list_all(&all, &Default::default()).await?;
     // A Repository on its way out keeps no files: its cleanup may be wiping them.
     let mut repositories: Vec<Repository> = listed
         .iter()

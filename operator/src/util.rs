@@ -216,6 +216,42 @@ where
     }
 }
 
+/// Drops what no reconciler reads from an object's metadata: `managedFields` and kubectl's
+/// last-applied annotation.
+pub fn slim(metadata: &mut kube::api::ObjectMeta) {
+    metadata.managed_fields = None;
+    if let Some(annotations) = metadata.annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
+/// How many objects one page of [`list_all`] asks for.
+pub const LIST_PAGE: u32 = 100;
+
+/// Every object `params` selects, read [`LIST_PAGE`] at a time and [`slim`]med as each page
+/// arrives. One unpaged list of a thousand Repositories held the whole response and every
+/// object's `managedFields` at once, ~10 MB, and the storage and repository reconcilers list
+/// them on each change: that was most of the operator's memory in a burst of new objects.
+/// The pages are one consistent list (the continue token pins its resourceVersion).
+pub async fn list_all<K>(api: &Api<K>, params: &kube::api::ListParams) -> Result<Vec<K>>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let mut params = params.clone().limit(LIST_PAGE);
+    let mut items = Vec::new();
+    loop {
+        let page = api.list(&params).await?;
+        items.extend(page.items.into_iter().map(|mut object| {
+            slim(object.meta_mut());
+            object
+        }));
+        match page.metadata.continue_.filter(|token| !token.is_empty()) {
+            Some(token) => params.continue_token = Some(token),
+            None => return Ok(items),
+        }
+    }
+}
+
 /// Gets an object, `None` when it does not exist.
 pub async fn get_opt<K>(api: &Api<K>, name: &str) -> Result<Option<K>>
 where
@@ -271,6 +307,65 @@ pub fn parse_human_bytes(text: &str) -> Option<u64> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// More objects than three pages hold, applied server-side so each carries
+    /// `managedFields` and kubectl's last-applied annotation: `list_all` returns every one of
+    /// them once, in the order of one list, without either; a label selector still applies.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn list_all_reads_every_page_and_slims_each_object() {
+        use k8s_openapi::api::core::v1::ConfigMap;
+        use kube::api::ListParams;
+        use kubestash_sandbox::{Sandbox, SandboxOptions};
+
+        let sandbox = Sandbox::start(SandboxOptions::default()).await.unwrap();
+        let kubeconfig = kube::config::Kubeconfig::read_from(sandbox.kubeconfig_path()).unwrap();
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+            .await
+            .unwrap();
+        let client = kube::Client::try_from(config).unwrap();
+        let api: Api<ConfigMap> = Api::namespaced(client, "default");
+        let count = 3 * LIST_PAGE as usize + 7;
+        for index in 0..count {
+            let name = format!("cm-{index:04}");
+            let object = serde_json::json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {
+                    "name": name,
+                    "labels": {"half": (index % 2).to_string()},
+                    "annotations": {
+                        "kubectl.kubernetes.io/last-applied-configuration": "{}",
+                        "kept": "yes",
+                    },
+                },
+                "data": {"index": index.to_string()},
+            });
+            api.patch(&name, &PatchParams::apply("test"), &Patch::Apply(&object))
+                .await
+                .unwrap();
+        }
+        let unpaged = api.list(&ListParams::default()).await.unwrap().items;
+        assert_eq!(unpaged.len(), count);
+        assert!(unpaged[0].metadata.managed_fields.is_some());
+
+        let all = list_all(&api, &ListParams::default()).await.unwrap();
+        let names: Vec<String> = all.iter().map(|c| c.name_any()).collect();
+        let expected: Vec<String> = unpaged.iter().map(|c| c.name_any()).collect();
+        assert_eq!(names, expected);
+        for object in &all {
+            assert_eq!(object.metadata.managed_fields, None);
+            let annotations = object.metadata.annotations.as_ref().unwrap();
+            assert_eq!(annotations.get("kept").map(String::as_str), Some("yes"));
+            assert!(!annotations.contains_key("kubectl.kubernetes.io/last-applied-configuration"));
+        }
+
+        let odd = list_all(&api, &ListParams::default().labels("half=1"))
+            .await
+            .unwrap();
+        assert_eq!(odd.len(), count / 2);
+        assert!(odd
+            .iter()
+            .all(|c| c.labels().get("half").map(String::as_str) == Some("1")));
+    }
 
     #[test]
     fn sizes_read_like_kubestash() {

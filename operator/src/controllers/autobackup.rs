@@ -184,7 +184,7 @@ where
 {
     watcher(
         Api::<PartialObjectMeta<K>>::all(client.clone()),
-        watcher::Config::default(),
+        super::watch_config(),
     )
 }
 
@@ -213,7 +213,7 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let (generated, t7) = reflect(
         watcher(
             Api::<BackupConfiguration>::all(client.clone()),
-            watcher::Config::default().labels(INVOKER_NAME_LABEL),
+            super::watch_config().labels(INVOKER_NAME_LABEL),
         ),
         notify.clone(),
         |_| true,
@@ -242,7 +242,7 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let (blueprints, t6) = reflect(
         watcher(
             Api::<BackupBlueprint>::all(client.clone()),
-            watcher::Config::default(),
+            super::watch_config(),
         ),
         notify.clone(),
         |_| true,

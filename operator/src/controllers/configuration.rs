@@ -12,7 +12,6 @@ use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
-use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use kubestash::api::addons::Addon;
 use kubestash::api::common::{ObjectReference, TypedObjectReference};
@@ -101,14 +100,14 @@ const NOT_READY_SLOW_RECHECK: u64 = 30;
 async fn run_kind<K: InvokerObject>(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
     let controller =
-        super::metadata_controller(Api::<K>::all(client.clone()), watcher::Config::default())
+        super::metadata_controller(Api::<K>::all(client.clone()), super::watch_config())
             .owns(
                 Api::<Repository>::all(client.clone()),
-                watcher::Config::default().labels(&owned_by(K::KIND)),
+                super::watch_config().labels(&owned_by(K::KIND)),
             )
             .owns(
                 Api::<CronJob>::all(client.clone()),
-                watcher::Config::default().labels(&owned_by(K::KIND)),
+                super::watch_config().labels(&owned_by(K::KIND)),
             )
             .with_config(super::controller_config())
             .graceful_shutdown_on(super::stopper(stop))

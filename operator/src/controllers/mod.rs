@@ -367,15 +367,6 @@ pub async fn job_log_tail(client: &Client, job: &Job, lines: i64) -> Option<Stri
 /// operator's memory peaked on; a bound keeps the work the same and the peak small.
 pub const CONCURRENCY: u16 = 16;
 
-/// Drops what no reconciler reads from a cached object's metadata: `managedFields` and
-/// kubectl's last-applied annotation.
-fn slim(metadata: &mut kube::api::ObjectMeta) {
-    metadata.managed_fields = None;
-    if let Some(annotations) = metadata.annotations.as_mut() {
-        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-    }
-}
-
 /// A controller over `api` whose cache keeps objects without `managedFields` and kubectl's
 /// last-applied annotation. No reconciler reads them, and with a thousand objects per kind
 /// they are a good part of the cache.
@@ -394,8 +385,8 @@ where
 {
     use kube::runtime::WatchStreamExt;
     let (reader, writer) = kube::runtime::reflector::store();
-    let stream =
-        kube::runtime::watcher(api, config).modify(|object: &mut K| slim(object.meta_mut()));
+    let stream = kube::runtime::watcher(api, config)
+        .modify(|object: &mut K| crate::util::slim(object.meta_mut()));
     let stream = kube::runtime::reflector(writer, stream).applied_objects();
     kube::runtime::Controller::for_stream(stream, reader)
 }
@@ -420,8 +411,9 @@ where
     let (reader, writer) = kube::runtime::reflector::store();
     // Every caller watches across namespaces.
     let api: Api<kube::core::PartialObjectMeta<K>> = Api::all(api.into_client());
-    let stream = kube::runtime::watcher(api, config)
-        .modify(|object: &mut kube::core::PartialObjectMeta<K>| slim(&mut object.metadata));
+    let stream = kube::runtime::watcher(api, config).modify(
+        |object: &mut kube::core::PartialObjectMeta<K>| crate::util::slim(&mut object.metadata),
+    );
     let stream = kube::runtime::reflector(writer, stream).applied_objects();
     kube::runtime::Controller::for_stream(stream, reader)
 }
@@ -446,6 +438,14 @@ where
         .get_opt(object.metadata.name.as_deref().unwrap_or_default())
         .await?
         .map(Arc::new))
+}
+
+/// The settings of every watch: the initial list (and each relist) comes in pages of
+/// [`util::LIST_PAGE`] objects. At the watcher's default of 500, the controllers of a
+/// restarted operator each parsed 500 objects with their `managedFields` at once, which is
+/// what its memory peaked on.
+pub(crate) fn watch_config() -> kube::runtime::watcher::Config {
+    kube::runtime::watcher::Config::default().page_size(crate::util::LIST_PAGE)
 }
 
 /// The settings every controller runs with.

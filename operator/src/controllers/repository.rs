@@ -9,7 +9,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 use kubestash::api::storage::{Repository, RepositoryDeletionPolicy, Snapshot, SnapshotPhase};
 use serde_json::{json, Value};
@@ -27,11 +26,11 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
     let controller = super::metadata_controller(
         Api::<Repository>::all(client.clone()),
-        watcher::Config::default(),
+        super::watch_config(),
     )
     .watches(
         Api::<Snapshot>::all(client.clone()),
-        watcher::Config::default(),
+        super::watch_config(),
         |snapshot| {
             Some(
                 ObjectRef::new(&snapshot.spec.repository)
@@ -124,7 +123,7 @@ async fn wipe_refused(
     let within =
         |inner: &str, outer: &str| inner == outer || inner.starts_with(&format!("{outer}/"));
     let all: Api<Repository> = Api::all(ctx.client.clone());
-    for other in all.list(&Default::default()).await?.items {
+    for other in util::list_all(&all, &Default::default()).await? {
         if other.metadata.uid == repository.metadata.uid
             || !crate::backend::uses_storage(&other, storage)
         {
@@ -158,10 +157,8 @@ async fn reconcile(repository: Arc<Repository>, ctx: Arc<Context>) -> Result<Act
         util::remove_cleanup_finalizer(&api, repository.as_ref()).await?;
     }
     let snapshots_api: Api<Snapshot> = Api::namespaced(ctx.client.clone(), &namespace);
-    let mut snapshots: Vec<Snapshot> = snapshots_api
-        .list(&Default::default())
+    let mut snapshots: Vec<Snapshot> = util::list_all(&snapshots_api, &Default::default())
         .await?
-        .items
         .into_iter()
         .filter(|s| s.spec.repository == name)
         .collect();

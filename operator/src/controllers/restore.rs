@@ -11,7 +11,6 @@ use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
 use kube::api::{DeleteParams, ListParams};
 use kube::runtime::controller::Action;
-use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 use kubestash::api::addons::{Addon, Function};
 use kubestash::api::common::TypedObjectReference;
@@ -43,11 +42,11 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
     let controller = super::lean_controller(
         Api::<RestoreSession>::all(client.clone()),
-        watcher::Config::default(),
+        super::watch_config(),
     )
     .owns(
         Api::<Job>::all(client.clone()),
-        watcher::Config::default().labels(LABEL_RESTORE_SESSION),
+        super::watch_config().labels(LABEL_RESTORE_SESSION),
     )
     .with_config(super::controller_config())
     .graceful_shutdown_on(super::stopper(stop))
@@ -73,10 +72,8 @@ pub async fn latest_snapshot(
     repository: &str,
 ) -> Result<Option<Snapshot>> {
     let api: Api<Snapshot> = Api::namespaced(client.clone(), namespace);
-    let mut candidates: Vec<Snapshot> = api
-        .list(&ListParams::default())
+    let mut candidates: Vec<Snapshot> = util::list_all(&api, &ListParams::default())
         .await?
-        .items
         .into_iter()
         .filter(|s| {
             s.spec.repository == repository && snapshot_phase(s) == SnapshotPhase::Succeeded
@@ -877,7 +874,7 @@ async fn pause_invokers<K>(
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
-    for object in api.list(&ListParams::default()).await?.items {
+    for object in util::list_all(api, &ListParams::default()).await? {
         let invoker = view(&object);
         let same = invoker.targets.iter().any(|(_, t)| {
             t.name == target.name && t.kind == target.kind && t.namespace_or(target_ns) == target_ns

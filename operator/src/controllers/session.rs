@@ -13,7 +13,6 @@ use k8s_openapi::api::core::v1::{Volume, VolumeMount};
 use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 use kubestash::api::addons::{Addon, Function};
 use kubestash::api::core::{BackupSession, BackupSessionPhase};
@@ -42,15 +41,15 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
     let controller = super::metadata_controller(
         Api::<BackupSession>::all(client.clone()),
-        watcher::Config::default(),
+        super::watch_config(),
     )
     .owns(
         Api::<Job>::all(client.clone()),
-        watcher::Config::default().labels(LABEL_BACKUP_SESSION),
+        super::watch_config().labels(LABEL_BACKUP_SESSION),
     )
     .watches(
         Api::<Snapshot>::all(client.clone()),
-        watcher::Config::default(),
+        super::watch_config(),
         |snapshot| {
             let session = snapshot.spec.backup_session.clone()?;
             Some(ObjectRef::new(&session).within(&snapshot.namespace().unwrap_or_default()))
@@ -728,11 +727,8 @@ async fn start(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Result
             )
             .await;
     }
-    let others = run.api.list(&ListParams::default()).await?;
-    let busy = others
-        .items
-        .iter()
-        .find(|other| goes_first(other, &run.session));
+    let others = util::list_all(&run.api, &ListParams::default()).await?;
+    let busy = others.iter().find(|other| goes_first(other, &run.session));
     if let Some(other) = busy {
         return run
             .finish(
@@ -1561,11 +1557,8 @@ async fn finalize(run: &Run) -> Result<Action> {
                 return Ok(Action::requeue(wait));
             }
             // A retry created before the operator stopped, ahead of `retried` being written.
-            let made_before = run
-                .api
-                .list(&ListParams::default())
+            let made_before = util::list_all(&run.api, &ListParams::default())
                 .await?
-                .items
                 .into_iter()
                 .any(|other| {
                     other.annotations().get(crate::ANNOTATION_RETRY_OF) == Some(&run.name)
@@ -1601,11 +1594,8 @@ async fn finalize(run: &Run) -> Result<Action> {
             .map(|s| s.config.session_history_limit)
             .unwrap_or(1)
             .max(1) as usize;
-        let mut finished: Vec<BackupSession> = run
-            .api
-            .list(&ListParams::default())
+        let mut finished: Vec<BackupSession> = util::list_all(&run.api, &ListParams::default())
             .await?
-            .items
             .into_iter()
             .filter(|other| {
                 other.spec.invoker.as_ref().map(|i| (&i.kind, &i.name))

@@ -8,7 +8,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use k8s_openapi::api::batch::v1::Job;
 use kube::runtime::controller::Action;
-use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 use kubestash::api::storage::{Repository, RepositoryDeletionPolicy, Snapshot, SnapshotPhase};
 use kubestash::naming;
@@ -165,25 +164,23 @@ pub fn snapshot_phase(snapshot: &Snapshot) -> SnapshotPhase {
 /// Runs the controller until `stop`.
 pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
-    let controller = super::metadata_controller(
-        Api::<Snapshot>::all(client.clone()),
-        watcher::Config::default(),
-    )
-    .with_config(super::controller_config())
-    .graceful_shutdown_on(super::stopper(stop))
-    .run(
-        |object, ctx| async move {
-            let work = async {
-                match super::full::<Snapshot>(&ctx, &object).await? {
-                    Some(snapshot) => reconcile(snapshot, ctx.clone()).await,
-                    None => Ok(Action::await_change()),
-                }
-            };
-            super::timed(&ctx.clone(), "Snapshot", work).await
-        },
-        super::on_error,
-        ctx.clone(),
-    );
+    let controller =
+        super::metadata_controller(Api::<Snapshot>::all(client.clone()), super::watch_config())
+            .with_config(super::controller_config())
+            .graceful_shutdown_on(super::stopper(stop))
+            .run(
+                |object, ctx| async move {
+                    let work = async {
+                        match super::full::<Snapshot>(&ctx, &object).await? {
+                            Some(snapshot) => reconcile(snapshot, ctx.clone()).await,
+                            None => Ok(Action::await_change()),
+                        }
+                    };
+                    super::timed(&ctx.clone(), "Snapshot", work).await
+                },
+                super::on_error,
+                ctx.clone(),
+            );
     super::drain(controller.boxed(), ctx).await;
 }
 

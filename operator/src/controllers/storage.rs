@@ -11,7 +11,6 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 use kubestash::api::storage::{BackupStorage, BackupStorageStatus, Repository, RepositoryInfo};
 use kubestash::engine::layout;
@@ -29,15 +28,15 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
     let client = ctx.client.clone();
     let controller = super::lean_controller(
         Api::<BackupStorage>::all(client.clone()),
-        watcher::Config::default(),
+        super::watch_config(),
     )
     .owns(
         Api::<Job>::all(client.clone()),
-        watcher::Config::default().labels(LABEL_STORAGE),
+        super::watch_config().labels(LABEL_STORAGE),
     )
     .watches(
         Api::<Repository>::all(client.clone()),
-        watcher::Config::default(),
+        super::watch_config(),
         |repository| {
             let namespace = repository.namespace().unwrap_or_default();
             let reference = &repository.spec.storage_ref;
@@ -59,10 +58,8 @@ pub async fn run(ctx: Arc<Context>, stop: tokio::sync::watch::Receiver<bool>) {
 /// The Repositories using `storage`, those on their way out included.
 async fn repositories_using(ctx: &Context, storage: &BackupStorage) -> Result<Vec<Repository>> {
     let all: Api<Repository> = Api::all(ctx.client.clone());
-    Ok(all
-        .list(&Default::default())
+    Ok(util::list_all(&all, &Default::default())
         .await?
-        .items
         .into_iter()
         .filter(|r| backend::uses_storage(r, storage))
         .collect())
@@ -188,10 +185,8 @@ async fn reconcile(storage: Arc<BackupStorage>, ctx: Arc<Context>) -> Result<Act
         // WipeOut: everything below the backend root goes before the object, once no
         // Repository that stays uses it (their backups would go on into an empty backend).
         let repositories: Api<Repository> = Api::all(ctx.client.clone());
-        let users: Vec<String> = repositories
-            .list(&Default::default())
+        let users: Vec<String> = util::list_all(&repositories, &Default::default())
             .await?
-            .items
             .iter()
             .filter(|r| {
                 r.metadata.deletion_timestamp.is_none() && backend::uses_storage(r, &storage)
