@@ -2000,6 +2000,70 @@ fn a_restarted_operator_finishes_the_session_and_a_killed_executor_fails_it_clea
     drop(operator);
 }
 
+/// A backup Job that is marked failed after its executor recorded the component Succeeded
+/// (its deadline passing as the pod exits, say) leaves the session Succeeded: the backup is
+/// in the repository and recorded, and a Failed session would contradict both.
+#[test]
+fn a_job_failed_after_its_executor_recorded_success_keeps_the_session_succeeded() {
+    let setup = Setup::new();
+    let operator = Operator::start(&setup.sandbox);
+    setup.workload();
+    let data = setup.pvc("shop", "orders-data");
+    std::fs::create_dir_all(&data).unwrap();
+    // Large enough that the operator is gone before the executor is done.
+    std::fs::write(data.join("big.bin"), incompressible(64 * 1024 * 1024, 5)).unwrap();
+    wait_for("BackupConfiguration Ready", Duration::from_secs(30), || {
+        setup.field(
+            &["get", "backupconfiguration", "orders-backup", "-n", "shop"],
+            "/status/phase",
+        ) == "Ready"
+    });
+    let run = setup
+        .sandbox
+        .plugin(&["backup", "now", "orders-backup", "-n", "shop"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let session = run
+        .stdout
+        .trim()
+        .trim_start_matches("backupsession/")
+        .to_string();
+    let job = format!("{session}-dump");
+    wait_for("the backup Job", Duration::from_secs(30), || {
+        setup
+            .sandbox
+            .kubectl(&["get", "job", &job, "-n", "shop"])
+            .status
+            .success()
+    });
+    Command::new("kill")
+        .args(["-9", &operator.0.id().to_string()])
+        .status()
+        .unwrap();
+    drop(operator);
+    // The Job runs on; its executor records the component before it exits.
+    wait_for("the backup Job to complete", Duration::from_secs(120), || {
+        setup.field(&["get", "job", &job, "-n", "shop"], "/status/succeeded") == 1
+    });
+    assert_eq!(session_phase(&setup, &session), "Running");
+    setup.sandbox.kubectl_ok(&[
+        "patch", "job", &job, "-n", "shop", "--subresource=status", "--type=merge", "-p",
+        r#"{"status":{"succeeded":0,"failed":1,"conditions":[{"type":"Failed","status":"True","reason":"DeadlineExceeded","message":"Job was active longer than specified deadline"}]}}"#,
+    ]);
+
+    let operator = Operator::start(&setup.sandbox);
+    assert_eq!(wait_final(&setup, &session), "Succeeded");
+    let snapshots = setup.json(&["get", "snapshots", "-n", "shop"]);
+    let phases: Vec<&str> = snapshots["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["spec"]["backupSession"] == session.as_str())
+        .map(|s| s["status"]["phase"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(phases, ["Succeeded"], "{snapshots}");
+    drop(operator);
+}
+
 #[test]
 fn uninstall_removes_the_bundle_and_keeps_the_crds_unless_asked() {
     let sandbox = RunningSandbox::start();

@@ -1078,12 +1078,13 @@ async fn fail_component(run: &Run, session: &InvokerSession, key: &str, error: &
     Ok(())
 }
 
-/// The error already recorded for a component that failed (e.g. whose Job this operator
-/// deleted because its node was gone), so that its missing Job is not reported again.
-/// What the Snapshots of a component's repositories record for it, when its Job is gone.
+/// What the Snapshots of a component's repositories record for it, read when its Job is gone
+/// or failed: an error already recorded (e.g. for a Job this operator deleted because its
+/// node was gone) is not reported again, and a component the executor finished stays done.
 enum Recorded {
     /// Every repository has the component Succeeded: the Job finished and was then removed
-    /// (a `ttlSecondsAfterFinished` from the jobTemplate, say).
+    /// (a `ttlSecondsAfterFinished` from the jobTemplate, say), or it was marked failed
+    /// after the executor's last write (its deadline passed as the pod exited, say).
     Succeeded,
     /// The executor recorded this failure.
     Failed(String),
@@ -1201,6 +1202,16 @@ async fn progress(run: &Run, invoker: &Invoker, session: &InvokerSession) -> Res
                 },
                 Some(Ok(())) => {}
                 Some(Err(reason)) => {
+                    // The backup is in every repository and recorded: the Job's failure
+                    // came after the executor's work, and failing the component would
+                    // contradict the snapshots restic lists.
+                    if matches!(
+                        recorded_outcome(run, session, component).await?,
+                        Recorded::Succeeded
+                    ) {
+                        tracing::warn!(session = %run.name, job = %job_name, %reason, "backup Job failed after its executor recorded the component Succeeded; keeping that");
+                        continue;
+                    }
                     let logs = job_log_tail(client, &job, 3)
                         .await
                         .map(|l| format!(" (last log lines: {l})"))
