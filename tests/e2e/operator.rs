@@ -2041,9 +2041,11 @@ fn a_job_failed_after_its_executor_recorded_success_keeps_the_session_succeeded(
         .unwrap();
     drop(operator);
     // The Job runs on; its executor records the component before it exits.
-    wait_for("the backup Job to complete", Duration::from_secs(120), || {
-        setup.field(&["get", "job", &job, "-n", "shop"], "/status/succeeded") == 1
-    });
+    wait_for(
+        "the backup Job to complete",
+        Duration::from_secs(120),
+        || setup.field(&["get", "job", &job, "-n", "shop"], "/status/succeeded") == 1,
+    );
     assert_eq!(session_phase(&setup, &session), "Running");
     setup.sandbox.kubectl_ok(&[
         "patch", "job", &job, "-n", "shop", "--subresource=status", "--type=merge", "-p",
