@@ -2011,7 +2011,7 @@ fn a_job_failed_after_its_executor_recorded_success_keeps_the_session_succeeded(
     let data = setup.pvc("shop", "orders-data");
     std::fs::create_dir_all(&data).unwrap();
     // Large enough that the operator is gone before the executor is done.
-    std::fs::write(data.join("big.bin"), incompressible(64 * 1024 * 1024, 5)).unwrap();
+    std::fs::write(data.join("big.bin"), incompressible(128 * 1024 * 1024, 5)).unwrap();
     wait_for("BackupConfiguration Ready", Duration::from_secs(30), || {
         setup.field(
             &["get", "backupconfiguration", "orders-backup", "-n", "shop"],
