@@ -1911,34 +1911,40 @@ fn wait_final(setup: &Setup, session: &str) -> String {
     phase
 }
 
-#[test]
-fn a_restarted_operator_finishes_the_session_and_a_killed_executor_fails_it_cleanly() {
-    let setup = Setup::new();
-    let operator = Operator::start(&setup.sandbox);
+/// The workload example with 128 MiB that does not compress or deduplicate in its volume, so
+/// a backup takes a moment, and its configuration Ready; the volume's directory.
+fn slow_workload(setup: &Setup, seed: u64) -> PathBuf {
     setup.workload();
     let data = setup.pvc("shop", "orders-data");
     std::fs::create_dir_all(&data).unwrap();
-    // 128 MiB that does not compress or deduplicate, so a backup takes a moment.
-    std::fs::write(data.join("big.bin"), incompressible(128 * 1024 * 1024, 0)).unwrap();
+    std::fs::write(
+        data.join("big.bin"),
+        incompressible(128 * 1024 * 1024, seed),
+    )
+    .unwrap();
     wait_for("BackupConfiguration Ready", Duration::from_secs(30), || {
         setup.field(
             &["get", "backupconfiguration", "orders-backup", "-n", "shop"],
             "/status/phase",
         ) == "Ready"
     });
-    let trigger = || {
-        let run = setup
-            .sandbox
-            .plugin(&["backup", "now", "orders-backup", "-n", "shop"]);
-        assert_eq!(run.code, 0, "{}", run.stderr);
-        run.stdout
-            .trim()
-            .trim_start_matches("backupsession/")
-            .to_string()
-    };
+    data
+}
 
-    // The operator dies (SIGKILL) once the backup Job exists; a new one finishes the session.
-    let session = trigger();
+/// `backup now` of the workload example's configuration; the new BackupSession's name.
+fn trigger_backup(setup: &Setup) -> String {
+    let run = setup
+        .sandbox
+        .plugin(&["backup", "now", "orders-backup", "-n", "shop"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    run.stdout
+        .trim()
+        .trim_start_matches("backupsession/")
+        .to_string()
+}
+
+/// Kills the operator (SIGKILL) once `session`'s backup Job exists.
+fn kill_once_the_job_exists(setup: &Setup, operator: Operator, session: &str) {
     wait_for("the backup Job", Duration::from_secs(30), || {
         setup
             .sandbox
@@ -1951,6 +1957,17 @@ fn a_restarted_operator_finishes_the_session_and_a_killed_executor_fails_it_clea
         .status()
         .unwrap();
     drop(operator);
+}
+
+#[test]
+fn a_restarted_operator_finishes_the_session_and_a_killed_executor_fails_it_cleanly() {
+    let setup = Setup::new();
+    let operator = Operator::start(&setup.sandbox);
+    let data = slow_workload(&setup, 0);
+
+    // The operator dies (SIGKILL) once the backup Job exists; a new one finishes the session.
+    let session = trigger_backup(&setup);
+    kill_once_the_job_exists(&setup, operator, &session);
     let operator = Operator::start(&setup.sandbox);
     assert_eq!(wait_final(&setup, &session), "Succeeded");
 
@@ -1964,7 +1981,7 @@ fn a_restarted_operator_finishes_the_session_and_a_killed_executor_fails_it_clea
     // New data, or the re-backup skips the unchanged file and is over before it can be
     // killed.
     std::fs::write(data.join("big2.bin"), incompressible(128 * 1024 * 1024, 2)).unwrap();
-    let session = trigger();
+    let session = trigger_backup(&setup);
     let locks = setup
         .storage()
         .join("shop/orders/repository/v1/nightly/dump/locks");
@@ -2007,39 +2024,10 @@ fn a_restarted_operator_finishes_the_session_and_a_killed_executor_fails_it_clea
 fn a_job_failed_after_its_executor_recorded_success_keeps_the_session_succeeded() {
     let setup = Setup::new();
     let operator = Operator::start(&setup.sandbox);
-    setup.workload();
-    let data = setup.pvc("shop", "orders-data");
-    std::fs::create_dir_all(&data).unwrap();
-    // Large enough that the operator is gone before the executor is done.
-    std::fs::write(data.join("big.bin"), incompressible(128 * 1024 * 1024, 5)).unwrap();
-    wait_for("BackupConfiguration Ready", Duration::from_secs(30), || {
-        setup.field(
-            &["get", "backupconfiguration", "orders-backup", "-n", "shop"],
-            "/status/phase",
-        ) == "Ready"
-    });
-    let run = setup
-        .sandbox
-        .plugin(&["backup", "now", "orders-backup", "-n", "shop"]);
-    assert_eq!(run.code, 0, "{}", run.stderr);
-    let session = run
-        .stdout
-        .trim()
-        .trim_start_matches("backupsession/")
-        .to_string();
+    slow_workload(&setup, 5);
+    let session = trigger_backup(&setup);
     let job = format!("{session}-dump");
-    wait_for("the backup Job", Duration::from_secs(30), || {
-        setup
-            .sandbox
-            .kubectl(&["get", "job", &job, "-n", "shop"])
-            .status
-            .success()
-    });
-    Command::new("kill")
-        .args(["-9", &operator.0.id().to_string()])
-        .status()
-        .unwrap();
-    drop(operator);
+    kill_once_the_job_exists(&setup, operator, &session);
     // The Job runs on; its executor records the component before it exits.
     wait_for(
         "the backup Job to complete",
