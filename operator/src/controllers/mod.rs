@@ -441,7 +441,7 @@ where
 }
 
 /// The settings of every watch: the initial list (and each relist) comes in pages of
-/// [`util::LIST_PAGE`] objects. At the watcher's default of 500, the controllers of a
+/// [`crate::util::LIST_PAGE`] objects. At the watcher's default of 500, the controllers of a
 /// restarted operator each parsed 500 objects with their `managedFields` at once, which is
 /// what its memory peaked on.
 pub(crate) fn watch_config() -> kube::runtime::watcher::Config {

@@ -184,13 +184,10 @@ async fn reconcile(storage: Arc<BackupStorage>, ctx: Arc<Context>) -> Result<Act
         }
         // WipeOut: everything below the backend root goes before the object, once no
         // Repository that stays uses it (their backups would go on into an empty backend).
-        let repositories: Api<Repository> = Api::all(ctx.client.clone());
-        let users: Vec<String> = util::list_all(&repositories, &Default::default())
+        let users: Vec<String> = repositories_using(&ctx, &storage)
             .await?
             .iter()
-            .filter(|r| {
-                r.metadata.deletion_timestamp.is_none() && backend::uses_storage(r, &storage)
-            })
+            .filter(|r| r.metadata.deletion_timestamp.is_none())
             .map(|r| format!("{}/{}", r.namespace().unwrap_or_default(), r.name_any()))
             .collect();
         if !users.is_empty() {
