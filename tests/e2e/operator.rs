@@ -1952,11 +1952,29 @@ fn kill_once_the_job_exists(setup: &Setup, operator: Operator, session: &str) {
             .status
             .success()
     });
+    kill(operator);
+}
+
+/// Kills the operator (SIGKILL).
+fn kill(operator: Operator) {
     Command::new("kill")
         .args(["-9", &operator.0.id().to_string()])
         .status()
         .unwrap();
     drop(operator);
+}
+
+/// Waits for `job` to complete, then marks it failed as the Job controller does when its
+/// deadline passes (with the operator down meanwhile, it sees only the failure).
+fn fail_after_completion(setup: &Setup, job: &str) {
+    // The Job runs on; its executor records the component before it exits.
+    wait_for("the Job to complete", Duration::from_secs(120), || {
+        setup.field(&["get", "job", job, "-n", "shop"], "/status/succeeded") == 1
+    });
+    setup.sandbox.kubectl_ok(&[
+        "patch", "job", job, "-n", "shop", "--subresource=status", "--type=merge", "-p",
+        r#"{"status":{"succeeded":0,"failed":1,"conditions":[{"type":"Failed","status":"True","reason":"DeadlineExceeded","message":"Job was active longer than specified deadline"}]}}"#,
+    ]);
 }
 
 #[test]
@@ -2028,17 +2046,8 @@ fn a_job_failed_after_its_executor_recorded_success_keeps_the_session_succeeded(
     let session = trigger_backup(&setup);
     let job = format!("{session}-dump");
     kill_once_the_job_exists(&setup, operator, &session);
-    // The Job runs on; its executor records the component before it exits.
-    wait_for(
-        "the backup Job to complete",
-        Duration::from_secs(120),
-        || setup.field(&["get", "job", &job, "-n", "shop"], "/status/succeeded") == 1,
-    );
     assert_eq!(session_phase(&setup, &session), "Running");
-    setup.sandbox.kubectl_ok(&[
-        "patch", "job", &job, "-n", "shop", "--subresource=status", "--type=merge", "-p",
-        r#"{"status":{"succeeded":0,"failed":1,"conditions":[{"type":"Failed","status":"True","reason":"DeadlineExceeded","message":"Job was active longer than specified deadline"}]}}"#,
-    ]);
+    fail_after_completion(&setup, &job);
 
     let operator = Operator::start(&setup.sandbox);
     assert_eq!(wait_final(&setup, &session), "Succeeded");
@@ -2051,6 +2060,60 @@ fn a_job_failed_after_its_executor_recorded_success_keeps_the_session_succeeded(
         .map(|s| s["status"]["phase"].as_str().unwrap_or_default())
         .collect();
     assert_eq!(phases, ["Succeeded"], "{snapshots}");
+    drop(operator);
+}
+
+/// The same for a restore: a restore Job marked failed after its executor recorded the
+/// component Succeeded leaves the RestoreSession Succeeded, with the data back.
+#[test]
+fn a_restore_job_failed_after_its_executor_recorded_success_keeps_the_restore_succeeded() {
+    let setup = Setup::new();
+    let operator = Operator::start(&setup.sandbox);
+    let data = slow_workload(&setup, 7);
+    let run = setup.backup_wait(&[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let original = std::fs::read(data.join("big.bin")).unwrap();
+    std::fs::remove_file(data.join("big.bin")).unwrap();
+
+    setup.apply(&["workload/restoresession.yaml"]);
+    let jobs = || {
+        setup.json(&[
+            "get",
+            "jobs",
+            "-n",
+            "shop",
+            "-l",
+            "kubestash.com/restore-session=orders-restore",
+        ])["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    wait_for("the restore Job", Duration::from_secs(30), || {
+        !jobs().is_empty()
+    });
+    kill(operator);
+    let job = jobs()[0]["metadata"]["name"].as_str().unwrap().to_string();
+    let phase = |setup: &Setup| {
+        setup.field(
+            &["get", "restoresession", "orders-restore", "-n", "shop"],
+            "/status/phase",
+        )
+    };
+    assert_eq!(phase(&setup), "Running");
+    fail_after_completion(&setup, &job);
+
+    let operator = Operator::start(&setup.sandbox);
+    wait_for("the RestoreSession to end", Duration::from_secs(60), || {
+        matches!(phase(&setup).as_str(), Some("Succeeded" | "Failed"))
+    });
+    assert_eq!(
+        phase(&setup),
+        "Succeeded",
+        "{}",
+        setup.json(&["get", "restoresession", "orders-restore", "-n", "shop"])["status"]
+    );
+    assert!(std::fs::read(data.join("big.bin")).unwrap() == original);
     drop(operator);
 }
 

@@ -723,6 +723,17 @@ async fn abort(run: &Run, reason: &str, message: String) -> Result<Action> {
     .await
 }
 
+/// Whether the RestoreSession's status, as the API server has it now, records `component`
+/// Succeeded.
+async fn component_succeeded(run: &Run, component: &str) -> Result<bool> {
+    let fresh = run.api.get_status(&run.name).await?;
+    Ok(fresh
+        .status
+        .and_then(|s| s.components)
+        .and_then(|mut c| c.remove(component))
+        .is_some_and(|c| c.phase == Some(RestorePhase::Succeeded)))
+}
+
 async fn progress(run: &Run) -> Result<Action> {
     let client = &run.ctx.client;
     let status = run.restore.status.clone().unwrap_or_default();
@@ -784,6 +795,13 @@ async fn progress(run: &Run) -> Result<Action> {
                     }
                 },
                 Some(Ok(())) => None,
+                // Marked failed after its executor recorded the component Succeeded (its
+                // deadline passing as the pod exits, say): the data is restored and the
+                // status says so. Read afresh, the cached status may predate that write.
+                Some(Err(reason)) if component_succeeded(run, component).await? => {
+                    tracing::warn!(restore = %run.name, job = %job_name, %reason, "restore Job failed after its executor recorded the component Succeeded; keeping that");
+                    None
+                }
                 Some(Err(reason)) => {
                     let logs = job_log_tail(client, &job, 3)
                         .await
